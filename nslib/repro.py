@@ -1,0 +1,55 @@
+"""Seeds, devices and versions: what a result needs to be reproduced."""
+
+from __future__ import annotations
+
+import platform
+import random
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+import torch
+
+RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "gplearn", "torch", "sympy")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators at once."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """Resolve ``"auto"`` to CUDA when present, else CPU; check explicit names.
+
+    Raises ValueError when CUDA is asked for but not available, rather than
+    silently training on the CPU.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was asked for but torch sees no CUDA GPU; "
+            "use device='auto' or device='cpu'."
+        )
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ValueError(f"device={device!r} is not known; use 'auto', 'cpu' or 'cuda[:N]'.")
+    return torch.device(device)
+
+
+def versions() -> dict[str, str]:
+    """Python and the versions of the packages that decide the numbers."""
+    found = {"python": platform.python_version()}
+    for package in RECORDED_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def versions_text() -> str:
+    """The same versions as one compact string, for a CSV column."""
+    return " ".join(f"{name}={value}" for name, value in versions().items())
