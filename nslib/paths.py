@@ -37,4 +37,5 @@ def figures_dir() -> Path:
 def mirror_dir() -> Path | None:
     """The offline mirror folder named by ``NSLIB_DATA_MIRROR``, or None."""
     value = os.environ.get("NSLIB_DATA_MIRROR")
-    return Path(value).expanduser() if value else None
+    # Absolute, so that a relative value still works under papermill --cwd notebooks.
+    return Path(value).expanduser().resolve() if value else None
