@@ -1,0 +1,421 @@
+"""Genetic-programming discovery: one formula per data set, as the paper finds it.
+
+The paper (Hajbi, arXiv 2601.10740; see ``shared/METHOD.md``) draws 10% of a
+data set's rows with seed 42, standardises them, runs gplearn's
+``SymbolicClassifier`` on them and keeps the best program's string. Replacing
+every feature variable ``X<i>`` by one ``x`` ("collapsing") turns that program
+into the one-variable activation the rest of the study uses.
+
+``discover`` does exactly that and also scores what the paper never looked at:
+how well the multivariate program and its collapsed form classify the rows GP
+did not see. Results are kept in ``derived_dir()/formulas.json`` and reused
+until an input changes. ``random_programs`` draws formulas from the same
+grammar as a control, ``stability`` repeats the discovery over GP seeds, and
+``activation_curves``/``plot_activation`` draw the activations for notebook 02.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import sympy
+import torch
+from gplearn._program import _Program
+from gplearn.fitness import _fitness_map
+from gplearn.functions import _function_map
+from gplearn.genetic import SymbolicClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
+
+from nslib.data import Dataset, load
+from nslib.paths import derived_dir
+from nslib.repro import versions
+from nslib.symbolic import parse
+
+PAPER_FUNCTION_SET = ("add", "sub", "mul", "sin", "cos", "abs")
+CACHE_FILE = "formulas.json"
+# Arguments discover() sets itself; passing them through **gplearn_kwargs would be ambiguous.
+_OWN_ARGUMENTS = {"population_size", "generations", "function_set", "random_state"}
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """One discovery run: the program gplearn found, its collapsed formula, and their scores.
+
+    ``fitness`` is gplearn's raw fitness of the best program (log loss on the
+    discovery sample). The three AUCs are measured on the rows GP did not see,
+    standardised with the scaler fit on the sample:
+
+    - ``auc_multivariate``: the program itself, on all its features
+      (``SymbolicClassifier.predict_proba``);
+    - ``auc_collapsed``: the collapsed one-variable formula applied to one
+      feature, the first feature variable written in the program
+      (``collapsed_feature``, e.g. ``"X25"``). For a program in one feature this
+      equals ``auc_multivariate``; for a program in several it shows what is
+      left once the features are merged. None when the program uses no feature;
+    - ``auc_best_single_feature``: for context, the one feature (with its sign)
+      that ranks the discovery sample best, scored on the unseen rows.
+    """
+
+    dataset: str
+    program: str
+    formula: str
+    fitness: float
+    auc_multivariate: float
+    auc_collapsed: float | None
+    collapsed_feature: str | None
+    auc_best_single_feature: float
+    best_single_feature: str
+    seed: int
+    settings: dict[str, Any]
+    rows_used: int
+    sample_rows: int
+    data_sha256: str
+    versions: dict[str, str]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-ready values."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Discovery:
+        """Rebuild a record from ``to_dict()``'s output; a ValueError names missing or unknown fields."""
+        names = {field.name for field in fields(cls)}
+        missing, unknown = names - set(values), set(values) - names
+        if missing or unknown:
+            raise ValueError(
+                f"not a Discovery record: missing fields {sorted(missing)}, unknown fields "
+                f"{sorted(unknown)}; delete the entry (or {CACHE_FILE}) to recompute it."
+            )
+        return cls(**values)
+
+
+def discovery_sample(n_rows: int, fraction: float, seed: int) -> np.ndarray:
+    """The row indices GP sees: ``int(fraction * n_rows)`` rows without replacement.
+
+    This is the paper's own draw, ``np.random.seed(seed)`` followed by
+    ``np.random.choice(n, int(0.1 * n), replace=False)``, written with a private
+    ``RandomState`` so that it leaves numpy's global generator alone. The size
+    is truncated, not rounded, as in the paper's code (20,978 rows give 2,097).
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(
+            f"sample_fraction={fraction!r} must lie strictly between 0 and 1, so that some rows "
+            "are left to score the program on; the paper uses 0.1."
+        )
+    size = int(fraction * n_rows)
+    if size < 2:
+        raise ValueError(
+            f"sample_fraction={fraction} of {n_rows} rows leaves {size} row(s) for GP; "
+            "use more rows or a larger fraction."
+        )
+    return np.random.RandomState(seed).choice(n_rows, size, replace=False)
+
+
+def discovery_settings(
+    population_size: int,
+    generations: int,
+    function_set: Sequence[str],
+    sample_fraction: float,
+    gplearn_kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The settings that decide a discovery's result, as a JSON-ready dict (part of the cache key)."""
+    clash = _OWN_ARGUMENTS & set(gplearn_kwargs)
+    if clash:
+        raise TypeError(
+            f"discover() sets {sorted(clash)} itself; pass population_size, generations, "
+            "function_set and seed as its own arguments, not as gplearn keyword arguments."
+        )
+    return {
+        "population_size": int(population_size),
+        "generations": int(generations),
+        "function_set": list(function_set),
+        "sample_fraction": float(sample_fraction),
+        "gplearn_kwargs": {key: _json_ready(key, value) for key, value in sorted(gplearn_kwargs.items())},
+    }
+
+
+def _json_ready(key: str, value: Any) -> Any:
+    # Tuples become lists, as they would in the JSON file; anything else non-JSON
+    # (a callable metric, say) cannot be recorded or cached, so it is refused.
+    if isinstance(value, tuple):
+        value = list(value)
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"gplearn argument {key}={value!r} cannot be recorded in {CACHE_FILE}; "
+            "use gplearn's names for functions and metrics (strings), numbers or lists."
+        ) from None
+    return value
+
+
+def cache_key(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> str:
+    """A stable, readable key: data set, rows, GP seed, and digests of the rows and the settings.
+
+    The rows' digest is taken over the arrays themselves rather than the file's
+    sha256, so that two samples of one file (other ``rows`` or loader seed) and
+    a user's own data never share an entry.
+    """
+    rows = hashlib.sha256(np.ascontiguousarray(dataset.X).tobytes() + np.ascontiguousarray(dataset.y).tobytes())
+    settings_digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    return (
+        f"{dataset.name}|rows={len(dataset.y)}|seed={seed}"
+        f"|data={rows.hexdigest()[:16]}|settings={settings_digest.hexdigest()[:16]}"
+    )
+
+
+def discover(
+    dataset: Dataset,
+    *,
+    seed: int = 42,
+    population_size: int = 500,
+    generations: int = 5,
+    function_set: Sequence[str] = PAPER_FUNCTION_SET,
+    sample_fraction: float = 0.1,
+    use_cache: bool = True,
+    **gplearn_kwargs: Any,
+) -> Discovery:
+    """Run the paper's discovery on ``dataset`` and score the program it finds.
+
+    Draws ``discovery_sample`` rows with ``seed``, fits a ``StandardScaler`` on
+    them and runs ``SymbolicClassifier(population_size, generations,
+    function_set, random_state=seed, n_jobs=1, **gplearn_kwargs)``, every other
+    argument at gplearn's default, as in the paper. The features are cast to
+    float64 before scaling, as the paper's pandas-loaded arrays are: scaled in
+    float32, FOREST_COVER's seed-42 program comes out different.
+
+    With ``use_cache`` a record stored in ``formulas.json`` under the same
+    ``cache_key`` is returned without running GP; ``use_cache=False`` always
+    runs GP (and stores the fresh record).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed={seed!r} must be an integer from 0 to 2**32 - 1 (numpy's RandomState), e.g. 42.")
+    seed = int(seed)
+    settings = discovery_settings(population_size, generations, function_set, sample_fraction, gplearn_kwargs)
+    key = cache_key(dataset, seed, settings)
+    if use_cache:
+        cached = read_cache().get(key)
+        if cached is not None:
+            return Discovery.from_dict(cached)
+    record = _run_discovery(dataset, seed, settings)
+    write_cache(key, record)
+    return record
+
+
+def _run_discovery(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> Discovery:
+    start = time.perf_counter()
+    X = np.asarray(dataset.X, dtype=np.float64)
+    y = np.asarray(dataset.y)
+    sample = discovery_sample(len(y), settings["sample_fraction"], seed)
+    unseen = np.setdiff1d(np.arange(len(y)), sample)
+    for part, rows in (("discovery sample", sample), ("unseen rows", unseen)):
+        if len(np.unique(y[rows])) != 2:
+            raise ValueError(
+                f"the {part} of {dataset.name} ({len(rows)} rows, seed {seed}) holds one class only; "
+                "use more rows or another sample_fraction."
+            )
+    scaler = StandardScaler().fit(X[sample])
+    X_sample, X_unseen = scaler.transform(X[sample]), scaler.transform(X[unseen])
+
+    gp = SymbolicClassifier(
+        population_size=settings["population_size"],
+        generations=settings["generations"],
+        function_set=list(settings["function_set"]),
+        random_state=seed,
+        **{"n_jobs": 1, **settings["gplearn_kwargs"]},
+    )
+    gp.fit(X_sample, y[sample])
+
+    program = str(gp._program)
+    formula = parse(program).collapse()
+    # gplearn stores a feature as its column index (an int) and a constant as a float.
+    first_feature = next((node for node in gp._program.program if isinstance(node, int)), None)
+    auc_collapsed = None
+    if first_feature is not None:
+        auc_collapsed = _auc(y[unseen], formula.evaluate(X_unseen[:, first_feature]))
+    best, sign = _best_single_feature(X_sample, y[sample])
+    return Discovery(
+        dataset=dataset.name,
+        program=program,
+        formula=str(formula),
+        fitness=float(gp._program.raw_fitness_),
+        auc_multivariate=_auc(y[unseen], gp.predict_proba(X_unseen)[:, 1]),
+        auc_collapsed=auc_collapsed,
+        collapsed_feature=None if first_feature is None else f"X{first_feature}",
+        auc_best_single_feature=_auc(y[unseen], sign * X_unseen[:, best]),
+        best_single_feature=f"X{best}" if sign > 0 else f"-X{best}",
+        seed=seed,
+        settings=dict(settings),
+        rows_used=int(dataset.provenance.rows_used),
+        sample_rows=len(sample),
+        data_sha256=dataset.provenance.sha256,
+        versions=versions(),
+        seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    return float(roc_auc_score(y, score))
+
+
+def _best_single_feature(X: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    # Chosen on the discovery sample only, so that its unseen-row AUC is a fair comparison.
+    aucs = np.array([roc_auc_score(y, column) for column in X.T])
+    best = int(np.argmax(np.abs(aucs - 0.5)))
+    return best, 1 if aucs[best] >= 0.5 else -1
+
+
+def read_cache() -> dict[str, dict[str, Any]]:
+    """Every stored discovery in ``derived_dir()/formulas.json``, keyed by ``cache_key`` (empty if none)."""
+    path = derived_dir() / CACHE_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); delete it to recompute the formulas.") from None
+
+
+def write_cache(key: str, record: Discovery) -> None:
+    """Store ``record`` under ``key`` in ``formulas.json``, atomically (temp file, then ``os.replace``)."""
+    path = derived_dir() / CACHE_FILE
+    entries = read_cache()
+    entries[key] = record.to_dict()
+    text = json.dumps(entries, indent=2, sort_keys=True) + "\n"
+    # A crash mid-write leaves the old file intact, never a truncated one.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{CACHE_FILE}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def discovered_formula(name: str, *, rows: int | None = None, **discover_kwargs: Any) -> str:
+    """The collapsed formula discovered on data set ``name``, with the paper's defaults (cached).
+
+    What ``nslib.activations`` uses for a spec such as ``activation="HIGGS"``;
+    ``rows`` goes to ``nslib.data.load``, everything else to ``discover``.
+    """
+    return discover(load(name, rows=rows), **discover_kwargs).formula
+
+
+def random_programs(
+    n: int,
+    *,
+    seed: int,
+    n_features: int,
+    function_set: Sequence[str] = PAPER_FUNCTION_SET,
+    init_depth: tuple[int, int] = (2, 6),
+) -> list[str]:
+    """``n`` random programs from gplearn's own generator, the grammar GP starts from.
+
+    Each is drawn like a member of ``SymbolicClassifier``'s first generation
+    (ramped half-and-half, depth ``init_depth``, constants in (-1, 1)), from one
+    ``RandomState(seed)``, so the list is fixed by ``seed``. They answer "would
+    any formula from the same grammar do as well?" (notebook 04).
+    """
+    unknown = [name for name in function_set if name not in _function_map]
+    if unknown:
+        raise ValueError(f"unknown gplearn functions {unknown}; use names from {sorted(_function_map)}.")
+    functions = [_function_map[name] for name in function_set]
+    arities: dict[int, list] = {}
+    for function in functions:
+        arities.setdefault(function.arity, []).append(function)
+    random_state = np.random.RandomState(seed)
+    return [
+        str(
+            _Program(
+                function_set=functions,
+                arities=arities,
+                init_depth=init_depth,
+                init_method="half and half",
+                n_features=n_features,
+                const_range=(-1.0, 1.0),
+                metric=_fitness_map["log loss"],
+                p_point_replace=0.05,
+                parsimony_coefficient=0.001,
+                random_state=random_state,
+            )
+        )
+        for _ in range(n)
+    ]
+
+
+def stability(dataset: Dataset, seeds: Sequence[int], **discover_kwargs: Any) -> pd.DataFrame:
+    """Repeat ``discover`` over GP ``seeds``: one row per seed with its program, formula and scores."""
+    columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
+    rows = []
+    for seed in tqdm(seeds, desc=f"GP seeds ({dataset.name})"):
+        record = discover(dataset, seed=seed, **discover_kwargs).to_dict()
+        rows.append({column: record[column] for column in columns})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def simplified_text(formula: str, digits: int = 3) -> str:
+    """``formula`` simplified by sympy, as short text with constants to ``digits`` significant digits.
+
+    For tables and titles: ``sub(add(add(sin(x), x), add(x, add(x, sub(x, x)))), sub(x, x))``
+    reads ``3*x + sin(x)``.
+    """
+    expression = parse(formula).to_sympy()
+    return str(expression.xreplace({number: sympy.Float(number, digits) for number in expression.atoms(sympy.Float)}))
+
+
+def activation_curves(
+    activations: Mapping[str, Callable[[torch.Tensor], torch.Tensor]], xs: Sequence[float] | np.ndarray
+) -> pd.DataFrame:
+    """Each activation and its derivative (by autograd) at the points ``xs``, in long form.
+
+    Columns: ``activation``, ``x``, ``value``, ``derivative``. A function that
+    ignores its input (a constant formula) gets derivative 0 everywhere.
+    """
+    frames = []
+    for name, function in activations.items():
+        x = torch.tensor(np.asarray(xs), dtype=torch.float32, requires_grad=True)
+        value = function(x) * torch.ones_like(x)
+        derivative = torch.zeros_like(x)
+        if value.requires_grad:
+            (gradient,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
+            derivative = derivative if gradient is None else gradient
+        frames.append(
+            pd.DataFrame(
+                {
+                    "activation": name,
+                    "x": x.detach().numpy(),
+                    "value": value.detach().numpy(),
+                    "derivative": derivative.detach().numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_activation(curves: pd.DataFrame, title: str) -> plt.Figure:
+    """Two panels, the activations of ``activation_curves`` and their derivatives, sharing one legend."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for ax, column, label in ((axes[0], "value", "f(x)"), (axes[1], "derivative", "f'(x)")):
+        sns.lineplot(
+            data=curves, x="x", y=column, hue="activation", style="activation",
+            errorbar=None, ax=ax, legend=ax is axes[1],
+        )
+        ax.set(xlabel="x (pre-activation)", ylabel=label)
+    axes[1].legend(title=None, loc="best")
+    fig.suptitle(title)
+    return fig
