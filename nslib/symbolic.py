@@ -1,0 +1,514 @@
+"""Formulas in gplearn's notation: read them, print them, and compute them.
+
+gplearn writes its programs in prefix form, ``mul(cos(X3), X5)``. This module
+reads such a string with a small tokenizer and a recursive-descent parser into
+an immutable tree, and computes that tree three ways: with numpy (matching
+gplearn's own ``execute``), with torch (an activation ``nn.Module``) and with
+sympy (for printing). Nothing in a formula string is ever run as Python: a
+formula holds only operators, numbers, the variables ``x`` or ``X0``, ``X1``, ...,
+commas and parentheses, and anything else is a ``FormulaError`` pointing at it.
+
+Every operator has gplearn's semantics, its protected ones included
+(``gplearn/functions.py``): ``div(a, b)`` is ``a/b`` where ``|b| > 0.001`` else 1,
+``log(a)`` is ``log|a|`` where ``|a| > 0.001`` else 0, ``inv(a)`` is ``1/a`` where
+``|a| > 0.001`` else 0, and ``sqrt(a)`` is ``sqrt|a|``.
+
+Gradients of the torch version: ``torch.where`` computes both of its branches
+and lets a NaN from the unused one leak into the gradient, so each protected
+operator first replaces the inputs it will not use by 1; the protected region
+is constant, so its gradient there is 0. ``sqrt|a|`` has an infinite slope at
+``a == 0``; there we use 0 (the symmetric choice, as torch's ``abs`` and
+``relu`` do at their kinks). Everywhere else the gradient is the exact one,
+large but finite near 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+import torch
+from torch import nn
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 64
+PROTECTION_THRESHOLD = 0.001  # gplearn's closure threshold for div, log and inv
+
+_ERROR_WINDOW = 72  # characters of the formula shown around an error
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read or used; the message says where and why."""
+
+    def __init__(self, message: str, text: str | None = None, position: int | None = None) -> None:
+        self.text = text
+        self.position = position
+        if text is not None and position is not None:
+            message = f"column {position + 1}: {message}\n{_pointer(text, position)}"
+        super().__init__(message)
+
+
+def _pointer(text: str, position: int) -> str:
+    """The formula (or a window of it) on one line and a caret under ``position``."""
+    start = max(0, min(position - _ERROR_WINDOW // 2, len(text) - _ERROR_WINDOW))
+    end = min(len(text), start + _ERROR_WINDOW)
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if end < len(text) else ""
+    # Tabs and newlines would shift the caret off its character.
+    snippet = re.sub(r"\s", " ", text[start:end])
+    return f"  {prefix}{snippet}{suffix}\n  {' ' * (len(prefix) + position - start)}^"
+
+
+# ---------------------------------------------------------------- the operators
+
+
+def _np_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0)
+
+
+def _np_log(a: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0)
+
+
+def _np_inv(a: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0)
+
+
+def _np_sqrt(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.abs(a))
+
+
+def _np_sig(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+def _torch_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    used = b.abs() > PROTECTION_THRESHOLD
+    return torch.where(used, a / torch.where(used, b, 1.0), 1.0)
+
+
+def _torch_log(a: torch.Tensor) -> torch.Tensor:
+    used = a.abs() > PROTECTION_THRESHOLD
+    return torch.where(used, torch.log(torch.where(used, a.abs(), 1.0)), 0.0)
+
+
+def _torch_inv(a: torch.Tensor) -> torch.Tensor:
+    used = a.abs() > PROTECTION_THRESHOLD
+    return torch.where(used, 1.0 / torch.where(used, a, 1.0), 0.0)
+
+
+def _torch_sqrt(a: torch.Tensor) -> torch.Tensor:
+    # At a == 0 the slope of sqrt|a| is infinite; the 0 branch makes it 0 there.
+    kink = a == 0
+    return torch.where(kink, 0.0, torch.sqrt(torch.where(kink, 1.0, a.abs())))
+
+
+# The float, not the rational 1/1000: gplearn compares against the double 0.001,
+# which is a hair above 1/1000, and an input of exactly 0.001 must stay protected.
+_SYMPY_THRESHOLD = sympy.Float(PROTECTION_THRESHOLD)
+
+
+def _guarded(value: sympy.Expr, argument: sympy.Expr, otherwise: int) -> sympy.Expr:
+    return sympy.Piecewise((value, sympy.Abs(argument) > _SYMPY_THRESHOLD), (otherwise, True))
+
+
+def _sympy_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    return _guarded(a / b, b, 1)
+
+
+def _sympy_log(a: sympy.Expr) -> sympy.Expr:
+    return _guarded(sympy.log(sympy.Abs(a)), a, 0)
+
+
+def _sympy_inv(a: sympy.Expr) -> sympy.Expr:
+    return _guarded(1 / a, a, 0)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One of gplearn's functions, computed the same way in numpy, torch and sympy."""
+
+    name: str
+    arity: int
+    numpy: Callable[..., np.ndarray]
+    torch: Callable[..., torch.Tensor]
+    sympy: Callable[..., sympy.Expr]
+
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("add", 2, np.add, torch.add, lambda a, b: a + b),
+        Operator("sub", 2, np.subtract, torch.sub, lambda a, b: a - b),
+        Operator("mul", 2, np.multiply, torch.mul, lambda a, b: a * b),
+        Operator("div", 2, _np_div, _torch_div, _sympy_div),
+        Operator("sqrt", 1, _np_sqrt, _torch_sqrt, lambda a: sympy.sqrt(sympy.Abs(a))),
+        Operator("log", 1, _np_log, _torch_log, _sympy_log),
+        Operator("abs", 1, np.abs, torch.abs, sympy.Abs),
+        Operator("neg", 1, np.negative, torch.neg, lambda a: -a),
+        Operator("inv", 1, _np_inv, _torch_inv, _sympy_inv),
+        Operator("max", 2, np.maximum, torch.maximum, sympy.Max),
+        Operator("min", 2, np.minimum, torch.minimum, sympy.Min),
+        Operator("sin", 1, np.sin, torch.sin, sympy.sin),
+        Operator("cos", 1, np.cos, torch.cos, sympy.cos),
+        Operator("tan", 1, np.tan, torch.tan, sympy.tan),
+        Operator("sig", 1, _np_sig, torch.sigmoid, lambda a: 1 / (1 + sympy.exp(-a))),
+    )
+}
+
+# ---------------------------------------------------------------- the tree
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A number in a formula."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Feature:
+    """``X<index>``: a column of the data a formula was found on."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Input:
+    """``x``: the one variable of a collapsed formula (the activation's input)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """An operator applied to its arguments."""
+
+    operator: str
+    args: tuple[Node, ...]
+
+
+Node = Constant | Feature | Input | Call
+
+
+def _fold(node: Node, leaf: Callable[[Node], object], apply: Callable[[Operator, list], object]) -> object:
+    """Compute a tree bottom-up: ``leaf`` for terminals, ``apply`` for operators."""
+    if isinstance(node, Call):
+        return apply(OPERATORS[node.operator], [_fold(arg, leaf, apply) for arg in node.args])
+    return leaf(node)
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    if isinstance(node, Call):
+        for arg in node.args:
+            yield from _walk(arg)
+
+
+def _format_constant(value: float) -> str:
+    # gplearn prints constants with '%.3f'; keep that look whenever it is exact,
+    # and the shortest exact form otherwise, so that printing round-trips.
+    short = f"{value:.3f}"
+    exact = float(short) == value and math.copysign(1, float(short)) == math.copysign(1, value)
+    return short if exact else repr(value)
+
+
+def _text_of_leaf(node: Node) -> str:
+    if isinstance(node, Constant):
+        return _format_constant(node.value)
+    if isinstance(node, Feature):
+        return f"X{node.index}"
+    return "x"
+
+
+def _collapse_leaf(node: Node) -> Node:
+    return Input() if isinstance(node, Feature) else node
+
+
+def _rebuild(op: Operator, args: list[Node]) -> Node:
+    return Call(op.name, tuple(args))
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed formula: an immutable tree, compared and hashed by its structure.
+
+    ``original`` is the formula this one was collapsed from (``None`` for a
+    parsed one); it does not take part in ``==``.
+    """
+
+    root: Node
+    original: Formula | None = field(default=None, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return _fold(self.root, _text_of_leaf, lambda op, args: f"{op.name}({', '.join(args)})")
+
+    def __repr__(self) -> str:
+        return f"Formula({str(self)!r})"
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variables used, ``('x',)`` or feature names in index order, e.g. ``('X3', 'X5')``."""
+        if any(isinstance(node, Input) for node in _walk(self.root)):
+            return ("x",)
+        return tuple(f"X{index}" for index in self._feature_indices())
+
+    @property
+    def depth(self) -> int:
+        """Operator levels on the longest path, as gplearn counts them (a terminal is 0)."""
+        return _fold(self.root, lambda node: 0, lambda op, args: 1 + max(args))
+
+    @property
+    def size(self) -> int:
+        """The number of nodes (operators and terminals), gplearn's program length."""
+        return sum(1 for _ in _walk(self.root))
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        """The distinct operators used, sorted by name."""
+        return tuple(sorted({node.operator for node in _walk(self.root) if isinstance(node, Call)}))
+
+    def _feature_indices(self) -> list[int]:
+        return sorted({node.index for node in _walk(self.root) if isinstance(node, Feature)})
+
+    def collapse(self) -> Formula:
+        """The paper's step: every feature ``X<i>`` becomes ``x``; ``.original`` keeps this one."""
+        return Formula(_fold(self.root, _collapse_leaf, _rebuild), original=self)
+
+    def evaluate(self, X: np.ndarray) -> np.ndarray:
+        """Compute the formula in float64 numpy, exactly as gplearn's ``execute`` does.
+
+        A formula in ``X<i>`` takes a 2-D array ``[n_samples, n_features]`` and
+        returns ``[n_samples]``; a formula in ``x`` (or in constants only) works
+        elementwise on an array of any shape and returns that shape.
+        """
+        values = np.asarray(X, dtype=np.float64)
+        features = self._feature_indices()
+        if features:
+            if values.ndim != 2:
+                raise FormulaError(
+                    f"{self} uses feature variables, so evaluate() needs a 2-D array "
+                    f"[n_samples, n_features]; got shape {values.shape}. "
+                    "Pass the data's feature matrix, or collapse() the formula to apply it elementwise."
+                )
+            if features[-1] >= values.shape[1]:
+                raise FormulaError(
+                    f"{self} uses X{features[-1]} but the array has only {values.shape[1]} columns "
+                    f"(X0..X{values.shape[1] - 1}); pass the full feature matrix the formula was found on."
+                )
+        shape = values.shape[:1] if features else values.shape
+
+        def leaf(node: Node) -> np.ndarray:
+            if isinstance(node, Constant):
+                # Full arrays, not scalars, so numpy takes the same code path as gplearn.
+                return np.full(shape, node.value)
+            return values[:, node.index] if isinstance(node, Feature) else values
+
+        # gplearn silences the same warnings (overflow in sig, poles of tan, ...).
+        with np.errstate(all="ignore"):
+            return np.array(_fold(self.root, leaf, lambda op, args: op.numpy(*args)))
+
+    def to_torch(self) -> FormulaActivation:
+        """An ``nn.Module`` applying the formula elementwise: an activation function."""
+        return FormulaActivation(self)
+
+    def to_sympy(self, simplify: bool = False) -> sympy.Expr:
+        """The exact sympy expression, in real symbols ``x`` or ``X<i>``, for reading and printing.
+
+        Protected operators become ``Piecewise`` (guards that constants decide
+        vanish). sympy's automatic canonical form already merges like terms, so
+        ``mul(cos(x), x)`` is ``x*cos(x)``; ``simplify=True`` adds
+        ``sympy.simplify``, which can take minutes on nested protected operators.
+        For numbers use ``evaluate()``: where one protected operator sits inside
+        another's guard, sympy rewrites the guard into conditions that are
+        undefined where it is false, and ``subs`` there raises a TypeError.
+        """
+
+        def leaf(node: Node) -> sympy.Expr:
+            if isinstance(node, Constant):
+                # Whole numbers exactly, so that div(1, x) reads 1/x rather than 1.0/x.
+                return sympy.Integer(int(node.value)) if node.value.is_integer() else sympy.Float(node.value)
+            return sympy.Symbol(_text_of_leaf(node), real=True)
+
+        expression = _fold(self.root, leaf, lambda op, args: op.sympy(*args))
+        return sympy.simplify(expression) if simplify else expression
+
+    def latex(self) -> str:
+        """The formula as LaTeX (from ``to_sympy()``), e.g. ``x \\cos{\\left(x \\right)}``."""
+        return sympy.latex(self.to_sympy())
+
+
+class FormulaActivation(nn.Module):
+    """A formula in ``x`` as an elementwise activation: any shape, device and floating dtype."""
+
+    def __init__(self, formula: Formula) -> None:
+        super().__init__()
+        if formula._feature_indices():
+            raise FormulaError(
+                f"{formula} uses feature variables {', '.join(formula.variables)}; only a formula "
+                "in x can be an activation: collapse() it first (every X<i> becomes x) or write it in x."
+            )
+        self.formula = formula
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the formula elementwise to ``x``."""
+        if not torch.is_tensor(x) or not x.is_floating_point():
+            raise TypeError(
+                f"{self.formula} needs a floating-point tensor; got {getattr(x, 'dtype', type(x))}. "
+                "Convert the input with .float() or .double()."
+            )
+
+        def leaf(node: Node) -> torch.Tensor:
+            return torch.full_like(x, node.value) if isinstance(node, Constant) else x
+
+        return _fold(self.formula.root, leaf, lambda op, args: op.torch(*args))
+
+    def extra_repr(self) -> str:
+        return str(self.formula)
+
+
+# ---------------------------------------------------------------- the parser
+
+_TOKEN = re.compile(
+    r"""
+      (?P<space>\s+)
+    | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<open>\()
+    | (?P<close>\))
+    | (?P<comma>,)
+    """,
+    re.VERBOSE,
+)
+_FEATURE = re.compile(r"X(\d+)")
+_END = "end"
+_EXPECTED_TERM = "an operator such as mul(x, x), a number or a variable (x or X0, X1, ...)"
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    position: int
+
+
+def _tokenize(text: str) -> Iterator[_Token]:
+    """Tokens on demand, so that the first problem from the left is the one reported."""
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            # A sign before anything but a digit is the one slip gplearn users make.
+            hint = "; negative numbers are written -0.5, negation is neg(...)" if text[position] in "+-" else ""
+            raise FormulaError(
+                f"unexpected character {text[position]!r}; a formula holds only operators such as "
+                f"add(...), numbers, the variables x or X0, X1, ..., commas and parentheses{hint}",
+                text,
+                position,
+            )
+        if match.lastgroup != "space":
+            yield _Token(match.lastgroup, match.group(), position)
+        position = match.end()
+    yield _Token(_END, "", len(text))
+
+
+class _Parser:
+    """Recursive descent over ``term := number | variable | operator '(' term (',' term)* ')'``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.next = next(self.tokens)  # one token of lookahead
+        self.first_variable: _Token | None = None
+
+    def fail(self, message: str, token: _Token) -> FormulaError:
+        return FormulaError(message, self.text, token.position)
+
+    def take(self) -> _Token:
+        token = self.next
+        if token.kind != _END:
+            self.next = next(self.tokens)
+        return token
+
+    def formula(self) -> Formula:
+        if self.next.kind == _END:
+            raise self.fail(f"empty formula; expected {_EXPECTED_TERM}", self.next)
+        root = self.term(depth=0)
+        token = self.take()
+        if token.kind == "close":
+            raise self.fail("unbalanced parentheses: this ')' has no matching '('", token)
+        if token.kind != _END:
+            raise self.fail(f"trailing input {token.text!r} after a complete formula", token)
+        return Formula(root)
+
+    def term(self, depth: int) -> Node:
+        token = self.take()
+        if token.kind == "number":
+            value = float(token.text)
+            if not math.isfinite(value):
+                raise self.fail(f"constant {token.text} is too large for a float", token)
+            return Constant(value)
+        if token.kind != "name":
+            found = "the end of the formula" if token.kind == _END else repr(token.text)
+            raise self.fail(f"expected {_EXPECTED_TERM}, found {found}", token)
+        if self.next.kind == "open":
+            return self.call(token, depth + 1)
+        return self.variable(token)
+
+    def variable(self, token: _Token) -> Node:
+        if token.text in OPERATORS:
+            raise self.fail(f"operator {token.text!r} needs its arguments in parentheses: {token.text}(...)", token)
+        feature = _FEATURE.fullmatch(token.text)
+        if token.text != "x" and feature is None:
+            raise self.fail(
+                f"{token.text!r} is not an operator, number or variable; variables are x or X0, X1, ...",
+                token,
+            )
+        is_input = token.text == "x"
+        if self.first_variable is None:
+            self.first_variable = token
+        elif (self.first_variable.text == "x") != is_input:
+            raise self.fail(
+                f"{token.text!r} mixes feature variables X<i> with x (first used: "
+                f"{self.first_variable.text!r}); write the formula in one or the other",
+                token,
+            )
+        return Input() if is_input else Feature(int(feature.group(1)))
+
+    def call(self, name: _Token, depth: int) -> Node:
+        operator = OPERATORS.get(name.text)
+        if operator is None:
+            raise self.fail(f"unknown operator {name.text!r}; known operators: {', '.join(OPERATORS)}", name)
+        if depth > MAX_DEPTH:
+            raise self.fail(f"formula is nested more than MAX_DEPTH={MAX_DEPTH} operators deep", name)
+        opening = self.take()
+        args = [self.term(depth)]
+        while (token := self.take()).kind == "comma":
+            args.append(self.term(depth))
+        if token.kind == _END:
+            raise self.fail("unbalanced parentheses: this '(' is never closed", opening)
+        if token.kind != "close":
+            raise self.fail(f"expected ',' or ')' in the arguments of {name.text}, found {token.text!r}", token)
+        if len(args) != operator.arity:
+            plural = "argument" if operator.arity == 1 else "arguments"
+            raise self.fail(f"{name.text} takes {operator.arity} {plural}, got {len(args)}", name)
+        return Call(name.text, tuple(args))
+
+
+def parse(text: str) -> Formula:
+    """Read a gplearn program string such as ``mul(cos(X3), X5)`` or ``add(x, -0.412)``.
+
+    Raises ``FormulaError`` (a ValueError) that points at the offending column
+    for anything that is not a well-formed formula of gplearn's operators,
+    numbers and the variables ``x`` or ``X0``, ``X1``, ...
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() needs the formula as a string, such as 'mul(cos(x), x)'; got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(
+            f"formula is {len(text):,} characters long, more than MAX_LENGTH={MAX_LENGTH:,}; "
+            "gplearn programs are far shorter, so this is likely not a formula"
+        )
+    return _Parser(text).formula()
