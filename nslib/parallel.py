@@ -1,0 +1,94 @@
+"""Where independent pieces of work run: here, on local cores, or on a Dask cluster.
+
+The grid's stacks of runs and the GP seeds of a stability study do not depend on
+one another, so they are handed to joblib: in this process (``jobs=1``), on local
+worker processes (``NSLIB_JOBS`` / ``make reproduce JOBS=2``), or on a running
+``dask.distributed`` cluster (``NSLIB_DASK_SCHEDULER=tcp://host:8786``). Results
+come back as they finish; the caller stores each at once, so a lost worker
+costs only its unfinished task, which Dask reruns elsewhere. Where the work runs
+changes nothing but the time: every random choice is made from the task's own seed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from joblib import Parallel, delayed, parallel_config
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+JOBS_VARIABLE = "NSLIB_JOBS"
+SCHEDULER_VARIABLE = "NSLIB_DASK_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class Executor:
+    """How to run tasks: ``jobs`` local processes, or the Dask ``scheduler`` at an address."""
+
+    jobs: int = 1
+    scheduler: str | None = None
+
+    @property
+    def parallel(self) -> bool:
+        """True when tasks leave this process."""
+        return self.scheduler is not None or self.jobs != 1
+
+    def describe(self) -> str:
+        """One line for a notebook or a log."""
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return "this process" if self.jobs == 1 else f"{self.jobs} local worker processes (joblib)"
+
+
+def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor asked for by arguments, else by ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER``.
+
+    ``jobs`` is a positive count of processes, or -1 for one per core (joblib's
+    convention). A bad value is an error naming the variable and the fix.
+    """
+    if jobs is None:
+        text = os.environ.get(JOBS_VARIABLE, "").strip() or "1"
+        try:
+            jobs = int(text)
+        except ValueError:
+            raise ValueError(
+                f"{JOBS_VARIABLE}={text!r} is not a number of processes; set it to 1, 2, ... or -1 "
+                "(one per core), e.g. make reproduce JOBS=2."
+            ) from None
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not (jobs >= 1 or jobs == -1):
+        raise ValueError(f"jobs={jobs!r} must be a positive number of processes or -1 (one per core).")
+    scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
+    if scheduler is not None and "://" not in scheduler:
+        raise ValueError(
+            f"Dask scheduler address {scheduler!r} has no protocol; write it like tcp://host:8786 "
+            f"({SCHEDULER_VARIABLE})."
+        )
+    return Executor(jobs=jobs, scheduler=scheduler)
+
+
+def map_unordered(
+    function: Callable[[Task], Result], tasks: Iterable[Task], executor: Executor
+) -> Iterator[Result]:
+    """Apply ``function`` to every task and yield each result as soon as it is ready.
+
+    In this process the results come in task order; elsewhere in order of completion.
+    ``function`` must be importable (a module-level function) for worker processes.
+    """
+    tasks = list(tasks)
+    if not executor.parallel or not tasks:
+        yield from map(function, tasks)
+        return
+    # One task per call (batch_size=1): a lost worker then costs one task, not a batch.
+    calls = (delayed(function)(task) for task in tasks)
+    if executor.scheduler is None:
+        yield from Parallel(n_jobs=executor.jobs, batch_size=1, return_as="generator_unordered")(calls)
+        return
+    from distributed import Client  # imported here: only a cluster run needs it
+
+    with Client(executor.scheduler, set_as_default=False) as client:
+        with parallel_config(backend="dask", client=client):
+            yield from Parallel(batch_size=1, return_as="generator_unordered")(calls)
