@@ -1,0 +1,202 @@
+"""The paper's grid of configurations, and the role each run plays in it.
+
+The paper trains, per data set, Heavy ReLU, Light ReLU/GELU/SiLU and Light with a
+discovered formula: the data set's own ("Specialist") or, for the other data
+sets, the HIGGS formula ("Transfer"). ``formulas_for`` discovers the formulas with
+a profile's GP settings, ``paper_specs`` turns them into ``RunSpec``s, and
+``with_roles`` labels finished runs with their configuration, so that tables and
+plots say "Specialist" rather than a long formula. Defined for notebook 03 and
+used again by notebooks 04 and 05.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from tqdm.auto import tqdm
+
+from nslib import paper
+from nslib.activations import BUILTINS
+from nslib.data import Dataset
+from nslib.discovery import discover
+from nslib.profiles import Profile
+from nslib.symbolic import parse
+from nslib.training import RunSpec, make_spec
+
+SPECIALIST = "Specialist"
+# The paper's fixed configurations, in the order tables and plots show them.
+BASELINE_CONFIGS = (
+    ("heavy", "relu", "Heavy ReLU"),
+    ("light", "relu", "Light ReLU"),
+    ("light", "gelu", "Light GELU"),
+    ("light", "silu", "Light SiLU"),
+)
+CONFIG_ORDER = tuple(label for _, _, label in BASELINE_CONFIGS) + (SPECIALIST,)
+
+
+def transfer_label(source: str) -> str:
+    """The config label of a run using ``source``'s formula on another data set: ``Transfer (HIGGS)``."""
+    return f"Transfer ({source})"
+
+
+def formulas_for(datasets: Mapping[str, Dataset], profile: Profile, *, progress: bool = True) -> dict[str, str]:
+    """Each data set's discovered activation (the collapsed formula), with ``profile``'s GP settings.
+
+    Uses ``nslib.discovery.discover`` with seed 42, ``profile.gp_population`` and
+    ``profile.gp_generations``: the settings notebook 02 uses, so the results
+    come from the shared ``formulas.json`` cache when it holds them.
+    """
+    return {
+        name: discover(data, population_size=profile.gp_population, generations=profile.gp_generations).formula
+        for name, data in tqdm(datasets.items(), desc="discovery", disable=not progress)
+    }
+
+
+def paper_specs(
+    datasets: Iterable[str],
+    formulas: Mapping[str, str],
+    seeds: Sequence[int],
+    epochs: int,
+    transfer_from: str | None = None,
+) -> list[RunSpec]:
+    """The paper's grid as run specs: per data set and seed, the baselines, Specialist and Transfer.
+
+    ``datasets`` are names (a dict of Datasets works too); ``formulas`` maps each
+    name to its formula in ``x`` (from ``formulas_for``). With ``transfer_from``
+    (e.g. ``"HIGGS"``), every other data set also gets a Light run with that data
+    set's formula. A Transfer run identical to the Specialist run (the two
+    formulas are the same) is listed once; ``with_roles`` labels it Specialist.
+    """
+    names = list(datasets)
+    needed = names + ([transfer_from] if transfer_from is not None else [])
+    missing = [name for name in needed if name not in formulas]
+    if missing:
+        raise ValueError(
+            f"no formula for {missing}; pass formulas=formulas_for(...) covering every data set "
+            "in the grid and the transfer source."
+        )
+    specs: dict[str, RunSpec] = {}  # by key: a repeated run is listed once
+    for name in names:
+        activations = [(arch, act) for arch, act, _ in BASELINE_CONFIGS] + [("light", formulas[name])]
+        if transfer_from is not None and transfer_from != name:
+            activations.append(("light", formulas[transfer_from]))
+        for seed in seeds:
+            for arch, activation in activations:
+                spec = make_spec(name, arch, activation, seed, epochs=epochs)
+                specs.setdefault(spec.key, spec)
+    return list(specs.values())
+
+
+def _canonical(formula: str) -> str:
+    return str(parse(formula))
+
+
+def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
+    """A copy of ``runs`` with a ``config`` column naming each run's role in the grid.
+
+    A built-in activation gives ``"<Arch> <activation>"`` (``"Heavy ReLU"``,
+    ``"Light GELU"``). A formula is ``"Specialist"`` when it is the formula of the
+    row's own data set in ``formulas``, else ``"Transfer (<source>)"`` for the
+    first other data set whose formula it is; so one formula can be HIGGS's
+    Specialist and Forest Cover's Transfer. A formula found in no entry keeps
+    its own text. Formulas are compared after parsing, so spacing does not matter.
+    """
+    missing = [column for column in ("dataset", "arch", "activation", "formula") if column not in runs.columns]
+    if missing:
+        raise ValueError(f"runs lack the columns {missing}; pass a table from run_grid or RunStore().read().")
+    known = {name: _canonical(formula) for name, formula in formulas.items()}
+    builtin_labels = {label for label, _ in BUILTINS.values()}
+
+    def config(row: pd.Series) -> str:
+        if row["activation"] in builtin_labels:
+            return f"{str(row['arch']).capitalize()} {row['activation']}"
+        formula = _canonical(row["formula"] or row["activation"])
+        if known.get(row["dataset"]) == formula:
+            return SPECIALIST
+        sources = [name for name, text in known.items() if text == formula and name != row["dataset"]]
+        return transfer_label(sources[0]) if sources else formula
+
+    out = runs.copy()
+    out["config"] = [config(row) for _, row in runs.iterrows()]
+    return out
+
+
+def config_order(configs: Iterable[str]) -> list[str]:
+    """The distinct ``configs`` in the paper's order: baselines, Specialist, Transfers, then the rest sorted."""
+    distinct = set(configs)
+
+    def rank(config: str) -> tuple[int, str]:
+        if config in CONFIG_ORDER:
+            return CONFIG_ORDER.index(config), ""
+        return (len(CONFIG_ORDER), config) if config.startswith("Transfer (") else (len(CONFIG_ORDER) + 1, config)
+
+    return sorted(distinct, key=rank)
+
+
+def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLERANCE) -> pd.DataFrame:
+    """Our mean accuracy and AUC per data set and config beside the paper's code on the mirror's data.
+
+    ``runs`` needs a ``config`` column (``with_roles``); failed runs are left out.
+    The paper's transfer formula is HIGGS's, so its ``Transfer`` cell is set
+    beside our ``Transfer (HIGGS)``; configurations the paper's code has no number
+    for are left out. ``within`` says whether the accuracy difference is at most
+    ``tolerance`` (``shared/METHOD.md``: 1.5 points).
+    """
+    if "config" not in runs.columns:
+        raise ValueError("runs lack the 'config' column; label them first with with_roles(runs, formulas).")
+    ok = runs[runs["status"] == "ok"]
+    ours = ok.groupby(["dataset", "config"], sort=False).agg(
+        seeds=("seed", "nunique"), acc=("acc", "mean"), auc=("auc", "mean")
+    )
+    theirs = paper.PAPER_CODE_ON_MIRROR.replace({"config": {"Transfer": transfer_label("HIGGS")}}).rename(
+        columns={"acc": "acc_paper", "auc": "auc_paper"}
+    )
+    table = ours.join(theirs.set_index(["dataset", "config"]), how="inner")
+    table["acc_diff"] = table["acc"] - table["acc_paper"]
+    table["auc_diff"] = table["auc"] - table["auc_paper"]
+    table["within"] = table["acc_diff"].abs() <= tolerance
+    return table.reset_index()[
+        ["dataset", "config", "seeds", "acc", "acc_paper", "acc_diff", "auc", "auc_paper", "auc_diff", "within"]
+    ]
+
+
+def loss_curves(runs: pd.DataFrame, by: Sequence[str] = ("dataset", "config", "seed")) -> pd.DataFrame:
+    """The per-epoch training loss of each run in long form: the ``by`` columns, ``epoch`` (from 1), ``train_loss``."""
+    missing = [column for column in (*by, "train_loss") if column not in runs.columns]
+    if missing:
+        raise ValueError(f"runs lack the columns {missing}; label them with with_roles first if 'config' is one.")
+    rows = []
+    for _, run in runs.iterrows():
+        losses = [float(value) for value in str(run["train_loss"]).split(";") if value]
+        rows += [{**{column: run[column] for column in by}, "epoch": epoch, "train_loss": loss}
+                 for epoch, loss in enumerate(losses, start=1)]
+    return pd.DataFrame(rows, columns=[*by, "epoch", "train_loss"])
+
+
+def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC AUC") -> plt.Figure:
+    """One panel per data set: every run of each config as a point, coloured by seed, and the mean ± std.
+
+    ``runs`` needs a ``config`` column (``with_roles``); failed runs are left
+    out. Each panel has its own y-axis, as the data sets' scores differ widely.
+    """
+    ok = runs[runs["status"] == "ok"].astype({"seed": str})
+    names = list(dict.fromkeys(ok["dataset"]))
+    if not names:
+        raise ValueError("no finished runs to plot: every run failed or the table is empty.")
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        data = ok[ok["dataset"] == name]
+        order = config_order(data["config"])
+        sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
+                      size=6, alpha=0.8, ax=ax, legend=ax is axes[0, -1])
+        sns.pointplot(data=data, x="config", y=metric, order=order, errorbar="sd", color="black",
+                      markers="_", markersize=18, linestyle="none", ax=ax)
+        ax.set(title=name, xlabel="", ylabel=label)
+        ax.tick_params(axis="x", rotation=45)
+        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+    axes[0, -1].legend(title="seed", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
