@@ -1,0 +1,573 @@
+"""Where the paper's efficiency gain comes from: the score, its two parts, and a width curve.
+
+The paper scores a model by E = AUC / log10(parameters) and reports that its Light
+models are 18-21% more efficient than Heavy. The gain E_light / E_heavy - 1 splits
+into a parameter part (log10 H / log10 L - 1, the gain at equal AUC) and an AUC
+part (``nslib.comparisons.efficiency_gain_parts``). Two points, Light and Heavy,
+say little about parameter efficiency, so notebook 05 also trains a curve of
+two-layer widths and sets accuracy, AUC and E against the parameter count; the
+curve's Light- and Heavy-sized runs are the paper grid's own (same specs, same
+keys), so they are trained once. Defined for notebook 05.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from nslib import paper
+from nslib.activations import BUILTINS
+from nslib.comparisons import (
+    CANNOT_TELL,
+    DOES_NOT_HOLD,
+    HOLDS,
+    efficiency,
+    efficiency_gain_parts,
+    paired_difference,
+    t_interval,
+)
+from nslib.data import Dataset
+from nslib.grids import SPECIALIST, config_order, transfer_label, with_roles
+from nslib.models import ARCHITECTURES, HEAVY_WIDTHS, LIGHT_WIDTHS, check_widths, count_params_of
+from nslib.results import summarise
+from nslib.training import RunSpec, make_spec
+
+HEAVY = "Heavy ReLU"
+CLAIMED_GAIN = (0.18, 0.21)  # "18-21% more parameter efficient" (the paper's Table 2 summary)
+TABLE2_COLUMNS = [
+    "Dataset", "Architecture", "Activation", "Acc", "AUC", "Params", "Efficiency",
+    "Acc_std", "AUC_std", "Gain_vs_Heavy", "Seeds",
+]
+VERDICT_COLUMNS = ["claim", "dataset", "metric", "n_seeds", "mean_diff", "ci_low", "ci_high", "verdict"]
+GAIN_CLAIM = "the best Light model is 18-21% more efficient than Heavy"
+AUC_CLAIM = "Light beats Heavy in AUC (the gain is more than the parameter ratio)"
+CURVE_CLAIM = "the discovered activation beats ReLU at equal width"
+_BUILTIN_LABELS = {label for label, _ in BUILTINS.values()}
+_METRIC_LABELS = {
+    "acc": "test accuracy (share correct)",
+    "auc": "test ROC AUC",
+    "efficiency": "E = AUC / log10(params)",
+}
+
+
+# ------------------------------------------------------------ parameters and specs
+
+
+def check_curve_widths(widths: object) -> tuple[tuple[int, ...], ...]:
+    """Validate a ``WIDTHS`` notebook parameter: a non-empty list of distinct hidden-width lists.
+
+    Lists become tuples, so ``[[8, 4], [64, 32]]`` (what papermill's ``-y`` gives)
+    is accepted as well as a profile's tuples.
+    """
+    problem = ""
+    if isinstance(widths, (list, tuple)) and widths and all(isinstance(w, (list, tuple)) for w in widths):
+        try:
+            checked = tuple(check_widths(tuple(w)) for w in widths)
+        except ValueError as error:
+            problem = f" ({error})"
+        else:
+            if len(set(checked)) == len(checked):
+                return checked
+            problem = " (a width is listed twice)"
+    raise ValueError(
+        f"WIDTHS={widths!r} must be a non-empty list of distinct hidden-width lists{problem}, for example "
+        "[[8, 4], [64, 32], [200, 100]] (papermill: -y 'WIDTHS: [[8, 4], [64, 32]]'), or None for the profile's."
+    )
+
+
+def arch_of(widths: Sequence[int]) -> str:
+    """The architecture label of a curve point: ``"heavy"`` or ``"light"`` at the paper's widths, else ``"width"``.
+
+    Naming the paper's sizes as the paper grid does gives those curve points the
+    grid's run keys, so ``run_grid`` reads them back instead of training them again.
+    """
+    for name, named_widths in ARCHITECTURES.items():
+        if tuple(widths) == named_widths:
+            return name
+    return "width"
+
+
+def curve_specs(
+    datasets: Iterable[str],
+    formulas: Mapping[str, str],
+    seeds: Sequence[int],
+    widths: Sequence[Sequence[int]],
+    epochs: int,
+    transfer_from: str | None = None,
+) -> list[RunSpec]:
+    """The width curve: per data set, ReLU and the data set's own formula at every width and seed.
+
+    With ``transfer_from`` (e.g. ``"HIGGS"``) every other data set also gets that
+    data set's formula. A formula equal to one already listed is listed once
+    (``run_grid`` refuses repeated runs).
+    """
+    names = list(datasets)
+    needed = names + ([transfer_from] if transfer_from is not None else [])
+    missing = [name for name in needed if name not in formulas]
+    if missing:
+        raise ValueError(f"no formula for {missing}; pass formulas=formulas_for(...) covering them.")
+    specs: list[RunSpec] = []
+    for name in names:
+        activations = ["relu", formulas[name]]
+        if transfer_from is not None and transfer_from != name:
+            activations.append(formulas[transfer_from])
+        specs += [
+            make_spec(name, arch_of(w), activation, seed, epochs=epochs, widths=tuple(w))
+            for activation in activations
+            for w in widths
+            for seed in seeds
+        ]
+    return list(dict.fromkeys(specs))
+
+
+def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
+    """Per data set, the parameter counts of the paper's Light and Heavy networks (for marking plots)."""
+    return {
+        name: {"Light": count_params_of(data.n_features, LIGHT_WIDTHS),
+               "Heavy": count_params_of(data.n_features, HEAVY_WIDTHS)}
+        for name, data in datasets.items()
+    }
+
+
+# ------------------------------------------------------------ the paper's grid
+
+
+def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
+    """``with_roles``, plus a ``role`` column that ignores the architecture.
+
+    ``role`` is the built-in's name (``"ReLU"``) or the formula's role
+    (``"Specialist"``, ``"Transfer (HIGGS)"``), so runs of one activation at
+    different widths share a role while ``config`` keeps "Heavy ReLU" apart
+    from "Light ReLU".
+    """
+    out = with_roles(runs, formulas)
+    out["role"] = np.where(out["activation"].isin(_BUILTIN_LABELS), out["activation"], out["config"])
+    return out
+
+
+def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds per data set and configuration, with each one's efficiency gain over Heavy ReLU.
+
+    ``runs`` needs a ``config`` column (``nslib.grids.with_roles``). The gain is
+    the paper's: mean E of the configuration over mean E of Heavy ReLU on the
+    same data set, minus one (NaN where Heavy ReLU is missing).
+    """
+    if "config" not in runs.columns:
+        raise ValueError("runs lack the 'config' column; label them first with nslib.grids.with_roles(runs, formulas).")
+    summary = summarise(runs, by=["dataset", "arch", "config"])
+    order = {config: rank for rank, config in enumerate(config_order(summary["config"]))}
+    names = list(dict.fromkeys(summary["dataset"]))
+    summary = summary.sort_values(
+        ["dataset", "config"], key=lambda column: column.map(order if column.name == "config" else names.index)
+    ).reset_index(drop=True)
+    heavy = summary[summary["config"] == HEAVY].set_index("dataset")["efficiency_mean"]
+    summary["gain_vs_heavy"] = summary["efficiency_mean"] / summary["dataset"].map(heavy) - 1
+    return summary
+
+
+def paper_activation_name(config: str) -> str:
+    """The paper's name for a configuration's activation: ``"ReLU"``, ``"Hybrid (Specialist)"``,
+    ``"Hybrid (Transfer)"``.
+
+    The paper's only transfer is HIGGS's formula, which it calls "Hybrid
+    (Transfer)"; a transfer from another data set names its source.
+    """
+    arch, _, activation = config.partition(" ")
+    if arch in ("Heavy", "Light", "Width") and activation in _BUILTIN_LABELS:
+        return activation
+    if config == SPECIALIST:
+        return "Hybrid (Specialist)"
+    if config == transfer_label("HIGGS"):
+        return "Hybrid (Transfer)"
+    if config.startswith("Transfer ("):
+        return f"Hybrid (Transfer from {config[len('Transfer ('):-1]})"
+    return config
+
+
+def table2(summary: pd.DataFrame) -> pd.DataFrame:
+    """``config_summary`` in the paper's Table 2 columns (``TABLE2_COLUMNS``), one row per configuration."""
+    return pd.DataFrame(
+        {
+            "Dataset": summary["dataset"],
+            "Architecture": summary["arch"].str.capitalize(),
+            "Activation": summary["config"].map(paper_activation_name),
+            "Acc": summary["acc_mean"],
+            "AUC": summary["auc_mean"],
+            "Params": summary["params"].astype(int),
+            "Efficiency": summary["efficiency_mean"],
+            "Acc_std": summary["acc_std"],
+            "AUC_std": summary["auc_std"],
+            "Gain_vs_Heavy": summary["gain_vs_heavy"],
+            "Seeds": summary["n"],
+        }
+    )[TABLE2_COLUMNS]
+
+
+def gain_parts(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each Light configuration's gain over Heavy ReLU split into its parameter part and its AUC part.
+
+    From ``config_summary``'s mean AUCs (``efficiency_gain_parts``), with
+    ``break_even_auc``: the AUC at which this model's E would equal Heavy's, the
+    bar the score actually sets for a small model.
+    """
+    heavy = summary[summary["config"] == HEAVY].set_index("dataset")
+    rows = []
+    for row in summary[(summary["arch"] == "light") & summary["dataset"].isin(heavy.index)].itertuples():
+        auc_heavy, params_heavy = heavy.loc[row.dataset, "auc_mean"], int(heavy.loc[row.dataset, "params"])
+        parts = efficiency_gain_parts(row.auc_mean, auc_heavy, int(row.params), params_heavy)
+        rows.append(
+            {"dataset": row.dataset, "config": row.config, "params": int(row.params), "params_heavy": params_heavy,
+             "auc": row.auc_mean, "auc_heavy": auc_heavy, **parts,
+             "break_even_auc": efficiency(auc_heavy, params_heavy) * math.log10(row.params)}
+        )
+    return pd.DataFrame(rows)
+
+
+def best_light(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per data set, the Light configuration with the highest mean efficiency (the paper's "best model").
+
+    All Light networks of a data set have the same parameter count, so this is
+    also the one with the highest mean AUC. It is picked on the very runs it is
+    then judged on, which flatters it a little (the winner of several noisy means).
+    """
+    light = summary[summary["arch"] == "light"].dropna(subset=["efficiency_mean"])
+    best = light.loc[light.groupby("dataset", sort=False)["efficiency_mean"].idxmax()]
+    return best.reset_index(drop=True)
+
+
+def seed_gains(runs: pd.DataFrame, dataset: str, config: str, reference: str = HEAVY) -> pd.Series:
+    """``E(config) / E(reference) - 1`` seed by seed on ``dataset``, over the seeds where both runs are ok."""
+    ok = runs[(runs["dataset"] == dataset) & (runs["status"] == "ok")]
+    table = ok.pivot_table(index="seed", columns="config", values="efficiency", aggfunc="mean")
+    missing = [name for name in (config, reference) if name not in table.columns]
+    if missing:
+        raise ValueError(f"no finished runs of {missing} on {dataset}; known configs there: {sorted(table.columns)}.")
+    return (table[config] / table[reference] - 1).dropna().rename("gain")
+
+
+def range_verdict(ci_low: float, ci_high: float, claimed: tuple[float, float] = CLAIMED_GAIN) -> str:
+    """A claimed range "the value lies in [a, b]" holds when the whole interval lies inside it,
+    does not hold when the interval misses it entirely, and cannot be told otherwise."""
+    low, high = claimed
+    if math.isnan(ci_low) or math.isnan(ci_high):
+        return CANNOT_TELL
+    if low <= ci_low and ci_high <= high:
+        return HOLDS
+    if ci_high < low or ci_low > high:
+        return DOES_NOT_HOLD
+    return CANNOT_TELL
+
+
+def gain_claim(runs: pd.DataFrame, dataset: str, config: str) -> dict:
+    """The verdict row for ``GAIN_CLAIM``: the per-seed gains of ``config`` over Heavy ReLU, their
+    mean (in ``mean_diff``) and 95% t interval, judged by ``range_verdict``."""
+    gains = seed_gains(runs, dataset, config)
+    low, high = t_interval(gains.to_numpy())
+    return {
+        "claim": f"{GAIN_CLAIM} ({config})", "dataset": dataset, "metric": "efficiency gain",
+        "n_seeds": len(gains), "mean_diff": float(gains.mean()) if len(gains) else math.nan,
+        "ci_low": low, "ci_high": high, "verdict": range_verdict(low, high),
+    }
+
+
+def paired_by(
+    runs: pd.DataFrame, column: str, dataset: str, better: str, worse: str, metric: str, claim: str
+) -> dict:
+    """``paired_difference`` with runs told apart by ``column`` (``config`` or ``role``) instead of activation.
+
+    Runs with the same label and seed are averaged first, so with ``role`` a
+    seed's difference is the mean over the widths of the curve. The row's
+    ``claim`` is ``claim``, in ``VERDICT_COLUMNS`` order.
+    """
+    if column not in runs.columns:
+        raise ValueError(f"runs lack the column {column!r}; label them with with_activation_roles first.")
+    row = paired_difference(runs.assign(activation=runs[column]), dataset, better, worse, metric)
+    return {**row, "claim": claim}
+
+
+def verdicts(
+    grid_runs: pd.DataFrame, curve_runs: pd.DataFrame, summary: pd.DataFrame, roles: Sequence[str]
+) -> pd.DataFrame:
+    """The three claims of notebook 05 on every data set, one row each (``VERDICT_COLUMNS``).
+
+    1. ``GAIN_CLAIM``: the best Light configuration's per-seed gains over Heavy
+       (``gain_claim``). 2. ``AUC_CLAIM``: best Light minus Heavy ReLU in AUC,
+       paired by seed; the gain exceeds the parameter ratio exactly when this is
+       positive. 3. ``CURVE_CLAIM``: each discovered ``roles`` entry minus ReLU
+       in AUC, paired by seed after averaging each seed over the curve's widths
+       (over the widths where both runs of that seed are ok).
+    """
+    rows = []
+    for best in best_light(summary).itertuples():
+        rows.append(gain_claim(grid_runs, best.dataset, best.config))
+        claim = f"{AUC_CLAIM} ({best.config})"
+        rows.append(paired_by(grid_runs, "config", best.dataset, best.config, HEAVY, "auc", claim))
+    ok = curve_runs[curve_runs["status"] == "ok"]
+    for dataset in dict.fromkeys(curve_runs["dataset"]):
+        present = set(ok.loc[ok["dataset"] == dataset, "role"])
+        for role in (role for role in roles if role in present):
+            pair = ok[(ok["dataset"] == dataset) & ok["role"].isin([role, "ReLU"])]
+            # A width where one of the two failed would make the seed's two means cover different widths.
+            pair = pair[pair.groupby(["seed", "widths"])["role"].transform("nunique") == 2]
+            claim = f"{CURVE_CLAIM} ({role}, mean over widths)"
+            rows.append(paired_by(pair, "role", dataset, role, "ReLU", "auc", claim))
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
+    """The paper's headline table (``nslib.paper.HEADLINE``) beside ours, per data set.
+
+    ``ours_*`` are our numbers for the paper's best configuration (the same
+    architecture and activation); ``best_*`` our own best Light configuration
+    (``best_light``), which may be another one.
+    """
+    ours = table2(summary).set_index(["Dataset", "Architecture", "Activation"])
+    best = best_light(summary).set_index("dataset")
+    rows = []
+    for claim in paper.HEADLINE.itertuples():
+        if claim.dataset not in best.index:
+            continue
+        key = (claim.dataset, claim.arch, claim.activation)
+        same = ours.loc[key] if key in ours.index else None
+        row = {"dataset": claim.dataset, "paper_model": f"{claim.arch} {claim.activation}", "paper_acc": claim.acc,
+               "paper_params": claim.params, "paper_gain": claim.efficiency_gain}
+        row.update(
+            ours_acc=same["Acc"] if same is not None else math.nan,
+            ours_params=int(same["Params"]) if same is not None else pd.NA,
+            ours_gain=same["Gain_vs_Heavy"] if same is not None else math.nan,
+            best_model=f"Light {paper_activation_name(best.loc[claim.dataset, 'config'])}",
+            best_acc=best.loc[claim.dataset, "acc_mean"], best_gain=best.loc[claim.dataset, "gain_vs_heavy"],
+        )
+        rows.append(row)
+    columns = ["dataset", "paper_model", "paper_acc", "paper_params", "paper_gain", "ours_acc", "ours_params",
+               "ours_gain", "best_model", "best_acc", "best_gain"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["acc_diff"] = table["ours_acc"] - table["paper_acc"]
+    table["gain_diff"] = table["ours_gain"] - table["paper_gain"]
+    return table
+
+
+# ------------------------------------------------------------ the width curve
+
+
+def role_order(roles: Iterable[str]) -> list[str]:
+    """The distinct ``roles`` with the built-ins first (ReLU, GELU, SiLU), then Specialist, Transfers, the rest."""
+    distinct = list(dict.fromkeys(roles))
+    builtins = [label for label, _ in BUILTINS.values() if label in distinct]
+    return builtins + config_order(role for role in distinct if role not in builtins)
+
+
+def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per data set, role and widths: the parameter count, seeds, and mean and std of acc, AUC and E.
+
+    ``runs`` needs a ``role`` column (``with_activation_roles``). Rows run from
+    the smallest network to the largest.
+    """
+    summary = summarise(runs, by=["dataset", "role", "widths", "arch"])
+    names = list(dict.fromkeys(summary["dataset"]))
+    roles = role_order(summary["role"])
+    summary = summary.sort_values(
+        ["dataset", "role", "params"],
+        key=lambda c: c.map(names.index) if c.name == "dataset" else c.map(roles.index) if c.name == "role" else c,
+    )
+    columns = ["dataset", "role", "widths", "arch", "params", "n", "failed"]
+    columns += [f"{metric}_{part}" for metric in ("acc", "auc", "efficiency") for part in ("mean", "std")]
+    return summary[columns].reset_index(drop=True)
+
+
+def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
+    """Per data set and role, the widths with the best mean AUC and the widths with the best mean E.
+
+    ``smallest`` says whether the best E sits at the curve's smallest network:
+    what a score that divides by log10(params) tends to reward.
+    """
+    rows = []
+    for (dataset, role), points in curve.dropna(subset=["auc_mean"]).groupby(["dataset", "role"], sort=False):
+        top_auc = points.loc[points["auc_mean"].idxmax()]
+        top_e = points.loc[points["efficiency_mean"].idxmax()]
+        rows.append(
+            {"dataset": dataset, "role": role, "best_auc_widths": top_auc["widths"], "best_auc": top_auc["auc_mean"],
+             "best_auc_params": int(top_auc["params"]), "best_e_widths": top_e["widths"],
+             "best_e": top_e["efficiency_mean"], "auc_at_best_e": top_e["auc_mean"],
+             "best_e_params": int(top_e["params"]), "smallest": top_e["params"] == points["params"].min()}
+        )
+    return pd.DataFrame(rows)
+
+
+def width_differences(
+    curve_runs: pd.DataFrame, role: str, reference: str = "ReLU", metric: str = "auc"
+) -> pd.DataFrame:
+    """``role - reference`` in ``metric`` at each width, paired by seed: mean, 95% t interval, seeds.
+
+    One row per data set and widths where both were trained; the interval is
+    NaN with a single seed.
+    """
+    ok = curve_runs[(curve_runs["status"] == "ok") & curve_runs["role"].isin([role, reference])]
+    table = ok.pivot_table(index=["dataset", "widths", "params", "seed"], columns="role", values=metric)
+    if role not in table.columns or reference not in table.columns:
+        return pd.DataFrame(columns=["dataset", "widths", "params", "n_seeds", "mean_diff", "ci_low", "ci_high"])
+    diffs = (table[role] - table[reference]).dropna()
+    names = list(dict.fromkeys(curve_runs["dataset"]))
+    rows = []
+    for (dataset, widths, params), values in diffs.groupby(level=["dataset", "widths", "params"], sort=False):
+        low, high = t_interval(values.to_numpy())
+        rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(values),
+                     "mean_diff": float(values.mean()), "ci_low": low, "ci_high": high})
+    table = pd.DataFrame(rows)
+    return table.sort_values(
+        ["dataset", "params"], key=lambda c: c.map(names.index) if c.name == "dataset" else c
+    ).reset_index(drop=True)
+
+
+# ------------------------------------------------------------ the reference models
+
+
+def baseline_summary(baselines: pd.DataFrame) -> pd.DataFrame:
+    """``nslib.baselines.baseline_table`` rows as mean and std over seeds, beside the paper's code's
+    gradient boosting on the mirror (``nslib.paper.GRADIENT_BOOSTING_ON_MIRROR``; NaN for other models)."""
+    table = baselines.groupby(["dataset", "model"], sort=False).agg(
+        seeds=("seed", "nunique"), acc=("acc", "mean"), acc_std=("acc", "std"),
+        auc=("auc", "mean"), auc_std=("auc", "std"), seconds=("seconds", "mean"),
+    ).reset_index()
+    reference = {
+        (dataset, "gradient boosting"): figures for dataset, figures in paper.GRADIENT_BOOSTING_ON_MIRROR.items()
+    }
+    pairs = [reference.get((row.dataset, row.model), (math.nan, math.nan)) for row in table.itertuples()]
+    table["paper_code_acc"] = [acc for acc, _ in pairs]
+    table["paper_code_auc"] = [auc for _, auc in pairs]
+    return table
+
+
+def mlps_versus_baselines(
+    summary: pd.DataFrame, baselines: pd.DataFrame, curve: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per data set: the best MLP of the grid (``config_summary``), and of the curve
+    (``curve_table``) when given, against gradient boosting (``baseline_summary``).
+
+    ``best_mlp`` is the MLP with the highest mean AUC; ``boosting_beats_every_mlp``
+    is True when gradient boosting's mean AUC and mean accuracy are both above
+    every MLP's mean.
+    """
+    tables = [summary.assign(model=summary["config"])]
+    if curve is not None:
+        tables.append(curve.assign(model=curve["role"] + " " + curve["widths"]))
+    mlps = pd.concat(tables, ignore_index=True)[["dataset", "model", "auc_mean", "acc_mean"]].dropna()
+    boosting = baselines[baselines["model"] == "gradient boosting"].set_index("dataset")
+    rows = []
+    for dataset, table in mlps.groupby("dataset", sort=False):
+        if dataset not in boosting.index:
+            continue
+        top, gb = table.loc[table["auc_mean"].idxmax()], boosting.loc[dataset]
+        beats = gb["auc"] > table["auc_mean"].max() and gb["acc"] > table["acc_mean"].max()
+        rows.append(
+            {"dataset": dataset, "best_mlp": top["model"], "best_mlp_auc": top["auc_mean"],
+             "best_mlp_acc": table["acc_mean"].max(), "boosting_auc": gb["auc"], "boosting_acc": gb["acc"],
+             "boosting_beats_every_mlp": bool(beats)}
+        )
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------ figures
+
+
+def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_GAIN) -> plt.Figure:
+    """One panel per data set: each Light configuration's gain, parameter part and AUC part, in percent,
+    with the paper's claimed range shaded."""
+    long = parts.melt(
+        id_vars=["dataset", "config"], value_vars=["parameter_part", "accuracy_part", "gain"],
+        var_name="part", value_name="percent",
+    )
+    long["percent"] *= 100
+    long["part"] = long["part"].map(
+        {"parameter_part": "parameter ratio", "accuracy_part": "AUC change", "gain": "efficiency gain"}
+    )
+    names = list(dict.fromkeys(long["dataset"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        data = long[long["dataset"] == name]
+        ax.axhspan(100 * claimed[0], 100 * claimed[1], color="grey", alpha=0.2, label="claimed 18-21%")
+        sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
+        ax.tick_params(axis="x", rotation=45)
+        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        if ax is not axes[0, -1]:
+            ax.get_legend().remove()
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = paper.HEADLINE) -> plt.Figure:
+    """One panel per data set: mean accuracy ± std of each configuration against its parameter count
+    (log axis), with the paper's reported best model as a star.
+
+    Configurations with the same count are spread a little sideways so that
+    their error bars do not hide each other.
+    """
+    names = list(dict.fromkeys(summary["dataset"]))
+    configs = config_order(summary["config"])
+    palette = dict(zip(configs, sns.color_palette(n_colors=len(configs))))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        data = summary[summary["dataset"] == name]
+        for params, group in data.groupby("params"):
+            spread = 1.06 ** (np.arange(len(group)) - (len(group) - 1) / 2)
+            for (_, row), factor in zip(group.iterrows(), spread):
+                ax.errorbar(float(params) * factor, row["acc_mean"], yerr=row["acc_std"], fmt="o", capsize=3,
+                            color=palette[row["config"]], label=row["config"])
+        for claim in headline[headline["dataset"] == name].itertuples():
+            ax.plot(claim.params, claim.acc, marker="*", markersize=14, color="black", linestyle="none",
+                    label="paper's reported best model")
+        sizes = sorted(int(params) for params in data["params"].unique())
+        ax.set(xscale="log", xlim=(sizes[0] / 1.6, sizes[-1] * 1.6), title=name,
+               xlabel="trainable parameters (log scale)", ylabel="test accuracy (share correct)")
+        # The grid has two sizes: label exactly those instead of powers of ten.
+        ax.xaxis.set_major_locator(plt.FixedLocator(sizes))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+    handles = {}
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    order = [config for config in configs if config in handles] + [key for key in handles if key not in configs]
+    axes[0, -1].legend([handles[key] for key in order], order, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_curve(
+    curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]], metrics: Sequence[str] = ("acc", "auc", "efficiency")
+) -> plt.Figure:
+    """Rows of ``metrics``, one column per data set: each role's mean ± std against the parameter count
+    (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
+    names = list(dict.fromkeys(curve["dataset"]))
+    roles = role_order(curve["role"])
+    palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
+    fig, axes = plt.subplots(len(metrics), len(names), figsize=(4.6 * len(names), 3.2 * len(metrics)),
+                             sharex="col", squeeze=False)
+    for column, name in enumerate(names):
+        data = curve[curve["dataset"] == name]
+        for row, metric in enumerate(metrics):
+            ax = axes[row, column]
+            for role in roles:
+                points = data[data["role"] == role].sort_values("params")
+                ax.errorbar(points["params"].astype(float), points[f"{metric}_mean"], yerr=points[f"{metric}_std"],
+                            marker="o", capsize=3, color=palette[role], label=role)
+            for label, params in sizes.get(name, {}).items():
+                ax.axvline(params, color="grey", linestyle=":", linewidth=1)
+                # Left of the line: the Heavy line sits at the right edge of the axis.
+                ax.annotate(label, (params, 1), xycoords=("data", "axes fraction"), xytext=(-2, -12),
+                            textcoords="offset points", ha="right", fontsize=9, color="dimgrey")
+            ax.set(xscale="log", ylabel=_METRIC_LABELS.get(metric, metric))
+            if row == 0:
+                ax.set_title(name)
+            if row == len(metrics) - 1:
+                ax.set_xlabel("trainable parameters (log scale)")
+    axes[0, -1].legend(title="activation", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
