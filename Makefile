@@ -53,6 +53,7 @@ reproduce: $(KERNEL_SPEC) ## Run every notebook headless, in order, and keep the
 	    --progress-bar $$nb build/reproduce/$$(basename $$nb) || exit 1; \
 	  cp build/reproduce/$$(basename $$nb) $$nb; \
 	done; \
+	$(BIN)/python -m nslib.report || exit 1; \
 	echo; echo "Notebooks (with outputs): notebooks/"; \
 	echo "Figures:  $$($(BIN)/python -c 'from nslib.paths import figures_dir; print(figures_dir())')"; \
 	echo "Tables:   $$($(BIN)/python -c 'from nslib.paths import derived_dir; print(derived_dir())')"; \

@@ -1,0 +1,131 @@
+"""The README's Results section, written from the derived tables, never by hand.
+
+``make reproduce`` ends with ``python -m nslib.report``, which rewrites the part
+of README.md between the results markers from ``data/derived/``; a test checks
+that the committed README says what the committed tables say.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from nslib import paper
+from nslib.paths import PROJECT_ROOT, derived_dir
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+def _data_lines(derived: Path) -> list[str]:
+    table = pd.read_csv(derived / "datasets.csv").rename(columns=lambda name: name.replace(" ", "_"))
+    lines = ["Data used (from `datasets.csv`):", ""]
+    for row in table.itertuples():
+        kind = "a sample of the official data set" if row.sample_file else "the official file"
+        lines.append(
+            f"- {row.dataset}: {row.rows_used:,} rows ({row.selection}) of `{row.source}`, {kind}, "
+            f"read from the {row.origin}; sha256 `{row.sha256}…`"
+        )
+    return lines
+
+
+def _grid_lines(derived: Path) -> list[str]:
+    table = pd.read_csv(derived / "table2.csv")
+    lines = [
+        "The paper's grid (`table2.csv`; mean ± sd over seeds; gain = E / E(Heavy) - 1, "
+        "E = AUC / log10(params)):",
+        "",
+        "| data set | model | activation | accuracy | AUC | params | E | gain vs Heavy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        gain = "" if pd.isna(row.Gain_vs_Heavy) else f"{row.Gain_vs_Heavy:+.1%}"
+        lines.append(
+            f"| {row.Dataset} | {row.Architecture} | {row.Activation} | {_pm(row.Acc, row.Acc_std)} | "
+            f"{_pm(row.AUC, row.AUC_std)} | {row.Params:,} | {row.Efficiency:.4f} | {gain} |"
+        )
+    return lines
+
+
+def _headline_lines() -> list[str]:
+    lines = ["The paper's own headline (its Table 2 summary), for comparison:", ""]
+    for row in paper.HEADLINE.itertuples():
+        lines.append(
+            f"- {row.dataset}: {row.arch} {row.activation}, accuracy {row.acc:.1%}, "
+            f"{row.params:,} params, gain {row.efficiency_gain:+.1%}"
+        )
+    return lines
+
+
+def _verdict_lines(derived: Path) -> list[str]:
+    frames = [pd.read_csv(path) for path in sorted(derived.glob("verdicts_*.csv"))]
+    verdicts = pd.concat(frames, ignore_index=True)
+    # Accuracy rows repeat the AUC claims; the notebooks show both.
+    verdicts = verdicts[verdicts["metric"] != "acc"]
+    lines = [
+        "Verdicts on the paper's claims (`verdicts_*.csv`; paired over seeds, 95% interval):",
+        "",
+        "| claim | data set | metric | seeds | mean [95% CI] | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in verdicts.itertuples():
+        lines.append(
+            f"| {row.claim} | {row.dataset} | {row.metric} | {row.n_seeds} | "
+            f"{row.mean_diff:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] | **{row.verdict}** |"
+        )
+    return lines
+
+
+def _baseline_lines(derived: Path) -> list[str]:
+    path = derived / "baselines.csv"
+    if not path.exists():
+        return []
+    table = pd.read_csv(path).groupby(["dataset", "model"], sort=False)[["acc", "auc"]].mean()
+    lines = ["What a practitioner would use instead, on the same splits (`baselines.csv`, mean over seeds):", ""]
+    for (dataset, model), row in table.iterrows():
+        lines.append(f"- {dataset}, {model}: accuracy {row['acc']:.3f}, AUC {row['auc']:.3f}")
+    return lines
+
+
+def _bench_lines(derived: Path) -> list[str]:
+    path = derived / "bench.json"
+    if not path.exists():
+        return []
+    bench = json.loads(path.read_text())
+    return [f"Training engine (`make bench`, `bench.json`): {bench['summary']}"]
+
+
+def results_markdown(derived: Path | None = None) -> str:
+    """The Results section's body, built from the tables in ``derived`` (default ``derived_dir()``)."""
+    derived = derived or derived_dir()
+    blocks = [
+        _data_lines(derived),
+        _grid_lines(derived),
+        _headline_lines(),
+        _verdict_lines(derived),
+        _baseline_lines(derived),
+        _bench_lines(derived),
+    ]
+    return "\n\n".join("\n".join(block) for block in blocks if block)
+
+
+def update_readme(readme: Path = PROJECT_ROOT / "README.md", derived: Path | None = None) -> bool:
+    """Rewrite the Results section of ``readme``; True when its text changed."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{readme} has no {START} ... {END} markers around its Results section; add them.")
+    new = pattern.sub(lambda _: f"{START}\n{results_markdown(derived)}\n{END}", text)
+    readme.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    changed = update_readme()
+    print(f"README.md Results section {'updated' if changed else 'already up to date'} from {derived_dir()}")
