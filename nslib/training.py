@@ -1,0 +1,822 @@
+"""Training runs: one with a plain loop, or a whole grid with a fast stacked engine.
+
+One run is what the paper does per configuration and seed (``shared/METHOD.md``):
+``split_and_scale``, Adam (lr 1e-3), Sigmoid + binary cross-entropy (BCELoss, its
+log clamped at -100), shuffled mini-batches of 1024 (the last, partial one
+included), 15 epochs; then, in eval mode, accuracy at p > 0.5, ROC AUC and
+efficiency = AUC / log10(params).
+
+``run`` is the reference: an ``nn.Module`` loop, slow but plainly right.
+``run_grid`` trains many runs at once and is what the notebooks use. Runs of the
+same shape (data set, widths, epochs, batch size, learning rate) are stacked, K
+at a time: their weights become ``[K, in, out]`` tensors multiplied with
+``torch.bmm``, and the activations stay sample-major, ``[batch, K * units]``, so
+that one native ``batch_norm`` call computes every model's own batch and running
+statistics. Adam is elementwise, so one Adam over the stacked tensors, minimising
+the sum of the models' losses, is K independent Adams. There is no DataLoader:
+each epoch's permutations index the data on the device directly.
+
+Every random choice of a run comes from its own seed: the initial weights
+(``torch.manual_seed(seed)`` then ``mlp(...)``), and one ``torch.Generator``
+seeded with ``seed`` that draws, in this order, each epoch's permutation and then
+each batch's dropout masks layer by layer (``nslib.models.dropout_words``). The
+reference loop draws exactly the same. On the CPU, with torch on one thread (as
+``run_grid`` sets it), a run's numbers are bit for bit the same whatever it is
+stacked with and however many workers train: see ``_SIMD_BLOCK`` for the one
+subtlety. Against the reference loop they agree to rounding, which training
+amplifies (batched and single matrix products round differently).
+
+A run whose output or loss stops being finite is stopped and recorded as
+``failed`` with the reason; the rest of its stack trains on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from tqdm.auto import tqdm
+
+from nslib.activations import activation_label, activation_module, resolve_formula
+from nslib.data import Dataset, split_and_scale
+from nslib.models import (
+    check_widths,
+    count_params_of,
+    dropout_words,
+    dropout_words_shape,
+    keep_scale,
+    mlp,
+    widths_of,
+)
+from nslib.repro import pick_device, versions_text
+from nslib.results import RunStore, as_table
+
+BN_MOMENTUM = 0.1  # nn.BatchNorm1d's defaults
+BN_EPS = 1e-5
+EVAL_CHUNK = 4096  # test rows per forward pass in evaluation
+MAX_STACK = 8  # runs trained at once: 5 to 15 cost the same per run (measured); 8 leaves stacks to share out
+# torch's CPU kernels work in SIMD blocks of 32 float32 values (two AVX-512
+# vectors) and do the remainder with scalar code, which for some functions
+# (sigmoid, SiLU, column sums, BatchNorm's backward) rounds differently. Keeping
+# each model's values in whole blocks makes its numbers independent of how many
+# models share a tensor.
+_SIMD_BLOCK = 32
+_GLOBAL_RNG = threading.Lock()
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc's malloc.h
+_versions = functools.cache(versions_text)  # package versions do not change within a session
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that decides one training run, apart from the data.
+
+    ``activation`` is the spec given by the user (``"relu"``, a formula, a data
+    set name); ``formula`` is the formula it resolved to when the spec was made
+    (empty for ReLU, GELU, SiLU), so a run keeps its formula even if the data
+    set's discovered formula changes later. Make specs with ``make_spec``.
+    """
+
+    dataset: str
+    arch: str
+    widths: tuple[int, ...]
+    activation: str
+    formula: str
+    seed: int
+    epochs: int = 15
+    batch_size: int = 1024
+    lr: float = 1e-3
+    test_size: float = 0.2
+
+    @property
+    def key(self) -> str:
+        """A stable, readable identity for resume: equal keys mean the same run."""
+        return "|".join(
+            [
+                self.dataset,
+                self.arch,
+                _widths_text(self.widths),
+                # What is computed: "relu" and "ReLU", or "HIGGS" and its formula, are one run.
+                self.formula or self.activation.strip().lower(),
+                f"seed={self.seed}",
+                f"epochs={self.epochs}",
+                f"batch={self.batch_size}",
+                f"lr={self.lr!r}",
+                f"test={self.test_size!r}",
+            ]
+        )
+
+    @property
+    def shape(self) -> tuple:
+        """What runs must share to be stacked: data set, widths and the training settings."""
+        return (self.dataset, self.widths, self.epochs, self.batch_size, self.lr, self.test_size)
+
+    @property
+    def module_spec(self) -> str:
+        """What ``activation_module`` is built from: the recorded formula if any."""
+        return self.formula or self.activation
+
+
+def _widths_text(widths: Sequence[int]) -> str:
+    return "-".join(str(width) for width in widths)
+
+
+def make_spec(
+    dataset: str,
+    arch: str,
+    activation: str,
+    seed: int,
+    *,
+    epochs: int = 15,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    test_size: float = 0.2,
+    widths: Sequence[int] | None = None,
+) -> RunSpec:
+    """Check the settings of one run and resolve its activation to a formula.
+
+    ``arch`` is ``"heavy"`` or ``"light"``; with explicit ``widths`` it is only a
+    label (for example ``"width"``).
+    """
+    widths = widths_of(arch) if widths is None else check_widths(widths)
+    for name, value, low in (("seed", seed, 0), ("epochs", epochs, 1), ("batch_size", batch_size, 2)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}={value!r} must be an integer >= {low}.")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr={lr!r} must be a positive number, e.g. 1e-3.")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size={test_size!r} must be a fraction between 0 and 1, e.g. 0.2.")
+    formula = resolve_formula(activation) or ""
+    return RunSpec(dataset, arch, tuple(widths), activation, formula, seed, epochs, batch_size, float(lr), test_size)
+
+
+def paper_grid(
+    activations: Mapping[str, Iterable[str]], seeds: Iterable[int], *, epochs: int = 15
+) -> list[RunSpec]:
+    """The paper's grid: per data set Heavy-ReLU, then Light with each of ``activations[dataset]``.
+
+    For example ``{"HIGGS": ["relu", "gelu", "silu", "HIGGS"], "SPAMBASE": [..., "SPAMBASE", "HIGGS"]}``.
+    """
+    specs = []
+    for dataset, light_activations in activations.items():
+        for seed in seeds:
+            specs.append(make_spec(dataset, "heavy", "relu", seed, epochs=epochs))
+            specs += [make_spec(dataset, "light", act, seed, epochs=epochs) for act in light_activations]
+    return specs
+
+
+# ------------------------------------------------------------ shared pieces
+
+
+@dataclass(frozen=True)
+class _Split:
+    """One seed's split of one data set, on the training device."""
+
+    X_train: torch.Tensor
+    X_test: torch.Tensor
+    y_train: torch.Tensor
+    y_test: torch.Tensor
+    y_test_numpy: np.ndarray
+
+
+def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
+    X_train, X_test, y_train, y_test = split_and_scale(dataset, spec.seed, test_size=spec.test_size)
+    if len(X_train) % spec.batch_size == 1:
+        raise ValueError(
+            f"{dataset.name}: {len(X_train)} training rows leave a last batch of 1 row with "
+            f"batch_size={spec.batch_size}, which BatchNorm cannot normalise; choose another batch size."
+        )
+
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
+
+    return _Split(tensor(X_train), tensor(X_test), tensor(y_train), tensor(y_test), np.asarray(y_test))
+
+
+def _generator(seed: int, device: torch.device) -> torch.Generator:
+    """The run's own generator: permutations and dropout masks."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator
+
+
+def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | None = None) -> nn.Sequential:
+    """The run's initial network: ``torch.manual_seed(seed)`` then ``mlp``; global RNG left as it was."""
+    # nn.Linear draws from the global generator, which worker threads share.
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        return mlp(d, spec.widths, spec.module_spec, dropout_generator=dropout_generator)
+
+
+def _failure(kind: str, epoch: int, batch: int, spec: RunSpec) -> str:
+    return (
+        f"{kind} became NaN or infinite at epoch {epoch + 1} batch {batch + 1} "
+        f"(of {spec.epochs} epochs): the activation or its gradient overflows float32"
+    )
+
+
+def _metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Accuracy at p > 0.5, ROC AUC and BCE test loss (log clamped at -100, like BCELoss)."""
+    p64 = p.astype(np.float64)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped like BCELoss
+        loss = -(y * np.maximum(np.log(p64), -100) + (1 - y) * np.maximum(np.log1p(-p64), -100)).mean()
+    return float(((p > 0.5) == y).mean()), float(roc_auc_score(y, p)), float(loss)
+
+
+def _row(
+    spec: RunSpec,
+    dataset: Dataset,
+    d: int,
+    *,
+    status: str,
+    reason: str = "",
+    metrics: tuple[float, float, float] | None = None,
+    train_loss: Sequence[float] = (),
+    seconds: float,
+    device: torch.device,
+) -> dict:
+    """One row of ``runs.csv`` (see ``nslib.results.COLUMNS``)."""
+    params = count_params_of(d, spec.widths)
+    acc, auc, test_loss = metrics if metrics is not None else (math.nan, math.nan, math.nan)
+    row = {
+        "key": spec.key,
+        "dataset": spec.dataset,
+        "arch": spec.arch,
+        "widths": _widths_text(spec.widths),
+        "activation": activation_label(spec.activation),
+        "formula": spec.formula,
+        "seed": spec.seed,
+        "epochs": spec.epochs,
+        "batch_size": spec.batch_size,
+        "lr": spec.lr,
+        "rows": int(dataset.provenance.rows_used),
+        "acc": acc,
+        "auc": auc,
+        "test_loss": test_loss,
+        "params": params,
+        "efficiency": auc / math.log10(params),
+        "seconds": seconds,
+        "status": status,
+        "reason": reason,
+        "train_loss": ";".join(f"{loss:.6g}" for loss in train_loss),
+        "data_sha256": dataset.provenance.sha256,
+        "versions": _versions(),
+        "device": str(device),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return row
+
+
+def _score(spec: RunSpec, p: np.ndarray, y: np.ndarray) -> tuple[str, str, tuple | None]:
+    """Status, reason and metrics of a trained run from its test predictions."""
+    if not np.isfinite(p).all():
+        return "failed", "the output on the test set is NaN or infinite: the activation overflows float32", None
+    if len(np.unique(y)) < 2:
+        return "failed", "the test set holds one class only, so ROC AUC is undefined; use more rows", None
+    return "ok", "", _metrics(p, y)
+
+
+# ------------------------------------------------------------ the reference loop
+
+
+def run(
+    dataset: Dataset,
+    arch: str,
+    activation: str,
+    seed: int,
+    *,
+    epochs: int = 15,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    test_size: float = 0.2,
+    device: str | torch.device = "auto",
+    widths: Sequence[int] | None = None,
+) -> dict:
+    """Train and evaluate one network with a plain ``nn.Module`` loop; return its ``runs.csv`` row.
+
+    This is the reference ``run_grid`` is tested against: same split, same
+    initial weights, same permutations and dropout masks, same metrics.
+    """
+    spec = make_spec(
+        dataset.name, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
+        test_size=test_size, widths=widths,
+    )
+    with _one_thread():
+        return _reference_run(spec, dataset, pick_device(device))
+
+
+def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> dict:
+    start = time.perf_counter()
+    split = _split(dataset, spec, device)
+    n, d = split.X_train.shape
+    generator = _generator(spec.seed, device)
+    model = _initial_model(spec, d, dropout_generator=generator).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    losses: list[float] = []
+    for epoch in range(spec.epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator, device=device)
+        total = 0.0
+        for batch, first in enumerate(range(0, n, spec.batch_size)):
+            rows = order[first : first + spec.batch_size]
+            p = model(split.X_train[rows]).squeeze(1)
+            # binary_cross_entropy raises on a NaN probability: check the output first.
+            loss = F.binary_cross_entropy(p, split.y_train[rows]) if torch.isfinite(p).all() else None
+            if loss is None or not torch.isfinite(loss):
+                reason = _failure("the output" if loss is None else "the loss", epoch, batch, spec)
+                return _row(spec, dataset, d, status="failed", reason=reason, train_loss=losses,
+                            seconds=time.perf_counter() - start, device=device)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+        losses.append(total / n)
+    model.train(False)
+    with torch.no_grad():
+        p = model(split.X_test).squeeze(1).cpu().numpy()
+    status, reason, metrics = _score(spec, p, split.y_test_numpy)
+    return _row(spec, dataset, d, status=status, reason=reason, metrics=metrics, train_loss=losses,
+                seconds=time.perf_counter() - start, device=device)
+
+
+# ------------------------------------------------------------ the stacked engine
+
+
+def _simd_aligned(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``fn(x)`` for an elementwise ``fn``, every row of ``x`` (``[..., n]``) computed in SIMD code."""
+    pad = -x.shape[-1] % _SIMD_BLOCK
+    if pad == 0 and x.is_contiguous():
+        return fn(x)
+    return fn(F.pad(x, (0, pad)))[..., : x.shape[-1]]
+
+
+def _padded(units: int) -> int:
+    """``units`` rounded up to whole SIMD blocks."""
+    return -(-units // _SIMD_BLOCK) * _SIMD_BLOCK
+
+
+def _pad_units(x: torch.Tensor, K: int, padded: int) -> torch.Tensor:
+    """``[batch, K * units] -> [batch, K * padded]``, zeros after each model's units."""
+    batch, units = x.shape[0], x.shape[1] // K
+    if padded == units:
+        return x
+    return F.pad(x.view(batch, K, units), (0, padded - units)).view(batch, K * padded)
+
+
+def _unpad_units(x: torch.Tensor, K: int, units: int) -> torch.Tensor:
+    """The inverse of ``_pad_units``."""
+    batch, padded = x.shape[0], x.shape[1] // K
+    if padded == units:
+        return x
+    return x.view(batch, K, padded)[..., :units].reshape(batch, K * units)
+
+
+def _batch_sum(x: torch.Tensor) -> torch.Tensor:
+    """``x.sum(0)`` for ``x`` of shape ``[batch, K, n]``, computed the same way for every model."""
+    n = x.shape[2]
+    if _padded(n) == n:
+        return x.sum(0)
+    return F.pad(x, (0, _padded(n) - n)).sum(0)[:, :n]
+
+
+class _StackedLinear(torch.autograd.Function):
+    """K Linear layers at once on sample-major activations: ``[batch, K * in] -> [batch, K * out]``.
+
+    Model k owns columns ``k * in : (k + 1) * in`` of the input and
+    ``k * out : (k + 1) * out`` of the output; ``weight`` is ``[K, in, out]``
+    (transposed ``nn.Linear`` weights), ``bias`` is ``[K, out]``. This layout is the
+    one ``nn.BatchNorm1d`` sees, so one native ``batch_norm`` call, its fastest CPU
+    kernel, normalises every model's units. The matrix products run on strided
+    views; the layout change is fused with the bias addition. A single output
+    (the last layer) uses elementwise products: BLAS would take a matrix-vector
+    path for a lone model and round differently from the batched one.
+    """
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        batch, (K, width_in, width_out) = a.shape[0], weight.shape
+        a3 = a.view(batch, K, width_in)
+        if width_out == 1:
+            products = (a3 * weight.view(1, K, width_in)).sum(2, keepdim=True)
+        else:
+            products = torch.bmm(a3.transpose(0, 1), weight).transpose(0, 1)
+        out = torch.empty(batch, K, width_out, dtype=a.dtype, device=a.device)
+        torch.add(products, bias, out=out)
+        ctx.save_for_backward(a, weight)
+        return out.view(batch, K * width_out)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        a, weight = ctx.saved_tensors
+        batch, (K, width_in, width_out) = a.shape[0], weight.shape
+        a3, grad3 = a.view(batch, K, width_in), grad.reshape(batch, K, width_out)
+        grad_a = None
+        if width_out == 1:
+            grad_weight = _batch_sum(a3 * grad3).unsqueeze(-1)
+            if ctx.needs_input_grad[0]:
+                grad_a = (grad3 * weight.view(1, K, width_in)).reshape(batch, -1)
+        else:
+            grad_weight = torch.bmm(a3.permute(1, 2, 0), grad3.transpose(0, 1))
+            if ctx.needs_input_grad[0]:
+                # Written straight into the sample-major layout: no transposing copy.
+                grad_a = torch.empty(batch, K, width_in, dtype=a.dtype, device=a.device)
+                torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a.transpose(0, 1))
+                grad_a = grad_a.view(batch, -1)
+        return grad_a, grad_weight, _batch_sum(grad3)
+
+
+class _Stack:
+    """K runs of one shape trained together; see the module docstring.
+
+    Activations are sample-major, ``[batch, K * units]`` (model k's units in one
+    block of columns). Weights are ``[K, in, out]``, biases ``[K, out]``.
+    BatchNorm, the activation and dropout work on blocks padded to whole SIMD
+    blocks (``_padded``); BatchNorm's weights and running statistics are flat
+    ``[K * padded]`` in that order, the padding's entries inert.
+    """
+
+    def __init__(self, specs: Sequence[RunSpec], d: int, device: torch.device) -> None:
+        # Runs with the same activation sit next to each other, so one call per
+        # activation covers a contiguous block of the stack.
+        self.specs = sorted(specs, key=lambda spec: spec.module_spec)
+        self.K, self.device, self.widths = len(self.specs), device, self.specs[0].widths
+        self.padded = [_padded(units) for units in self.widths]
+        models = [_initial_model(spec, d) for spec in self.specs]
+        if any(p.requires_grad for act in _activations(models[0]) for p in act.parameters()):
+            raise ValueError("the stacked engine needs parameter-free activations; use run() for this one.")
+        linears = [[m for m in model if isinstance(m, nn.Linear)] for model in models]
+        norms = [[m for m in model if isinstance(m, nn.BatchNorm1d)] for model in models]
+
+        def stacked(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
+            return torch.stack([t.detach() for t in tensors]).to(device).contiguous()
+
+        def flat(layer: int, name: str, fill: float) -> torch.Tensor:
+            pad = self.padded[layer] - self.widths[layer]
+            return torch.cat([F.pad(getattr(bn[layer], name).detach(), (0, pad), value=fill) for bn in norms]).to(device)
+
+        layers, hidden = range(len(linears[0])), range(len(norms[0]))
+        self.W = [stacked(lin[layer].weight.T for lin in linears).requires_grad_() for layer in layers]
+        self.b = [stacked(lin[layer].bias for lin in linears).requires_grad_() for layer in layers]
+        self.gamma = [flat(layer, "weight", 1.0).requires_grad_() for layer in hidden]
+        self.beta = [flat(layer, "bias", 0.0).requires_grad_() for layer in hidden]
+        self.running_mean = [flat(layer, "running_mean", 0.0) for layer in hidden]
+        self.running_var = [flat(layer, "running_var", 1.0) for layer in hidden]
+        self.parameters = [*self.W, *self.b, *self.gamma, *self.beta]
+        # Not fused=True: faster, but its kernel rounds some tensors' tails differently.
+        self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
+        self.groups = _groups(self.specs, device)
+        self.generators = [_generator(spec.seed, device) for spec in self.specs]
+        self.alive = torch.ones(self.K, dtype=torch.bool, device=device)
+        self.reasons = [""] * self.K
+        self.stopped_at = [self.specs[0].epochs] * self.K  # epochs completed by each run
+        self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+
+    def _activate(self, h: torch.Tensor) -> torch.Tensor:
+        if len(self.groups) == 1:
+            return self.groups[0][2](h)
+        units = h.shape[1] // self.K
+        # split, not slicing: its backward is one concatenation, not a zero-filled
+        # full-size gradient per group. Blocks are made contiguous because some
+        # kernels (GELU's) round differently on strided input.
+        blocks = h.split([(last - first) * units for first, last, _ in self.groups], dim=1)
+        return torch.cat([act(block.contiguous()) for (_, _, act), block in zip(self.groups, blocks)], dim=1)
+
+    def forward(self, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
+        """Probabilities ``[K, batch]`` for inputs ``[batch, K * d]``; training mode when ``masks`` are given."""
+        a = x
+        for layer, (units, padded) in enumerate(zip(self.widths, self.padded)):
+            h = _pad_units(_StackedLinear.apply(a, self.W[layer], self.b[layer]), self.K, padded)
+            h = F.batch_norm(
+                h, self.running_mean[layer], self.running_var[layer], self.gamma[layer], self.beta[layer],
+                training=masks is not None, momentum=BN_MOMENTUM, eps=BN_EPS,
+            )
+            h = self._activate(h)
+            if masks is not None:
+                h = h * masks[layer]
+            a = _unpad_units(h, self.K, units)
+        return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1]).T)
+
+    def masks(self, batch: int) -> list[torch.Tensor]:
+        """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
+
+        Model k draws its words from its own generator, layer after layer, exactly
+        as ``SeededDropout`` does in the reference loop. The buffers are reused
+        from batch to batch (fresh memory is slow to fault in): the graph of the
+        previous batch, which saved them, is gone by the time they are refilled.
+        """
+        if batch not in self._buffers:
+            self._buffers[batch] = [
+                (
+                    torch.empty((self.K, *dropout_words_shape(batch, units)), dtype=torch.int64, device=self.device),
+                    torch.zeros(batch, self.K, padded, device=self.device),
+                )
+                for units, padded in zip(self.widths, self.padded)
+            ]
+        buffers = self._buffers[batch]
+        for k, generator in enumerate(self.generators):
+            for units, (words, _) in zip(self.widths, buffers):
+                dropout_words(batch, units, generator, out=words[k])
+        for units, (words, mask) in zip(self.widths, buffers):
+            keep_scale(words, units, out=mask[:, :, :units].transpose(0, 1))
+        return [mask.view(batch, -1) for _, mask in buffers]
+
+    def freeze(self, k: int) -> None:
+        """Stop failed model ``k``: zero its weights, gradients and Adam state, so it stays finite and still.
+
+        With zero weights its output is constant and, its loss masked out, its
+        gradients are zero, so Adam never moves it again.
+        """
+        with torch.no_grad():
+            for p in self.parameters:
+                p.view(self.K, -1)[k].zero_()
+                if p.grad is not None:
+                    p.grad.view(self.K, -1)[k].zero_()
+                for state in self.optimizer.state[p].values():
+                    if state.shape == p.shape:
+                        state.view(self.K, -1)[k].zero_()
+            for mean, var in zip(self.running_mean, self.running_var):
+                mean.view(self.K, -1)[k].zero_()
+                var.view(self.K, -1)[k].fill_(1.0)
+
+
+def _activations(model: nn.Sequential) -> list[nn.Module]:
+    known = (nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Sigmoid)
+    return [m for m in model if not isinstance(m, known)]
+
+
+def _groups(specs: Sequence[RunSpec], device: torch.device) -> list[tuple[int, int, nn.Module]]:
+    """Contiguous slices of the stack that share an activation, with that activation's module."""
+    groups: list[tuple[int, int, nn.Module]] = []
+    for k, spec in enumerate(specs):
+        if groups and specs[groups[-1][0]].module_spec == spec.module_spec:
+            groups[-1] = (groups[-1][0], k + 1, groups[-1][2])
+        else:
+            groups.append((k, k + 1, activation_module(spec.module_spec).to(device)))
+    return groups
+
+
+def _train_stack(
+    specs: Sequence[RunSpec],
+    dataset: Dataset,
+    splits: Mapping[int, _Split],
+    device: torch.device,
+    advance: Callable[[int], object],
+) -> list[dict]:
+    """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
+    start = time.perf_counter()
+    seeds = sorted({spec.seed for spec in specs})
+    n, d = splits[seeds[0]].X_train.shape
+    stack = _Stack(specs, d, device)
+    specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
+    # Seeds have different splits; a model reads its seed's block of the stacked data.
+    X = torch.cat([splits[seed].X_train for seed in seeds])
+    y = torch.cat([splits[seed].y_train for seed in seeds])
+    offsets = torch.tensor([seeds.index(spec.seed) * n for spec in specs], device=device).unsqueeze(1)
+    losses = torch.zeros(epochs, K, device=device)
+    inputs = torch.empty(batch_size * K, d, device=device)  # reused, as the masks are
+    for epoch in range(epochs):
+        order = (torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators]) + offsets)
+        order = order.T.contiguous()  # [n, K]: a batch's rows are one slice, sample-major
+        for batch, first in enumerate(range(0, n, batch_size)):
+            rows = order[first : first + batch_size].reshape(-1)
+            size = len(rows) // K
+            x = torch.index_select(X, 0, rows, out=inputs[: len(rows)])
+            p = stack.forward(x.view(size, K * d), stack.masks(size))
+            # A NaN probability makes binary_cross_entropy raise; that model fails below anyway.
+            targets = y.index_select(0, rows).view(size, K).T
+            loss = F.binary_cross_entropy(p.nan_to_num(0.5), targets, reduction="none").mean(1)
+            bad_output = ~torch.isfinite(p).all(1)
+            newly_failed = torch.nonzero((bad_output | ~torch.isfinite(loss)) & stack.alive).flatten().tolist()
+            for k in newly_failed:
+                stack.alive[k] = False
+                stack.stopped_at[k] = epoch
+                kind = "the output" if bad_output[k] else "the loss"
+                stack.reasons[k] = _failure(kind, epoch, batch, specs[k])
+            stack.optimizer.zero_grad()
+            torch.where(stack.alive, loss, 0.0).sum().backward()
+            stack.optimizer.step()
+            for k in newly_failed:
+                stack.freeze(k)
+            losses[epoch] += loss.detach().nan_to_num(0.0) * size
+        advance(K)
+    losses_per_run = (losses / n).T.cpu().tolist()
+    probabilities = _predict(stack, seeds, splits, device)
+    seconds = (time.perf_counter() - start) / K
+    rows_out = []
+    for k, spec in enumerate(specs):
+        common = dict(train_loss=losses_per_run[k][: stack.stopped_at[k]], seconds=seconds, device=device)
+        if stack.reasons[k]:
+            rows_out.append(_row(spec, dataset, d, status="failed", reason=stack.reasons[k], **common))
+        else:
+            status, reason, metrics = _score(spec, probabilities[k], splits[spec.seed].y_test_numpy)
+            rows_out.append(_row(spec, dataset, d, status=status, reason=reason, metrics=metrics, **common))
+    return rows_out
+
+
+def _predict(
+    stack: _Stack, seeds: list[int], splits: Mapping[int, _Split], device: torch.device
+) -> list[np.ndarray]:
+    """Each model's test-set probabilities in eval mode, in chunks of ``EVAL_CHUNK`` rows."""
+    X = torch.stack([splits[seed].X_test for seed in seeds])
+    which = torch.tensor([seeds.index(spec.seed) for spec in stack.specs], device=device)
+    n_test, d = X.shape[1:]
+    out = []
+    with torch.no_grad():
+        for first in range(0, n_test, EVAL_CHUNK):
+            x = X[:, first : first + EVAL_CHUNK].index_select(0, which).transpose(0, 1)
+            out.append(stack.forward(x.reshape(x.shape[0], -1), None))
+    p = torch.cat(out, dim=1).cpu().numpy()
+    return [p[k] for k in range(stack.K)]
+
+
+# ------------------------------------------------------------ the grid
+
+
+def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+    """Same-shape runs in stacks of at most ``max_stack``, split evenly.
+
+    Runs with the same activation go together: a stack computes each of its
+    activations once, so fewer and larger activation groups are faster.
+    """
+    groups: dict[tuple, list[RunSpec]] = {}
+    for spec in sorted(specs, key=lambda spec: spec.module_spec):
+        groups.setdefault(spec.shape, []).append(spec)
+    stacks = []
+    for group in groups.values():
+        parts = -(-len(group) // max_stack)
+        size = -(-len(group) // parts)
+        stacks += [group[first : first + size] for first in range(0, len(group), size)]
+    return stacks
+
+
+def _check_store(store: RunStore, specs: Sequence[RunSpec], datasets: Mapping[str, Dataset]) -> pd.DataFrame:
+    """The stored rows of ``specs``; an error if one was computed on other data."""
+    old = store.read()
+    old = old[old["key"].isin({spec.key for spec in specs})]
+    for row in old.itertuples():
+        if row.data_sha256 != datasets[row.dataset].provenance.sha256:
+            raise ValueError(
+                f"{store.path} holds run {row.key!r} computed on other {row.dataset} data "
+                f"(sha256 {row.data_sha256[:12]}..., now {datasets[row.dataset].provenance.sha256[:12]}...); "
+                "write to another folder (NSLIB_DERIVED_DIR) or remove the old runs."
+            )
+    return old
+
+
+def _cost(stack: Sequence[RunSpec], dataset: Dataset) -> float:
+    """A rough training cost of a stack (multiply-adds, plus elementwise work), to start the longest first."""
+    spec = stack[0]
+    per_sample = count_params_of(dataset.n_features, spec.widths) + 20 * sum(spec.widths)
+    return len(stack) * dataset.n_rows * (1 - spec.test_size) * spec.epochs * per_sample
+
+
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Let glibc keep freed memory for reuse instead of handing it back to the kernel.
+
+    A training step frees and allocates megabytes of tensors; by default glibc
+    returns such blocks to the kernel and the next step faults them in again,
+    page by page. On this project's virtual machines that cost about 1,100 page
+    faults and 3-5 ms a step (15-20% of a Heavy step). Linux with glibc only;
+    elsewhere this does nothing. The process keeps its peak memory afterwards.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: blocks up to 32 MB come from the heap
+    libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap is never trimmed
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread in this block, then restore the setting.
+
+    Multi-threaded kernels on small tensors gain little, change rounding with
+    the thread count, and slow down many times over when other programs share
+    the cores (their threads wait for each other).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _default_workers(device: torch.device) -> int:
+    if device.type != "cpu":
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _Interrupted(Exception):
+    """Raised in a worker when the grid was interrupted, to stop its stack early."""
+
+
+def run_grid(
+    specs: Iterable[RunSpec],
+    datasets: Mapping[str, Dataset],
+    *,
+    store: RunStore | None = None,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    max_stack: int = MAX_STACK,
+    workers: int | None = None,
+) -> pd.DataFrame:
+    """Train every spec and return one row per spec, in the order given.
+
+    Runs of the same shape are trained together in stacks of at most
+    ``max_stack`` (see the module docstring), and ``workers`` stacks at a time,
+    each in its own thread (default: one per CPU core; one on a GPU). Every torch
+    operation runs on one thread meanwhile (``_one_thread``), so a run's numbers
+    do not depend on its stack or on ``workers``.
+
+    With a ``store``, runs already in it are not trained again, and each stack's
+    rows are appended as soon as it finishes, so an interrupted grid resumes
+    where it stopped. ``datasets`` maps each spec's data set name to its Dataset.
+    """
+    specs = list(specs)
+    keys = [spec.key for spec in specs]
+    if len(set(keys)) < len(keys):
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"these runs are asked for more than once: {repeated}; each spec must be unique.")
+    missing = sorted({spec.dataset for spec in specs} - set(datasets))
+    if missing:
+        raise ValueError(f"no Dataset given for {missing}; pass datasets={{name: nslib.data.load(name)}}.")
+    for name, value in (("max_stack", max_stack), ("workers", workers if workers is not None else 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive integer.")
+    device = pick_device(device)
+    old = _check_store(store, specs, datasets) if store is not None else as_table([])
+    done = set(old["key"])
+    todo = [spec for spec in specs if spec.key not in done]
+    stacks = sorted(_stacks(todo, max_stack), key=lambda stack: -_cost(stack, datasets[stack[0].dataset]))
+    splits: dict[tuple[str, int, float], _Split] = {}
+    for spec in todo:
+        if (spec.dataset, spec.seed, spec.test_size) not in splits:
+            splits[spec.dataset, spec.seed, spec.test_size] = _split(datasets[spec.dataset], spec, device)
+    jobs = [
+        (stack, datasets[stack[0].dataset], {s.seed: splits[s.dataset, s.seed, s.test_size] for s in stack})
+        for stack in stacks
+    ]
+    new_rows: list[dict] = []
+
+    def finished(rows: list[dict]) -> None:
+        if store is not None:
+            store.append(rows)
+        new_rows.extend(rows)
+
+    _keep_freed_memory()
+    workers = workers or _default_workers(device)
+    with tqdm(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
+              disable=not progress) as bar, _one_thread():
+        if workers == 1 or len(jobs) <= 1:
+            for stack, dataset, seed_splits in jobs:
+                finished(_train_stack(stack, dataset, seed_splits, device, bar.update))
+        else:
+            _run_threaded(jobs, device, workers, bar, finished)
+    table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
+    return table.loc[keys].reset_index()
+
+
+def _run_threaded(
+    jobs: Sequence[tuple[list[RunSpec], Dataset, dict[int, _Split]]],
+    device: torch.device,
+    workers: int,
+    bar: tqdm,
+    finished: Callable[[list[dict]], None],
+) -> None:
+    """Train the stacks ``workers`` at a time; ``finished`` gets each stack's rows in the calling thread."""
+    lock, stop = threading.Lock(), threading.Event()
+
+    def advance(epochs: int) -> None:
+        if stop.is_set():
+            raise _Interrupted
+        with lock:
+            bar.update(epochs)
+
+    # torch's thread setting is per thread (OpenMP), so each worker sets it again.
+    pool = ThreadPoolExecutor(min(workers, len(jobs)), initializer=torch.set_num_threads, initargs=(1,))
+    futures = [pool.submit(_train_stack, stack, data, seed_splits, device, advance) for stack, data, seed_splits in jobs]
+    try:
+        for future in as_completed(futures):
+            finished(future.result())
+    finally:
+        # On an error or an interrupt, stacks still training stop at their next epoch.
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,141 @@
+"""Training runs: the reference loop, the stacked engine, and how they agree."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nslib.data import Dataset, Provenance
+from nslib.training import make_spec, paper_grid, run, run_grid
+
+# Overflows float32 within the first batches: x * 1e30 after BatchNorm.
+OVERFLOWING = "mul(x, 1e30)"
+HYBRID = "sub(cos(x), cos(abs(cos(x))))"
+
+
+def _dataset(n: int = 1200, d: int = 6, seed: int = 0) -> Dataset:
+    """A learnable synthetic problem; 1200 rows leave 960 for training, 7.5 batches of 128."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=n) > 0).astype(np.int64)
+    provenance = Provenance(sha256=f"synthetic-{n}-{d}-{seed}", rows_used=n, is_sample=False, from_mirror=False)
+    return Dataset("SYN", X, y, [f"f{i}" for i in range(d)], provenance)
+
+
+DATA = {"SYN": _dataset()}
+SETTINGS = dict(epochs=2, batch_size=128)
+
+
+def _grid(activations: list[str], seeds: tuple[int, ...] = (42,), **settings: object) -> list:
+    return [make_spec("SYN", "light", act, seed, **{**SETTINGS, **settings}) for act in activations for seed in seeds]
+
+
+def test_a_spec_records_its_widths_and_formula_and_has_a_stable_key() -> None:
+    spec = make_spec("SYN", "light", "mul(cos(x),x)", 42)
+    assert spec.widths == (64, 32) and spec.formula == "mul(cos(x), x)"
+    assert spec.key == make_spec("SYN", "light", "mul(cos(x), x)", 42).key
+    assert spec.key != make_spec("SYN", "light", "mul(cos(x), x)", 43).key
+    assert make_spec("SYN", "light", "ReLU", 42).key == make_spec("SYN", "light", "relu", 42).key
+    assert make_spec("SYN", "width", "relu", 42, widths=(8, 4)).widths == (8, 4)
+    with pytest.raises(ValueError, match="epochs"):
+        make_spec("SYN", "light", "relu", 42, epochs=0)
+
+
+def test_the_paper_grid_has_heavy_relu_and_each_light_activation_per_seed() -> None:
+    specs = paper_grid({"SYN": ["relu", "gelu"]}, seeds=(42, 43), epochs=3)
+    assert [(s.arch, s.activation, s.seed) for s in specs] == [
+        ("heavy", "relu", 42), ("light", "relu", 42), ("light", "gelu", 42),
+        ("heavy", "relu", 43), ("light", "relu", 43), ("light", "gelu", 43),
+    ]
+
+
+def test_a_reference_run_learns_and_reports_consistent_metrics() -> None:
+    row = run(DATA["SYN"], "light", "relu", 42, **SETTINGS)
+    assert row["status"] == "ok" and row["reason"] == ""
+    assert row["auc"] > 0.8 and 0.5 < row["acc"] <= 1
+    assert row["params"] == 64 * 6 + 64 + 128 + 64 * 32 + 32 + 64 + 33
+    assert row["efficiency"] == pytest.approx(row["auc"] / math.log10(row["params"]))
+    losses = [float(v) for v in row["train_loss"].split(";")]
+    assert len(losses) == 2 and losses[1] < losses[0]
+    assert row["rows"] == 1200 and row["data_sha256"] == "synthetic-1200-6-0"
+
+
+@pytest.mark.parametrize(("activation", "widths"), [("relu", (64, 32)), ("gelu", (16, 16)), (HYBRID, (64, 32))])
+def test_the_stacked_engine_matches_the_reference_loop(activation: str, widths: tuple[int, int]) -> None:
+    # Same initial weights, permutations and dropout masks; only the rounding of
+    # batched against single matrix products differs, and training amplifies it.
+    reference = run(DATA["SYN"], "light", activation, 42, widths=widths, **SETTINGS)
+    stacked = run_grid(_grid([activation], widths=widths), DATA, progress=False).iloc[0]
+    reference_loss = [float(v) for v in reference["train_loss"].split(";")]
+    stacked_loss = [float(v) for v in stacked["train_loss"].split(";")]
+    assert stacked_loss == pytest.approx(reference_loss, rel=1e-4)
+    assert stacked["auc"] == pytest.approx(reference["auc"], abs=2e-3)
+    assert stacked["acc"] == pytest.approx(reference["acc"], abs=1e-2)
+    assert stacked["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-3)
+
+
+@pytest.mark.parametrize("widths", [(64, 32), (12, 6)])
+def test_a_run_gives_the_same_numbers_alone_and_in_any_stack(widths: tuple[int, int]) -> None:
+    # 1200 rows: 960 to train, a last batch of 64; (12, 6) are not whole SIMD blocks.
+    specs = _grid(["gelu", HYBRID, "relu"], seeds=(42, 43), widths=widths)
+    alone = run_grid(specs[:1], DATA, progress=False)
+    together = run_grid(specs, DATA, progress=False, workers=1)
+    in_threads = run_grid(specs, DATA, progress=False, workers=2, max_stack=2)
+    columns = ["acc", "auc", "test_loss", "train_loss"]
+    assert alone[columns].iloc[0].tolist() == together[columns].iloc[0].tolist()
+    assert together[columns].equals(in_threads[columns])
+
+
+def test_an_overflowing_activation_fails_its_run_and_its_stack_trains_on() -> None:
+    specs = _grid(["relu", OVERFLOWING])
+    rows = run_grid(specs, DATA, progress=False)
+    failed = rows.iloc[1]
+    assert failed["status"] == "failed" and math.isnan(failed["auc"])
+    assert "epoch 1 batch" in failed["reason"] and "overflows" in failed["reason"]
+    alone = run_grid(specs[:1], DATA, progress=False).iloc[0]
+    assert rows.iloc[0]["status"] == "ok" and rows.iloc[0]["auc"] == alone["auc"]
+    reference = run(DATA["SYN"], "light", OVERFLOWING, 42, **SETTINGS)
+    assert reference["status"] == "failed" and reference["reason"] == failed["reason"]
+
+
+def test_run_grid_returns_rows_in_the_order_asked_and_restores_torch_threads() -> None:
+    threads = torch.get_num_threads()
+    specs = _grid(["silu", "relu"], seeds=(43, 42), epochs=1)
+    rows = run_grid(specs, DATA, progress=False)
+    assert rows["key"].tolist() == [spec.key for spec in specs]
+    assert torch.get_num_threads() == threads
+
+
+def test_run_grid_refuses_repeated_specs_and_unknown_data_sets() -> None:
+    spec = _grid(["relu"])[0]
+    with pytest.raises(ValueError, match="more than once"):
+        run_grid([spec, spec], DATA, progress=False)
+    with pytest.raises(ValueError, match="no Dataset given for \\['OTHER'\\]"):
+        run_grid([make_spec("OTHER", "light", "relu", 42)], DATA, progress=False)
+
+
+def test_a_last_batch_of_one_row_is_refused_with_the_fix() -> None:
+    data = {"SYN": _dataset(n=1285)}  # 1028 training rows: with batches of 1027, a last batch of 1
+    with pytest.raises(ValueError, match="last batch of 1 row"):
+        run_grid(_grid(["relu"], batch_size=1027), data, progress=False)
+
+
+@pytest.mark.skipif(not os.environ.get("NSLIB_DATA_MIRROR"), reason="needs the data mirror (NSLIB_DATA_MIRROR)")
+def test_the_bench_script_runs_quick_and_writes_its_numbers(tmp_path: Path) -> None:
+    env = {**os.environ, "NSLIB_DERIVED_DIR": str(tmp_path)}
+    script = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
+    command = [sys.executable, str(script), "--quick", "--paper-threads", "1"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "whole grid, 17 runs" in done.stdout and "arithmetic floor" in done.stdout
+    numbers = json.loads((tmp_path / "bench.json").read_text())
+    assert numbers["quick"] and numbers["runs"] == 17 and len(numbers["per_run"]) == 17
+    assert numbers["ours_grid_s"] > 0 and numbers["floor_s"] > 0 and numbers["peak_mb_end"] > 0
