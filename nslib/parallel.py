@@ -27,21 +27,24 @@ SCHEDULER_VARIABLE = "NSLIB_DASK_SCHEDULER"
 
 @dataclass(frozen=True)
 class Executor:
-    """How to run tasks: ``jobs`` local processes, or the Dask ``scheduler`` at an address."""
+    """How to run tasks: ``jobs`` at a time here, or on the Dask ``scheduler`` at an address.
 
-    jobs: int = 1
+    ``jobs=None`` leaves the count to the caller's default (the grid: one per core).
+    """
+
+    jobs: int | None = None
     scheduler: str | None = None
 
     @property
     def parallel(self) -> bool:
-        """True when tasks leave this process."""
-        return self.scheduler is not None or self.jobs != 1
+        """True when ``map_unordered`` sends tasks to other processes."""
+        return self.scheduler is not None or self.jobs not in (None, 1)
 
     def describe(self) -> str:
         """One line for a notebook or a log."""
         if self.scheduler:
             return f"Dask cluster at {self.scheduler}"
-        return "this process" if self.jobs == 1 else f"{self.jobs} local worker processes (joblib)"
+        return "this process" if self.jobs in (None, 1) else f"{self.jobs} local worker processes (joblib)"
 
 
 def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> Executor:
@@ -50,8 +53,8 @@ def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> 
     ``jobs`` is a positive count of processes, or -1 for one per core (joblib's
     convention). A bad value is an error naming the variable and the fix.
     """
-    if jobs is None:
-        text = os.environ.get(JOBS_VARIABLE, "").strip() or "1"
+    text = os.environ.get(JOBS_VARIABLE, "").strip()
+    if jobs is None and text:
         try:
             jobs = int(text)
         except ValueError:
@@ -59,7 +62,7 @@ def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> 
                 f"{JOBS_VARIABLE}={text!r} is not a number of processes; set it to 1, 2, ... or -1 "
                 "(one per core), e.g. make reproduce JOBS=2."
             ) from None
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or not (jobs >= 1 or jobs == -1):
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not (jobs >= 1 or jobs == -1)):
         raise ValueError(f"jobs={jobs!r} must be a positive number of processes or -1 (one per core).")
     scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
     if scheduler is not None and "://" not in scheduler:

@@ -63,6 +63,7 @@ from nslib.models import (
     mlp,
     widths_of,
 )
+from nslib.parallel import Executor, executor_from_env, map_unordered
 from nslib.repro import pick_device, versions_text
 from nslib.results import RunStore, as_table
 
@@ -737,6 +738,7 @@ def run_grid(
     progress: bool = True,
     max_stack: int = MAX_STACK,
     workers: int | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Train every spec and return one row per spec, in the order given.
 
@@ -749,8 +751,16 @@ def run_grid(
     With a ``store``, runs already in it are not trained again, and each stack's
     rows are appended as soon as it finishes, so an interrupted grid resumes
     where it stopped. ``datasets`` maps each spec's data set name to its Dataset.
+
+    ``executor`` (default: ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER``, see
+    ``nslib.parallel``) can send the stacks to a Dask cluster instead; the rows
+    come back into the same store as each stack finishes. ``NSLIB_JOBS`` sets the
+    default number of ``workers``.
     """
     specs = list(specs)
+    executor = executor or executor_from_env()
+    if workers is None and executor.jobs not in (None, -1):
+        workers = executor.jobs
     keys = [spec.key for spec in specs]
     if len(set(keys)) < len(keys):
         repeated = sorted({key for key in keys if keys.count(key) > 1})
@@ -785,13 +795,26 @@ def run_grid(
     workers = workers or _default_workers(device)
     with tqdm(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
               disable=not progress) as bar, _one_thread():
-        if workers == 1 or len(jobs) <= 1:
+        if executor.scheduler is not None:
+            for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data, _ in jobs], executor):
+                bar.update(sum(row["epochs"] for row in rows))
+                finished(rows)
+        elif workers == 1 or len(jobs) <= 1:
             for stack, dataset, seed_splits in jobs:
                 finished(_train_stack(stack, dataset, seed_splits, device, bar.update))
         else:
             _run_threaded(jobs, device, workers, bar, finished)
     table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()
+
+
+def _train_elsewhere(job: tuple[list[RunSpec], Dataset, str]) -> list[dict]:
+    """Train one stack in a worker process (a Dask worker): its own splits, one torch thread."""
+    stack, dataset, device_type = job
+    device = pick_device(device_type if device_type != "cuda" else "auto")
+    seed_splits = {spec.seed: _split(dataset, spec, device) for spec in stack}
+    with _one_thread():
+        return _train_stack(stack, dataset, seed_splits, device, lambda epochs: None)
 
 
 def _run_threaded(
