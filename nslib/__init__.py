@@ -2,9 +2,12 @@
 
 The notebooks in ``notebooks/`` tell the story; the logic lives here, one module
 per job: ``paths`` (where things go), ``repro`` (seeds, devices, versions),
-``data`` (the three data sets), ``symbolic`` (formulas), ``activations``,
-``discovery`` (genetic programming), ``models``, ``training``, ``results``,
-``baselines``, ``plots`` and ``parallel``.
+``profiles`` (notebook parameters), ``data`` (the three data sets),
+``symbolic`` (formulas), ``activations``, ``discovery`` (genetic programming),
+``models``, ``training``, ``results`` (runs.csv), ``parallel`` (cores, Dask),
+``grids`` (the paper's grid), ``comparisons`` (paired verdicts), ``transfer``
+(notebook 04), ``efficiency`` (notebook 05), ``baselines``, ``paper`` (the
+paper's numbers), ``report`` (the README's results) and ``plots``.
 """
 
 __version__ = "0.1.0"
