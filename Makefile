@@ -74,12 +74,14 @@ unit-test: $(STAMP) ## Run nslib's tests (pytest)
 	$(BIN)/pytest tests
 
 # nbval re-executes the committed notebooks; derived results and figures go to
-# a fresh folder so the check recomputes them instead of reading the committed ones.
+# a fresh folder so the check recomputes them instead of reading the committed ones,
+# and the key numbers are then asserted on those fresh tables.
 notebook-test: $(KERNEL_SPEC) ## Re-execute the committed notebooks and compare outputs (nbval)
 	rm -rf build/check; mkdir -p build/check
 	NSLIB_DERIVED_DIR=$(CURDIR)/build/check/derived NSLIB_FIGURES_DIR=$(CURDIR)/build/check/figures \
 	  $(BIN)/pytest -p no:cacheprovider --nbval-lax --nbval-kernel-name $(KERNEL) \
 	  --nbval-cell-timeout $(TIMEOUT) --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+	NSLIB_DERIVED_DIR=$(CURDIR)/build/check/derived $(BIN)/pytest -p no:cacheprovider tests/test_key_numbers.py
 
 test: unit-test notebook-test ## Run all tests: nslib's, then the notebooks
 
