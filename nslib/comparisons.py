@@ -14,6 +14,8 @@ import pandas as pd
 from scipy import stats
 
 HOLDS, DOES_NOT_HOLD, CANNOT_TELL = "holds", "does not hold", "cannot tell at this sample size"
+# The columns of every verdicts_*.csv table (notebooks 04 and 05, and the README).
+VERDICT_COLUMNS = ["claim", "dataset", "metric", "n_seeds", "mean_diff", "ci_low", "ci_high", "verdict"]
 
 
 def paired_difference(

@@ -26,6 +26,7 @@ from nslib.comparisons import (
     CANNOT_TELL,
     DOES_NOT_HOLD,
     HOLDS,
+    VERDICT_COLUMNS,
     efficiency,
     efficiency_gain_parts,
     paired_difference,
@@ -43,7 +44,6 @@ TABLE2_COLUMNS = [
     "Dataset", "Architecture", "Activation", "Acc", "AUC", "Params", "Efficiency",
     "Acc_std", "AUC_std", "Gain_vs_Heavy", "Seeds",
 ]
-VERDICT_COLUMNS = ["claim", "dataset", "metric", "n_seeds", "mean_diff", "ci_low", "ci_high", "verdict"]
 GAIN_CLAIM = "the best Light model is 18-21% more efficient than Heavy"
 AUC_CLAIM = "Light beats Heavy in AUC (the gain is more than the parameter ratio)"
 CURVE_CLAIM = "the discovered activation beats ReLU at equal width"

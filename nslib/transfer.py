@@ -23,7 +23,16 @@ import seaborn as sns
 from scipy import stats
 
 from nslib.activations import BUILTINS, activation_label
-from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, paired_difference, rank_among, t_interval, verdict
+from nslib.comparisons import (
+    CANNOT_TELL,
+    DOES_NOT_HOLD,
+    HOLDS,
+    VERDICT_COLUMNS,
+    paired_difference,
+    rank_among,
+    t_interval,
+    verdict,
+)
 from nslib.discovery import random_programs, simplified_text
 from nslib.grids import paper_specs, with_roles
 from nslib.paper import HIGGS_FORMULA_REPORTED
@@ -37,7 +46,6 @@ TOP_SHARE = 0.25  # "ranks in the top 25% of random formulas"
 RANK_CLAIM = "HIGGS formula ranks in the top 25% of random formulas"
 METRIC_NAMES = {"auc": "ROC AUC", "acc": "accuracy"}
 MATRIX_COLUMNS = ["target", "source", "formula", "n_seeds", "auc_mean", "diff_mean", "diff_sd", "ci_low", "ci_high"]
-VERDICT_COLUMNS = ["claim", "dataset", "metric", "n_seeds", "mean_diff", "ci_low", "ci_high", "verdict"]
 
 
 def check_parameters(datasets: Sequence[str], n_random: object, random_seed: object) -> None:
