@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,9 +12,13 @@ import pytest
 
 from nslib import efficiency, grids, paper
 from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS
-from nslib.data import Dataset, Provenance
+from nslib.data import Dataset
 from nslib.results import RunStore
 from nslib.training import run_grid
+
+from synthetic import synthetic_dataset
+
+synthetic = partial(synthetic_dataset, n=400)
 
 FORMULAS = {"HIGGS": "mul(cos(x), x)", "FOREST_COVER": "sin(x)", "SPAMBASE": "add(x, sin(x))"}
 PARAMS = {"heavy": 26601, "light": 4161}
@@ -41,14 +45,6 @@ def grid(heavy: list[float], **light: list[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def synthetic(name: str = "SYNTHETIC", n: int = 400) -> Dataset:
-    """A small binary data set whose label depends on features 0 and 2."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X[:, 0] - X[:, 2] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
-    digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
-    provenance = Provenance(sha256=digest, rows_used=n, is_sample=False, from_mirror=False)
-    return Dataset(name=name, X=X, y=y, feature_names=[f"f{i}" for i in range(4)], provenance=provenance)
 
 
 # ------------------------------------------------------------ parameters and specs

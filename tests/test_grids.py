@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,22 +10,14 @@ import pytest
 
 from nslib import grids, paper
 from nslib.activations import activation_label
-from nslib.data import Dataset, Provenance
 from nslib.discovery import discover, read_cache
 from nslib.profiles import get_profile
 from nslib.training import make_spec
+from synthetic import synthetic_dataset as synthetic
 
 FORMULAS = {"HIGGS": "mul(cos(x), x)", "FOREST_COVER": "sin(x)", "SPAMBASE": "add(x, sin(x))"}
 
 
-def synthetic(name: str = "SYNTHETIC", n: int = 300) -> Dataset:
-    """A small binary data set whose label depends on features 0 and 2."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X[:, 0] - X[:, 2] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
-    digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
-    provenance = Provenance(sha256=digest, rows_used=n, is_sample=False, from_mirror=False)
-    return Dataset(name=name, X=X, y=y, feature_names=[f"f{i}" for i in range(4)], provenance=provenance)
 
 
 def rows_of(specs) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import matplotlib
@@ -16,9 +15,9 @@ import pytest
 
 from nslib import transfer
 from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, paired_difference
-from nslib.data import Dataset, Provenance
 from nslib.paper import HIGGS_FORMULA_REPORTED
 from nslib.training import make_spec, run_grid
+from synthetic import synthetic_dataset as synthetic
 
 FORMULAS = {"HIGGS": "sin(x)", "FOREST_COVER": "abs(x)", "SPAMBASE": "add(x, sin(x))"}
 
@@ -39,14 +38,6 @@ def paired_runs(better: list[float], worse: list[float], *, dataset="FOREST_COVE
     return rows
 
 
-def synthetic(name: str, n: int = 300, seed: int = 0) -> Dataset:
-    """A small binary data set whose label depends on two of its four features."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X[:, 0] - X[:, 2] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
-    digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
-    provenance = Provenance(sha256=digest, rows_used=n, is_sample=False, from_mirror=False)
-    return Dataset(name=name, X=X, y=y, feature_names=[f"f{i}" for i in range(4)], provenance=provenance)
 
 
 # ------------------------------------------------------------------ the grid
