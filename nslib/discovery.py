@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -40,6 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from nslib.data import Dataset, load
+from nslib.parallel import Executor, executor_from_env, map_unordered
 from nslib.paths import derived_dir
 from nslib.repro import versions
 from nslib.symbolic import parse
@@ -187,6 +189,7 @@ def discover(
     function_set: Sequence[str] = PAPER_FUNCTION_SET,
     sample_fraction: float = 0.1,
     use_cache: bool = True,
+    store: bool = True,
     **gplearn_kwargs: Any,
 ) -> Discovery:
     """Run the paper's discovery on ``dataset`` and score the program it finds.
@@ -200,7 +203,8 @@ def discover(
 
     With ``use_cache`` a record stored in ``formulas.json`` under the same
     ``cache_key`` is returned without running GP; ``use_cache=False`` always
-    runs GP (and stores the fresh record).
+    runs GP (and stores the fresh record). ``store=False`` leaves ``formulas.json``
+    alone: a worker process returns its record and the caller stores it.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed={seed!r} must be an integer from 0 to 2**32 - 1 (numpy's RandomState), e.g. 42.")
@@ -212,7 +216,8 @@ def discover(
         if cached is not None:
             return Discovery.from_dict(cached)
     record = _run_discovery(dataset, seed, settings)
-    write_cache(key, record)
+    if store:
+        write_cache(key, record)
     return record
 
 
@@ -358,13 +363,32 @@ def random_programs(
     ]
 
 
-def stability(dataset: Dataset, seeds: Sequence[int], **discover_kwargs: Any) -> pd.DataFrame:
-    """Repeat ``discover`` over GP ``seeds``: one row per seed with its program, formula and scores."""
+def _discover_task(task: tuple[Dataset, int, Mapping[str, Any]]) -> Discovery:
+    """One GP seed in a worker process; the caller stores the record."""
+    dataset, seed, discover_kwargs = task
+    return discover(dataset, seed=seed, store=False, **discover_kwargs)
+
+
+def stability(
+    dataset: Dataset, seeds: Sequence[int], *, executor: Executor | None = None, **discover_kwargs: Any
+) -> pd.DataFrame:
+    """Repeat ``discover`` over GP ``seeds``: one row per seed with its program, formula and scores.
+
+    With ``NSLIB_JOBS`` > 1 or a Dask scheduler (``nslib.parallel``), the seeds
+    run in worker processes; their records are written to ``formulas.json`` here,
+    in the calling process, so that workers never write the file at once.
+    """
+    executor = executor or executor_from_env()
+    progress = partial(tqdm, total=len(seeds), desc=f"GP seeds ({dataset.name})")
+    if executor.parallel:
+        tasks = [(dataset, seed, discover_kwargs) for seed in seeds]
+        for record in progress(map_unordered(_discover_task, tasks, executor)):
+            write_cache(cache_key(dataset, record.seed, record.settings), record)
+        records = [discover(dataset, seed=seed, **discover_kwargs) for seed in seeds]
+    else:
+        records = [discover(dataset, seed=seed, **discover_kwargs) for seed in progress(seeds)]
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
-    rows = []
-    for seed in tqdm(seeds, desc=f"GP seeds ({dataset.name})"):
-        record = discover(dataset, seed=seed, **discover_kwargs).to_dict()
-        rows.append({column: record[column] for column in columns})
+    rows = [{column: record.to_dict()[column] for column in columns} for record in records]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -13,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from nslib import discovery, paper
 from nslib.data import Dataset, Provenance, load
+from nslib.parallel import Executor
 from nslib.paths import mirror_dir
 from nslib.symbolic import parse
 
@@ -218,6 +220,14 @@ def test_stability_has_one_row_per_gp_seed_matching_discover():
     assert list(table["seed"]) == [1, 2, 3]
     assert list(table.columns) == ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
     assert table.loc[1, "program"] == discovery.discover(synthetic(), seed=2, **SMALL_GP).program
+
+
+def test_stability_on_worker_processes_equals_stability_here_and_caches_every_seed():
+    here = discovery.stability(synthetic(), [1, 2, 3], executor=Executor(jobs=1), **SMALL_GP)
+    (discovery.derived_dir() / discovery.CACHE_FILE).unlink()
+    there = discovery.stability(synthetic(), [1, 2, 3], executor=Executor(jobs=2), **SMALL_GP)
+    pd.testing.assert_frame_equal(there, here)
+    assert len(discovery.read_cache()) == 3  # written by this process, not the workers
 
 
 def test_simplified_text_reads_like_algebra_with_short_constants():
