@@ -68,8 +68,11 @@ def _verdict_lines(derived: Path) -> list[str]:
     verdicts = pd.concat(frames, ignore_index=True)
     # Accuracy rows repeat the AUC claims; the notebooks show both.
     verdicts = verdicts[verdicts["metric"] != "acc"]
+    counts = verdicts["verdict"].value_counts()
     lines = [
-        "Verdicts on the paper's claims (`verdicts_*.csv`; paired over seeds, 95% interval):",
+        "Verdicts on the paper's claims (`verdicts_*.csv`; paired over seeds, 95% interval). "
+        f"Of {len(verdicts)} claims, {counts.get('holds', 0)} hold, {counts.get('does not hold', 0)} do not "
+        f"hold, and {counts.get('cannot tell at this sample size', 0)} cannot be told at this sample size:",
         "",
         "| claim | data set | metric | seeds | mean [95% CI] | verdict |",
         "|---|---|---|---|---|---|",
