@@ -1,0 +1,37 @@
+"""Writing files so that a reader never sees one half written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", *, exclusive: bool = False) -> Iterator[IO]:
+    """Write ``path`` through a temporary file in its folder, then move it into place.
+
+    A crash mid-write leaves the old file (or none), never a truncated one. With
+    ``exclusive=True`` the file is only created if it does not exist yet: when
+    another process created it first, theirs is kept and ours is discarded.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            try:
+                os.link(handle.name, path)
+            except FileExistsError:
+                pass
+        else:
+            os.replace(handle.name, path)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
