@@ -12,6 +12,8 @@ KERNEL  := nsa-compendium
 KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 TIMEOUT := 1800
+PIP_VERSION := 26.3
+PROFILE ?= full
 
 # Offline use: `make reproduce DATA_MIRROR=/path/to/mirror` reads the data sets
 # from a local folder (with a SHA256SUMS file) instead of downloading them.
@@ -30,11 +32,11 @@ help: ## Show this help
 	@echo
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo
-	@echo "Options: DATA_MIRROR=/folder (offline data), JOBS=N (parallel training)"
+	@echo "Options: DATA_MIRROR=/folder (offline data), JOBS=N (parallel training), PROFILE=quick, FRESH=1"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/pip install --quiet -e '.[notebooks,test]'
 	touch $@
 
@@ -45,32 +47,16 @@ $(KERNEL_SPEC): $(STAMP)
 
 kernel: $(KERNEL_SPEC) ## Register the Jupyter kernel the notebooks use
 
-reproduce: $(KERNEL_SPEC) ## Run every notebook headless, in order, and keep the outputs
-	@start=$$(date +%s); mkdir -p build/reproduce; \
-	for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb"; \
-	  $(BIN)/papermill --cwd notebooks -k $(KERNEL) --execution-timeout $(TIMEOUT) \
-	    --progress-bar $$nb build/reproduce/$$(basename $$nb) || exit 1; \
-	  cp build/reproduce/$$(basename $$nb) $$nb; \
-	done; \
-	$(BIN)/python -m nslib.report || exit 1; \
-	echo; echo "Notebooks (with outputs): notebooks/"; \
-	echo "Figures:  $$($(BIN)/python -c 'from nslib.paths import figures_dir; print(figures_dir())')"; \
-	echo "Tables:   $$($(BIN)/python -c 'from nslib.paths import derived_dir; print(derived_dir())')"; \
-	echo "Total time: $$(( $$(date +%s) - start )) s"
+# Every number recomputed in build/reproduce/ (never read from data/derived/), a
+# report beside the committed reference, then (full profile) the copy back.
+# Started again after an interruption it resumes there; FRESH=1 starts over.
+reproduce: $(KERNEL_SPEC) ## The whole study, recomputed in build/reproduce, with REPORT.md (FRESH=1 starts over)
+	$(BIN)/python -m nslib.pipeline reproduce --profile $(PROFILE) $(if $(FRESH),--fresh)
 
-quick: $(KERNEL_SPEC) ## The same notebooks with a small profile, into build/quick (about 2 min)
-	@start=$$(date +%s); rm -rf build/quick; mkdir -p build/quick; \
-	export NSLIB_DERIVED_DIR=$(CURDIR)/build/quick/derived NSLIB_FIGURES_DIR=$(CURDIR)/build/quick/figures; \
-	for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb"; \
-	  $(BIN)/papermill --cwd notebooks -k $(KERNEL) --execution-timeout $(TIMEOUT) \
-	    -p PROFILE quick $$nb build/quick/$$(basename $$nb) || exit 1; \
-	done; \
-	echo; echo "Executed notebooks, figures and tables: build/quick/"; \
-	echo "Total time: $$(( $$(date +%s) - start )) s"
+quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about 2 min)
+	$(BIN)/python -m nslib.pipeline quick
 
-unit-test: $(STAMP) ## Run nslib's tests (pytest)
+unit-test: $(KERNEL_SPEC) ## Run nslib's tests (pytest)
 	$(BIN)/pytest tests
 
 # nbval re-executes the committed notebooks; derived results and figures go to
@@ -78,18 +64,21 @@ unit-test: $(STAMP) ## Run nslib's tests (pytest)
 # and the key numbers are then asserted on those fresh tables.
 notebook-test: $(KERNEL_SPEC) ## Re-execute the committed notebooks and compare outputs (nbval)
 	rm -rf build/check; mkdir -p build/check
-	NSLIB_DERIVED_DIR=$(CURDIR)/build/check/derived NSLIB_FIGURES_DIR=$(CURDIR)/build/check/figures \
+	NSLIB_DERIVED_DIR=$(CURDIR)/build/check/derived NSLIB_FIGURES_DIR=$(CURDIR)/build/check/figures NSLIB_PROGRESS=summary \
 	  $(BIN)/pytest -p no:cacheprovider --nbval-lax --nbval-kernel-name $(KERNEL) \
 	  --nbval-cell-timeout $(TIMEOUT) --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 	NSLIB_DERIVED_DIR=$(CURDIR)/build/check/derived $(BIN)/pytest -p no:cacheprovider tests/test_key_numbers.py
 
 test: unit-test notebook-test ## Run all tests: nslib's, then the notebooks
 
-bench: $(STAMP) ## Time the training engine against the paper-style loop
-	$(BIN)/python scripts/bench.py
+bench: $(STAMP) ## Time the training engine against the paper-style loop (writes data/derived/bench.json)
+	NSLIB_DERIVED_DIR=$(CURDIR)/data/derived $(BIN)/python scripts/bench.py
 
-lab: $(KERNEL_SPEC) ## Open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks
+# Work in the lab goes to build/scratch/, never over the committed reference tables.
+lab: $(KERNEL_SPEC) ## Open the notebooks in JupyterLab (outputs go to build/scratch/)
+	mkdir -p build/scratch/derived build/scratch/figures
+	NSLIB_DERIVED_DIR=$(CURDIR)/build/scratch/derived NSLIB_FIGURES_DIR=$(CURDIR)/build/scratch/figures \
+	  $(BIN)/jupyter lab notebooks
 
 clean: ## Remove build outputs and the virtual environment (keeps data/raw)
 	rm -rf build $(VENV) *.egg-info .pytest_cache

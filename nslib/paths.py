@@ -1,8 +1,10 @@
 """Where the compendium reads and writes files.
 
-Every location can be moved with an environment variable, so that a check run
-(``make test``) or a smoke run (``make quick``) writes into a fresh folder and
-never reads back the committed results.
+Notebooks write their tables and figures to a scratch folder by default,
+``build/scratch/`` (``NSLIB_DERIVED_DIR`` and ``NSLIB_FIGURES_DIR`` move it), so
+that working through a notebook or an exercise never overwrites the reference:
+the committed ``data/derived/`` tables and ``figures/``, which only
+``make reproduce`` replaces, after a complete run in a folder of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = PROJECT_ROOT / "build" / "scratch"
 
 
 def _folder(variable: str, default: Path) -> Path:
@@ -25,13 +28,23 @@ def data_home() -> Path:
 
 
 def derived_dir() -> Path:
-    """Derived results: formulas, runs, tables (``NSLIB_DERIVED_DIR`` moves it)."""
-    return _folder("NSLIB_DERIVED_DIR", PROJECT_ROOT / "data" / "derived")
+    """Where results are written: ``build/scratch/derived`` (``NSLIB_DERIVED_DIR`` moves it)."""
+    return _folder("NSLIB_DERIVED_DIR", SCRATCH / "derived")
 
 
 def figures_dir() -> Path:
-    """Figures the notebooks write (``NSLIB_FIGURES_DIR`` moves it)."""
-    return _folder("NSLIB_FIGURES_DIR", PROJECT_ROOT / "figures")
+    """Where figures are written: ``build/scratch/figures`` (``NSLIB_FIGURES_DIR`` moves it)."""
+    return _folder("NSLIB_FIGURES_DIR", SCRATCH / "figures")
+
+
+def reference_dir() -> Path:
+    """The committed reference tables, ``data/derived/``: read by the README and the reports, never a cache."""
+    return PROJECT_ROOT / "data" / "derived"
+
+
+def reference_figures_dir() -> Path:
+    """The committed reference figures, ``figures/``."""
+    return PROJECT_ROOT / "figures"
 
 
 def mirror_dir() -> Path | None:
@@ -39,3 +52,16 @@ def mirror_dir() -> Path | None:
     value = os.environ.get("NSLIB_DATA_MIRROR")
     # Absolute, so that a relative value still works under papermill --cwd notebooks.
     return Path(value).expanduser().resolve() if value else None
+
+
+def shown(path: str | os.PathLike) -> str:
+    """``path`` as a reader should see it: relative to the repository, or to the mirror, else its file name.
+
+    Committed outputs never show a machine's absolute paths.
+    """
+    path = Path(path).resolve()
+    places = [(PROJECT_ROOT, ""), (mirror_dir(), "the mirror's ")]
+    for root, prefix in places:
+        if root is not None and path.is_relative_to(root):
+            return f"{prefix}{path.relative_to(root).as_posix()}" if prefix else path.relative_to(root).as_posix()
+    return path.name

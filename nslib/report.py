@@ -1,7 +1,7 @@
 """The README's Results section, written from the derived tables, never by hand.
 
-``make reproduce`` ends with ``python -m nslib.report``, which rewrites the part
-of README.md between the results markers from ``data/derived/``; a test checks
+``make reproduce`` ends by rewriting the part of README.md between the results
+markers from ``data/derived/`` (``update_readme``); a test checks
 that the committed README says what the committed tables say.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from nslib import paper
-from nslib.paths import PROJECT_ROOT, derived_dir
+from nslib.paths import PROJECT_ROOT, reference_dir
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -115,8 +115,8 @@ def _bench_lines(derived: Path) -> list[str]:
 
 
 def results_markdown(derived: Path | None = None) -> str:
-    """The Results section's body, built from the tables in ``derived`` (default ``derived_dir()``)."""
-    derived = derived or derived_dir()
+    """The Results section's body, built from the tables in ``derived`` (default: the committed ``data/derived/``)."""
+    derived = derived or reference_dir()
     blocks = [
         _data_lines(derived),
         _grid_lines(derived),
@@ -141,4 +141,4 @@ def update_readme(readme: Path = PROJECT_ROOT / "README.md", derived: Path | Non
 
 if __name__ == "__main__":
     changed = update_readme()
-    print(f"README.md Results section {'updated' if changed else 'already up to date'} from {derived_dir()}")
+    print(f"README.md Results section {'updated' if changed else 'already up to date'} from data/derived/")

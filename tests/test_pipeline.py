@@ -1,0 +1,95 @@
+"""The headless runner: run folders, resuming, starting over, and the reproduction report."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from nslib import pipeline, reproduction
+
+
+def _counting_notebook(folder):
+    """A two-cell notebook that appends its PROFILE to derived/seen.txt: a stand-in for a cached run."""
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('PROFILE = "full"')
+    parameters.metadata["tags"] = ["parameters"]
+    work = nbformat.v4.new_code_cell(
+        "from nslib.paths import derived_dir\n"
+        "with open(derived_dir() / 'seen.txt', 'a') as f:\n"
+        "    f.write(PROFILE + '\\n')"
+    )
+    nb.cells = [parameters, work]
+    nb.metadata["kernelspec"] = {"name": pipeline.KERNEL, "display_name": "Python", "language": "python"}
+    path = folder / "01_count.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_second_run_resumes_in_the_same_folder_and_fresh_starts_over(tmp_path):
+    notebook = _counting_notebook(tmp_path)
+    run_dir = tmp_path / "run"
+    pipeline.execute(run_dir, {"PROFILE": "quick"}, selection=[notebook])
+    pipeline.execute(run_dir, {"PROFILE": "quick"}, selection=[notebook])
+    assert (run_dir / "derived" / "seen.txt").read_text() == "quick\nquick\n"
+    attempts = json.loads((run_dir / "run.json").read_text())
+    assert len(attempts) == 2 and all(a["parameters"] == {"PROFILE": "quick"} for a in attempts)
+    assert (run_dir / "notebooks" / "01_count.ipynb").exists()
+    pipeline.execute(run_dir, {"PROFILE": "full"}, fresh=True, selection=[notebook])
+    assert (run_dir / "derived" / "seen.txt").read_text() == "full\n"
+    assert len(json.loads((run_dir / "run.json").read_text())) == 1
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_is_named_with_how_to_resume(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('bad input')")]
+    nb.metadata["kernelspec"] = {"name": pipeline.KERNEL, "display_name": "Python", "language": "python"}
+    path = tmp_path / "02_fails.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(RuntimeError, match=r"02_fails.ipynb failed in cell 1: ValueError: bad input.*run the same command again"):
+        pipeline.execute(tmp_path / "run", {}, selection=[path])
+
+
+def test_run_counts_split_this_attempts_runs_from_earlier_ones(tmp_path):
+    (tmp_path / "derived").mkdir()
+    pd.DataFrame({"finished_at": ["2026-12-01T10:00:00+00:00", "2026-12-02T10:00:00+00:00",
+                                  "2026-12-02T11:00:00+00:00"]}).to_csv(tmp_path / "derived" / "runs.csv")
+    assert pipeline.run_counts(tmp_path, "2026-12-02T09:00:00+00:00") == {"trained": 2, "resumed": 1, "from_reference": 0}
+
+
+def _tables(folder, sha, acc, verdict, program):
+    folder.mkdir(parents=True)
+    pd.DataFrame({"dataset": ["HIGGS"], "source": ["h.csv.gz"], "sha256": [sha], "rows used": [100]}).to_csv(
+        folder / "datasets.csv", index=False)
+    pd.DataFrame({"Dataset": ["HIGGS"], "Architecture": ["Light"], "Activation": ["ReLU"], "Acc": [acc],
+                  "AUC": [0.7]}).to_csv(folder / "table2.csv", index=False)
+    pd.DataFrame({"claim": ["c"], "dataset": ["HIGGS"], "metric": ["auc"], "mean_diff": [0.01],
+                  "verdict": [verdict]}).to_csv(folder / "verdicts_transfer.csv", index=False)
+    record = {"dataset": "HIGGS", "seed": 42, "program": program,
+              "settings": {"population_size": 500, "generations": 5}}
+    (folder / "formulas.json").write_text(json.dumps({"k": record}))
+
+
+def test_report_judges_numbers_on_the_same_data_with_their_tolerances(tmp_path):
+    _tables(tmp_path / "reference", "abc", 0.700, "holds", "cos(X1)")
+    _tables(tmp_path / "run" / "derived", "abc", 0.705, "does not hold", "cos(X1)")
+    path, summary = reproduction.write_report(tmp_path / "run", tmp_path / "reference",
+                                              {"trained": 3, "resumed": 0, "from_reference": 0}, ["header"])
+    numbers = reproduction.key_numbers(tmp_path / "run" / "derived", tmp_path / "reference")[1].set_index(["table", "number"])
+    assert numbers.loc[("table2.csv", "Acc"), "status"] == "within"  # 0.005 <= 0.01
+    assert numbers.loc[("verdicts_transfer.csv", "verdict"), "status"] == "OUT of tolerance"
+    assert numbers.loc[("formulas.json", "program"), "status"] == "within"
+    assert "1 are out of tolerance" in summary[2] and "The data are the reference's" in path.read_text()
+
+
+def test_report_shows_but_does_not_judge_numbers_of_other_data(tmp_path):
+    _tables(tmp_path / "reference", "abc", 0.700, "holds", "cos(X1)")
+    _tables(tmp_path / "run" / "derived", "def", 0.650, "does not hold", "sin(X2)")
+    path, summary = reproduction.write_report(tmp_path / "run", tmp_path / "reference",
+                                              {"trained": 3, "resumed": 0, "from_reference": 0}, [])
+    text = path.read_text()
+    assert "The data differ from the reference's for HIGGS" in text
+    assert "out of tolerance" not in summary[2] and "were computed on other data" in summary[2]
+    assert "| data differ: differs |" in text and "0.6500" in text and "0.7000" in text
