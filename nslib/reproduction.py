@@ -61,11 +61,12 @@ def data_comparison(run: Path, reference: Path) -> pd.DataFrame:
     """This run's data fingerprints beside the reference's, with ``same`` per data set."""
     ours, theirs = fingerprints(run), fingerprints(reference)
     table = ours.join(theirs, how="outer", suffixes=(" (run)", " (reference)"))
-    table["same"] = [
-        bool(a == b and r1 == r2)
-        for a, b, r1, r2 in zip(table["sha256 (run)"], table["sha256 (reference)"],
-                                table["rows used (run)"], table["rows used (reference)"])
-    ]
+    why = []
+    for a, b, r1, r2 in zip(table["sha256 (run)"], table["sha256 (reference)"],
+                            table["rows used (run)"], table["rows used (reference)"]):
+        why.append("same" if a == b and r1 == r2 else "other file" if a != b else "other rows used")
+    table["same"] = [reason == "same" for reason in why]
+    table["difference"] = why
     return table
 
 
