@@ -25,7 +25,7 @@ ifdef JOBS
 export NSLIB_JOBS := $(JOBS)
 endif
 
-.PHONY: help venv kernel reproduce quick test unit-test notebook-test bench lab clean
+.PHONY: help venv kernel reproduce study quick test unit-test notebook-test bench lab clean
 
 help: ## Show this help
 	@echo "nsa-compendium: reproduce and check 'Neuro-Symbolic Activation Discovery'"
@@ -52,6 +52,12 @@ kernel: $(KERNEL_SPEC) ## Register the Jupyter kernel the notebooks use
 # Started again after an interruption it resumes there; FRESH=1 starts over.
 reproduce: $(KERNEL_SPEC) ## The whole study, recomputed in build/reproduce, with REPORT.md (FRESH=1 starts over)
 	$(BIN)/python -m nslib.pipeline reproduce --profile $(PROFILE) $(if $(FRESH),--fresh)
+
+# Your own data: make study CSV=file LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick]
+study: $(KERNEL_SPEC) ## The whole study on your CSV, into build/study/NAME, with REPORT.md
+	@test -n "$(CSV)" -a -n "$(LABEL)" || { echo "usage: make study CSV=path/to/data.csv LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick] [FRESH=1]"; exit 2; }
+	$(BIN)/python -m nslib.pipeline study --csv "$(CSV)" --label "$(LABEL)" --profile $(PROFILE) \
+	  $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(NAME),--name "$(NAME)") $(if $(FRESH),--fresh)
 
 quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about 2 min)
 	$(BIN)/python -m nslib.pipeline quick

@@ -171,8 +171,48 @@ def quick(run_dir: Path) -> int:
     return 0
 
 
+def _label(value: str) -> str | int:
+    """A label column from the command line: an integer position ("0", "-1") or a column name."""
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def study(csv: Path, label: str, *, positive: str | None = None, name: str | None = None,
+          profile: str = "full", fresh: bool = False) -> int:
+    """The whole study on a user's CSV (with HIGGS as the transfer's source) into ``build/study/<name>``."""
+    from nslib import study as study_report
+    from nslib.repro import versions_text
+
+    csv = csv.expanduser().resolve()
+    if not csv.is_file():
+        print(f"make study: CSV={csv} is not a file; give the path of your data file.", file=sys.stderr)
+        return 2
+    name = name or csv.name.split(".")[0]
+    run_dir = PROJECT_ROOT / "build" / "study" / name
+    parameters = {"PROFILE": profile, "DATASETS": ["HIGGS"], "USER_CSV": str(csv), "USER_LABEL": _label(label),
+                  "USER_POSITIVE": positive}
+    start = time.perf_counter()
+    try:
+        attempt = execute(run_dir, parameters, fresh=fresh)
+    except RuntimeError as error:
+        print(f"\nmake study stopped: {error}", file=sys.stderr)
+        return 1
+    used = pd.read_csv(run_dir / "derived" / "datasets.csv")["dataset"]
+    dataset = next(value for value in used if value != "HIGGS")
+    counts = run_counts(run_dir, attempt["started"])
+    header = [
+        f"File `{csv.name}`, label column `{label}`" + (f", positive class `{positive}`" if positive else "")
+        + f"; profile `{profile}`; run folder `{shown(run_dir)}`.",
+        f"Runs: {counts['trained']} trained now, {counts['resumed']} resumed from an earlier attempt.",
+        f"Versions: {versions_text()}.",
+    ]
+    path = study_report.write_report(run_dir, dataset, header)
+    print(f"\nStudy report: {shown(path)}\nNotebooks, tables and figures: {shown(run_dir)}\n"
+          f"Total time: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m nslib.pipeline reproduce|quick [options]``."""
+    """Command line: ``python -m nslib.pipeline reproduce|quick|study [options]``."""
     parser = argparse.ArgumentParser(prog="python -m nslib.pipeline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("reproduce", help="the whole study, recomputed, with its report")
@@ -182,7 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--no-copy-back", dest="copy_back", action="store_false")
     smoke = commands.add_parser("quick", help="every notebook with the quick profile")
     smoke.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "build" / "quick")
+    own = commands.add_parser("study", help="the whole study on your own CSV file")
+    own.add_argument("--csv", type=Path, required=True)
+    own.add_argument("--label", required=True, help="the label column's name, or its position (0, -1)")
+    own.add_argument("--positive", help="the label value that counts as the positive class")
+    own.add_argument("--name", help="the study's name (default: the file's name)")
+    own.add_argument("--profile", default="full")
+    own.add_argument("--fresh", action="store_true", help="empty the study folder first")
     args = parser.parse_args(argv)
+    if args.command == "study":
+        return study(args.csv, args.label, positive=args.positive, name=args.name, profile=args.profile,
+                     fresh=args.fresh)
     if args.command == "reproduce":
         return reproduce(args.run_dir, profile=args.profile, fresh=args.fresh, copy_back=args.copy_back)
     return quick(args.run_dir)

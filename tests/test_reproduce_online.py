@@ -1,0 +1,73 @@
+"""The README's online path, end to end: data that differ from the committed reference run through.
+
+A local web server on 127.0.0.1 serves files shaped like the three UCI downloads
+but holding other rows; ``NSLIB_<NAME>_URL`` and ``NSLIB_<NAME>_SHA256`` point the
+loaders at them, with checksums this test controls. The whole reproduce path
+(every notebook, then the report) runs with the quick profile into a temporary
+folder, without copying anything back.
+"""
+
+import functools
+import hashlib
+import http.server
+import os
+import subprocess
+import sys
+import threading
+
+import pandas as pd
+import pytest
+
+from nslib import reproduction
+from nslib.paths import reference_dir
+from nslib.pipeline import notebooks
+from synthetic import uci_like_files
+
+NAMES = {"HIGGS": "HIGGS.csv.gz", "FOREST_COVER": "covtype.data.gz", "SPAMBASE": "spambase.data"}
+
+
+@pytest.fixture
+def served(tmp_path):
+    """The UCI-like files behind a real HTTP server on 127.0.0.1; yields (base URL, {file: bytes})."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    files = uci_like_files(folder)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", files
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+def test_reproduce_runs_to_the_end_on_other_data_and_says_the_data_differ(served, tmp_path):
+    base, files = served
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NSLIB_")}
+    env["NSLIB_DATA_HOME"] = str(tmp_path / "raw")
+    for name, file_name in NAMES.items():
+        env[f"NSLIB_{name}_URL"] = f"{base}/{file_name}"
+        env[f"NSLIB_{name}_SHA256"] = hashlib.sha256(files[file_name]).hexdigest()
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "nslib.pipeline", "reproduce", "--run-dir", str(run_dir), "--profile", "quick"],
+        env=env, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = (run_dir / "REPORT.md").read_text()
+    assert "The data differ from the reference's for FOREST_COVER, HIGGS, SPAMBASE" in report
+    data = reproduction.data_comparison(run_dir / "derived", reference_dir())
+    assert data.loc[list(NAMES), "difference"].tolist() == ["other file"] * 3
+    for name in NAMES:
+        assert data.loc[name, "sha256 (run)"] in report
+    # HIGGS is streamed and only its first rows are kept, so its fingerprint is theirs, not the whole file's.
+    for name in ("FOREST_COVER", "SPAMBASE"):
+        assert hashlib.sha256(files[NAMES[name]]).hexdigest().startswith(data.loc[name, "sha256 (run)"])
+    runs = pd.read_csv(run_dir / "derived" / "runs.csv")
+    assert len(runs) > 0 and (runs["status"] == "ok").all()
+    assert "runs: " + str(len(runs)) + " trained now, 0 resumed" in result.stdout
+    assert "Not copied back" in result.stdout
+    executed = sorted(path.name for path in (run_dir / "notebooks").glob("*.ipynb"))
+    assert executed == [path.name for path in notebooks()]
