@@ -23,7 +23,7 @@ ifdef JOBS
 export NSLIB_JOBS := $(JOBS)
 endif
 
-.PHONY: help venv kernel reproduce quick test unit-test notebook-test bench lab clean
+.PHONY: help venv kernel reproduce quick test unit-test notebook-test bench lab clean book student
 
 help: ## Show this help
 	@echo "nsa-compendium: reproduce and check 'Neuro-Symbolic Activation Discovery'"
@@ -35,7 +35,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[notebooks,test]'
+	$(BIN)/pip install --quiet -e '.[notebooks,test,book]'
 	touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned packages
@@ -93,3 +93,9 @@ lab: $(KERNEL_SPEC) ## Open the notebooks in JupyterLab
 
 clean: ## Remove build outputs and the virtual environment (keeps data/raw)
 	rm -rf build $(VENV) *.egg-info .pytest_cache
+
+book: $(STAMP) ## The HTML book from the committed notebooks and their outputs, into build/book/
+	$(BIN)/python -m nslib.book html
+
+student: $(STAMP) ## Students' copies (no outputs, no solutions, quick profile) into build/student/
+	$(BIN)/python -m nslib.book student
