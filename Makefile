@@ -25,7 +25,7 @@ ifdef JOBS
 export NSLIB_JOBS := $(JOBS)
 endif
 
-.PHONY: help venv kernel reproduce study quick test unit-test notebook-test bench lab clean
+.PHONY: help venv kernel reproduce study quick test unit-test notebook-test bench lab clean book student
 
 help: ## Show this help
 	@echo "nsa-compendium: reproduce and check 'Neuro-Symbolic Activation Discovery'"
@@ -37,7 +37,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
-	$(BIN)/pip install --quiet -e '.[notebooks,test]'
+	$(BIN)/pip install --quiet -e '.[notebooks,test,book]'
 	touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned packages
@@ -88,3 +88,9 @@ lab: $(KERNEL_SPEC) ## Open the notebooks in JupyterLab (outputs go to build/scr
 
 clean: ## Remove build outputs and the virtual environment (keeps data/raw)
 	rm -rf build $(VENV) *.egg-info .pytest_cache
+
+book: $(STAMP) ## The HTML book from the committed notebooks and their outputs, into build/book/
+	$(BIN)/python -m nslib.book html
+
+student: $(STAMP) ## Students' copies (no outputs, no solutions, quick profile) into build/student/
+	$(BIN)/python -m nslib.book student
