@@ -1,6 +1,6 @@
 """Genetic-programming discovery: one formula per data set, as the paper finds it.
 
-The paper (Hajbi, arXiv 2601.10740; see ``shared/METHOD.md``) draws 10% of a
+The paper (Hajbi, arXiv 2601.10740; see ``docs/method.md``) draws 10% of a
 data set's rows with seed 42, standardises them, runs gplearn's
 ``SymbolicClassifier`` on them and keeps the best program's string. Replacing
 every feature variable ``X<i>`` by one ``x`` ("collapsing") turns that program

@@ -164,7 +164,7 @@ def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLE
     The paper's transfer formula is HIGGS's, so its ``Transfer`` cell is set
     beside our ``Transfer (HIGGS)``; configurations the paper's code has no number
     for are left out. ``within`` says whether the accuracy difference is at most
-    ``tolerance`` (``shared/METHOD.md``: 1.5 points).
+    ``tolerance`` (``docs/method.md``: 1.5 points).
     """
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with with_roles(runs, formulas).")
