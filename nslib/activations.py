@@ -1,9 +1,9 @@
 """Activation functions by name, so that a configuration can say which one it uses.
 
-A spec is one of: a built-in (``"relu"``, ``"gelu"``, ``"silu"``, any case); a
-formula in ``x`` in gplearn's notation (``"mul(cos(x), x)"``); or a data set
-name (``"HIGGS"``, ``"FOREST_COVER"``, ``"SPAMBASE"``, any case), which stands for
-the formula discovered on that data set with the paper's settings.
+A spec is a built-in (``"relu"``, ``"gelu"``, ``"silu"``, any case) or a formula
+in ``x`` in gplearn's notation (``"mul(cos(x), x)"``). A data set's discovered
+formula is looked up by the caller (``nslib.grids.formulas_for``) and passed as
+a formula, so that naming an activation never loads data or runs GP.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from functools import partial
 
 from torch import nn
 
-from nslib.data import known_names
 from nslib.symbolic import Formula, FormulaError, parse
 
 # key -> (label for tables, factory). GELU is the exact one, as in the paper's code.
@@ -23,60 +22,47 @@ BUILTINS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
     "gelu": ("GELU", partial(nn.GELU, approximate="none")),
     "silu": ("SiLU", nn.SiLU),
 }
+BUILTIN_LABELS = tuple(label for label, _ in BUILTINS.values())
 
 # A lone word that is not a variable is a name the user expected us to know.
 _UNKNOWN_NAME = re.compile(r"(?!x$|X\d+$)[A-Za-z_]\w*")
-
-
-def _options() -> str:
-    return (
-        f"use one of {', '.join(BUILTINS)} (any case), a data set name "
-        f"({', '.join(known_names())}) for its discovered formula, or a formula in x "
-        "such as 'mul(cos(x), x)'"
-    )
+_OPTIONS = (
+    f"use one of {', '.join(BUILTINS)} (any case) or a formula in x such as 'mul(cos(x), x)'; "
+    "for a data set's discovered formula pass nslib.grids.formulas_for(...)[name]"
+)
 
 
 def _formula(spec: str) -> Formula | None:
     """The formula a spec stands for, checked to be in ``x``; None for a built-in."""
     if not isinstance(spec, str):
-        raise TypeError(f"activation spec {spec!r} must be a string; {_options()}.")
+        raise TypeError(f"activation spec {spec!r} must be a string; {_OPTIONS}.")
     key = spec.strip()
     if key.lower() in BUILTINS:
         return None
-    if key.upper() in known_names():
-        # Imported here: discovery pulls in the data and gplearn, which a built-in never needs.
-        from nslib.discovery import discovered_formula
-
-        source = f"the formula discovered on {key.upper()}"
-        formula = parse(discovered_formula(key.upper()))
-    elif not key or _UNKNOWN_NAME.fullmatch(key):
-        raise ValueError(f"activation {spec!r} is not known; {_options()}.")
-    else:
-        source = f"activation {spec!r}"
-        formula = parse(key)
+    if not key or _UNKNOWN_NAME.fullmatch(key):
+        raise ValueError(f"activation {spec!r} is not known; {_OPTIONS}.")
+    formula = parse(key)
     if formula.variables not in ((), ("x",)):
         raise FormulaError(
-            f"{source} uses the feature variables {', '.join(formula.variables)}; an activation "
+            f"activation {spec!r} uses the feature variables {', '.join(formula.variables)}; an activation "
             "takes one input: collapse() the formula first (every X<i> becomes x) or write it in x."
         )
     return formula
 
 
 def activation_module(spec: str) -> nn.Module:
-    """A fresh activation module for ``spec`` (see the module docstring for the forms)."""
+    """A fresh activation module for ``spec``: a torch built-in or the formula elementwise."""
     formula = _formula(spec)
-    if formula is None:
-        return BUILTINS[spec.strip().lower()][1]()
-    return formula.to_torch()
+    return BUILTINS[spec.strip().lower()][1]() if formula is None else formula.to_torch()
 
 
 def activation_label(spec: str) -> str:
-    """A readable name for tables: ``ReLU``, ``GELU``, ``SiLU`` or the formula itself."""
+    """A readable name for tables: ``ReLU``, ``GELU``, ``SiLU`` or the formula in canonical form."""
     formula = _formula(spec)
     return BUILTINS[spec.strip().lower()][0] if formula is None else str(formula)
 
 
-def resolve_formula(spec: str) -> str | None:
-    """The formula text ``spec`` stands for (None for a built-in), to record with results."""
+def resolve_formula(spec: str) -> str:
+    """The canonical formula text ``spec`` stands for, to record with results; empty for a built-in."""
     formula = _formula(spec)
-    return None if formula is None else str(formula)
+    return "" if formula is None else str(formula)

@@ -8,6 +8,7 @@ split, scaler and shuffling, so their difference is compared seed by seed
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,33 +19,58 @@ HOLDS, DOES_NOT_HOLD, CANNOT_TELL = "holds", "does not hold", "cannot tell at th
 VERDICT_COLUMNS = ["claim", "dataset", "metric", "n_seeds", "mean_diff", "ci_low", "ci_high", "verdict"]
 
 
-def paired_difference(
-    runs: pd.DataFrame, dataset: str, better: str, worse: str, metric: str = "auc"
-) -> dict:
-    """Mean of ``better - worse`` in ``metric`` over the seeds both have, with a 95% t interval.
+def seed_differences(
+    runs: pd.DataFrame,
+    dataset: str,
+    better: str,
+    worse: str,
+    metric: str = "auc",
+    *,
+    by: str = "activation",
+    relative: bool = False,
+) -> pd.Series:
+    """Pair the runs of ``better`` and ``worse`` on ``dataset`` seed by seed: their differences, indexed by seed.
 
-    ``runs`` needs the columns dataset, activation, seed, status and the metric;
-    ``better`` and ``worse`` are activation labels (the claim is "better beats worse").
+    Runs are told apart by the column ``by`` (``activation``, ``config``, ``role``)
+    and must have the columns dataset, seed, status and ``metric``. A seed
+    counts when both have an ok run on it; several ok runs of one label and
+    seed (a width curve) are averaged first. Each value is ``better - worse``,
+    or ``better / worse - 1`` with ``relative``. The series is empty when one of
+    the two failed on every seed; a label with no run at all is a ValueError.
+    This is the building block of every paired verdict.
     """
-    ok = runs[(runs["dataset"] == dataset) & (runs["status"] == "ok")]
-    table = ok.pivot_table(index="seed", columns="activation", values=metric, aggfunc="mean")
-    missing = [name for name in (better, worse) if name not in table.columns]
-    if missing:
-        raise ValueError(
-            f"no finished runs of {missing} on {dataset}; known activations there: {sorted(table.columns)}."
-        )
-    diffs = (table[better] - table[worse]).dropna().to_numpy()
-    low, high = t_interval(diffs)
+    here = runs[runs["dataset"] == dataset]
+    known = sorted(set(here[by]))
+    absent = [label for label in (better, worse) if label not in known]
+    if absent:
+        raise ValueError(f"no runs of {absent} on {dataset}; known {by} values there: {known}. Train them first.")
+    ok = here[here["status"] == "ok"]
+    table = ok.pivot_table(index="seed", columns=by, values=metric, aggfunc="mean").reindex(columns=[better, worse])
+    first, second = table[better], table[worse]
+    return (first / second - 1 if relative else first - second).dropna().rename(metric)
+
+
+def verdict_row(
+    claim: str, dataset: str, metric: str, values: pd.Series, judge: Callable[[float, float], str] | None = None
+) -> dict:
+    """A row of ``VERDICT_COLUMNS`` for per-seed ``values``: their mean, 95% t interval and ``judge(low, high)``.
+
+    ``judge`` defaults to ``verdict``; with no values the row has NaNs and "cannot tell".
+    """
+    low, high = t_interval(values.to_numpy())
     return {
-        "dataset": dataset,
-        "claim": f"{better} > {worse}",
-        "metric": metric,
-        "n_seeds": len(diffs),
-        "mean_diff": float(diffs.mean()) if len(diffs) else math.nan,
-        "ci_low": low,
-        "ci_high": high,
-        "verdict": verdict(low, high),
+        "claim": claim, "dataset": dataset, "metric": metric, "n_seeds": len(values),
+        "mean_diff": float(values.mean()) if len(values) else math.nan,
+        "ci_low": low, "ci_high": high, "verdict": (judge or verdict)(low, high),
     }
+
+
+def paired_difference(
+    runs: pd.DataFrame, dataset: str, better: str, worse: str, metric: str = "auc", *, by: str = "activation"
+) -> dict:
+    """The claim "``better`` beats ``worse``" on ``dataset``: ``verdict_row`` of their ``seed_differences``."""
+    diffs = seed_differences(runs, dataset, better, worse, metric, by=by)
+    return verdict_row(f"{better} > {worse}", dataset, metric, diffs)
 
 
 def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 """Genetic-programming discovery: one formula per data set, as the paper finds it.
 
-The paper (Hajbi, arXiv 2601.10740; see ``shared/METHOD.md``) draws 10% of a
+The paper (Hajbi, arXiv 2601.10740; see ``docs/method.md``) draws 10% of a
 data set's rows with seed 42, standardises them, runs gplearn's
 ``SymbolicClassifier`` on them and keeps the best program's string. Replacing
 every feature variable ``X<i>`` by one ``x`` ("collapsing") turns that program
@@ -8,8 +8,10 @@ into the one-variable activation the rest of the study uses.
 
 ``discover`` does exactly that and also scores what the paper never looked at:
 how well the multivariate program and its collapsed form classify the rows GP
-did not see. Results are kept in ``derived_dir()/formulas.json`` and reused
-until an input changes. ``random_programs`` draws formulas from the same
+did not see. Results are kept in ``derived_dir()/formulas.json``, keyed by the
+data's fingerprint, the settings and ``DISCOVERY_CODE_VERSION`` (``cache_key``),
+and reused until one of them changes; entries of other data or older code are
+never read back. ``random_programs`` draws formulas from the same
 grammar as a control, ``stability`` repeats the discovery over GP seeds, and
 ``activation_curves``/``plot_activation`` draw the activations for notebook 02.
 """
@@ -18,12 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from functools import partial
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -40,14 +39,20 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from nslib.data import Dataset, load
+from nslib.checks import check_int
+from nslib.data import Dataset
+from nslib.files import atomic_write
 from nslib.parallel import Executor, executor_from_env, map_unordered
 from nslib.paths import derived_dir
-from nslib.repro import versions
+from nslib.repro import data_fingerprint, versions
 from nslib.symbolic import parse
 
 PAPER_FUNCTION_SET = ("add", "sub", "mul", "sin", "cos", "abs")
 CACHE_FILE = "formulas.json"
+# The version of the code that computes a discovery (this module, symbolic, the
+# loader's rows). Bump it with any change that alters a record; older entries
+# are then recomputed.
+DISCOVERY_CODE_VERSION = "2"
 # Arguments discover() sets itself; passing them through **gplearn_kwargs would be ambiguous.
 _OWN_ARGUMENTS = {"population_size", "generations", "function_set", "random_state"}
 
@@ -166,17 +171,16 @@ def _json_ready(key: str, value: Any) -> Any:
 
 
 def cache_key(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> str:
-    """A stable, readable key: data set, rows, GP seed, and digests of the rows and the settings.
+    """A stable, readable key: data set, rows, GP seed, code version, and digests of the data and the settings.
 
-    The rows' digest is taken over the arrays themselves rather than the file's
-    sha256, so that two samples of one file (other ``rows`` or loader seed) and
-    a user's own data never share an entry.
+    The data's digest is ``nslib.repro.data_fingerprint`` of the arrays
+    themselves, so two samples of one file (other ``rows`` or loader seed) and a
+    user's own data never share an entry.
     """
-    rows = hashlib.sha256(np.ascontiguousarray(dataset.X).tobytes() + np.ascontiguousarray(dataset.y).tobytes())
-    settings_digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    settings_digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     return (
-        f"{dataset.name}|rows={len(dataset.y)}|seed={seed}"
-        f"|data={rows.hexdigest()[:16]}|settings={settings_digest.hexdigest()[:16]}"
+        f"{dataset.name}|rows={len(dataset.y)}|seed={seed}|code={DISCOVERY_CODE_VERSION}"
+        f"|data={data_fingerprint(dataset.X, dataset.y)[:16]}|settings={settings_digest[:16]}"
     )
 
 
@@ -206,9 +210,7 @@ def discover(
     runs GP (and stores the fresh record). ``store=False`` leaves ``formulas.json``
     alone: a worker process returns its record and the caller stores it.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed={seed!r} must be an integer from 0 to 2**32 - 1 (numpy's RandomState), e.g. 42.")
-    seed = int(seed)
+    seed = check_int("seed", seed, low=0, high=2**32 - 1, example="42 (numpy's RandomState takes up to 2**32 - 1)")
     settings = discovery_settings(population_size, generations, function_set, sample_fraction, gplearn_kwargs)
     key = cache_key(dataset, seed, settings)
     if use_cache:
@@ -217,7 +219,7 @@ def discover(
             return Discovery.from_dict(cached)
     record = _run_discovery(dataset, seed, settings)
     if store:
-        write_cache(key, record)
+        write_cache(dataset, [record])
     return record
 
 
@@ -267,7 +269,7 @@ def _run_discovery(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> 
         settings=dict(settings),
         rows_used=int(dataset.provenance.rows_used),
         sample_rows=len(sample),
-        data_sha256=dataset.provenance.sha256,
+        data_sha256=data_fingerprint(dataset.X, dataset.y),
         versions=versions(),
         seconds=round(time.perf_counter() - start, 3),
     )
@@ -295,30 +297,13 @@ def read_cache() -> dict[str, dict[str, Any]]:
         raise ValueError(f"{path} is not valid JSON ({error}); delete it to recompute the formulas.") from None
 
 
-def write_cache(key: str, record: Discovery) -> None:
-    """Store ``record`` under ``key`` in ``formulas.json``, atomically (temp file, then ``os.replace``)."""
-    path = derived_dir() / CACHE_FILE
+def write_cache(dataset: Dataset, records: Sequence[Discovery]) -> None:
+    """Store ``records`` of ``dataset`` in ``formulas.json`` under their ``cache_key``s, in one atomic write."""
     entries = read_cache()
-    entries[key] = record.to_dict()
-    text = json.dumps(entries, indent=2, sort_keys=True) + "\n"
-    # A crash mid-write leaves the old file intact, never a truncated one.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{CACHE_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def discovered_formula(name: str, *, rows: int | None = None, **discover_kwargs: Any) -> str:
-    """The collapsed formula discovered on data set ``name``, with the paper's defaults (cached).
-
-    What ``nslib.activations`` uses for a spec such as ``activation="HIGGS"``;
-    ``rows`` goes to ``nslib.data.load``, everything else to ``discover``.
-    """
-    return discover(load(name, rows=rows), **discover_kwargs).formula
+    for record in records:
+        entries[cache_key(dataset, record.seed, record.settings)] = record.to_dict()
+    with atomic_write(derived_dir() / CACHE_FILE, "w") as file:
+        file.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
 def random_programs(
@@ -364,32 +349,34 @@ def random_programs(
 
 
 def _discover_task(task: tuple[Dataset, int, Mapping[str, Any]]) -> Discovery:
-    """One GP seed in a worker process; the caller stores the record."""
+    """One GP seed, here or in a worker process; the caller stores the record."""
     dataset, seed, discover_kwargs = task
     return discover(dataset, seed=seed, store=False, **discover_kwargs)
 
 
 def stability(
-    dataset: Dataset, seeds: Sequence[int], *, executor: Executor | None = None, **discover_kwargs: Any
+    dataset: Dataset,
+    seeds: Sequence[int],
+    *,
+    executor: Executor | None = None,
+    use_cache: bool = True,
+    store: bool = True,
+    **discover_kwargs: Any,
 ) -> pd.DataFrame:
     """Repeat ``discover`` over GP ``seeds``: one row per seed with its program, formula and scores.
 
-    With ``NSLIB_JOBS`` > 1 or a Dask scheduler (``nslib.parallel``), the seeds
-    run in worker processes; their records are written to ``formulas.json`` here,
-    in the calling process, so that workers never write the file at once.
+    Each seed runs GP once (or not at all when ``use_cache`` finds it), in this
+    process or, with ``NSLIB_JOBS`` > 1 or a Dask scheduler (``nslib.parallel``),
+    in worker processes that return their records. With ``store`` this process
+    then writes them all to ``formulas.json`` at once, so workers never write it.
     """
-    executor = executor or executor_from_env()
-    progress = partial(tqdm, total=len(seeds), desc=f"GP seeds ({dataset.name})")
-    if executor.parallel:
-        tasks = [(dataset, seed, discover_kwargs) for seed in seeds]
-        for record in progress(map_unordered(_discover_task, tasks, executor)):
-            write_cache(cache_key(dataset, record.seed, record.settings), record)
-        records = [discover(dataset, seed=seed, **discover_kwargs) for seed in seeds]
-    else:
-        records = [discover(dataset, seed=seed, **discover_kwargs) for seed in progress(seeds)]
+    tasks = [(dataset, seed, {**discover_kwargs, "use_cache": use_cache}) for seed in seeds]
+    results = map_unordered(_discover_task, tasks, executor or executor_from_env())
+    found = {record.seed: record for record in tqdm(results, total=len(tasks), desc=f"GP seeds ({dataset.name})")}
+    if store:
+        write_cache(dataset, list(found.values()))
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
-    rows = [{column: record.to_dict()[column] for column in columns} for record in records]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame([{column: getattr(found[seed], column) for column in columns} for seed in seeds], columns=columns)
 
 
 def simplified_text(formula: str, digits: int = 3) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 import seaborn as sns
 
 from nslib import paper
-from nslib.activations import BUILTINS
+from nslib.activations import BUILTIN_LABELS
 from nslib.comparisons import (
     CANNOT_TELL,
     DOES_NOT_HOLD,
@@ -30,13 +30,15 @@ from nslib.comparisons import (
     efficiency,
     efficiency_gain_parts,
     paired_difference,
+    seed_differences,
     t_interval,
+    verdict_row,
 )
 from nslib.data import Dataset
-from nslib.grids import SPECIALIST, config_order, transfer_label, with_roles
+from nslib.grids import SPECIALIST, check_formulas, config_order, specs_for, transfer_label, with_roles
 from nslib.models import ARCHITECTURES, HEAVY_WIDTHS, LIGHT_WIDTHS, check_widths, count_params_of
 from nslib.results import summarise
-from nslib.training import RunSpec, make_spec
+from nslib.training import RunSpec
 
 HEAVY = "Heavy ReLU"
 CLAIMED_GAIN = (0.18, 0.21)  # "18-21% more parameter efficient" (the paper's Table 2 summary)
@@ -47,7 +49,6 @@ TABLE2_COLUMNS = [
 GAIN_CLAIM = "the best Light model is 18-21% more efficient than Heavy"
 AUC_CLAIM = "Light beats Heavy in AUC (the gain is more than the parameter ratio)"
 CURVE_CLAIM = "the discovered activation beats ReLU at equal width"
-_BUILTIN_LABELS = {label for label, _ in BUILTINS.values()}
 _METRIC_LABELS = {
     "acc": "test accuracy (share correct)",
     "auc": "test ROC AUC",
@@ -104,25 +105,15 @@ def curve_specs(
 
     With ``transfer_from`` (e.g. ``"HIGGS"``) every other data set also gets that
     data set's formula. A formula equal to one already listed is listed once
-    (``run_grid`` refuses repeated runs).
+    (``nslib.grids.specs_for``).
     """
     names = list(datasets)
-    needed = names + ([transfer_from] if transfer_from is not None else [])
-    missing = [name for name in needed if name not in formulas]
-    if missing:
-        raise ValueError(f"no formula for {missing}; pass formulas=formulas_for(...) covering them.")
-    specs: list[RunSpec] = []
+    check_formulas(formulas, [*names, transfer_from])
+    configs = []
     for name in names:
-        activations = ["relu", formulas[name]]
-        if transfer_from is not None and transfer_from != name:
-            activations.append(formulas[transfer_from])
-        specs += [
-            make_spec(name, arch_of(w), activation, seed, epochs=epochs, widths=tuple(w))
-            for activation in activations
-            for w in widths
-            for seed in seeds
-        ]
-    return list(dict.fromkeys(specs))
+        activations = ["relu", formulas[name]] + ([formulas[transfer_from]] if transfer_from not in (None, name) else [])
+        configs += [(name, arch_of(w), activation, tuple(w)) for activation in activations for w in widths]
+    return specs_for(configs, seeds, epochs)
 
 
 def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
@@ -146,7 +137,7 @@ def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd
     from "Light ReLU".
     """
     out = with_roles(runs, formulas)
-    out["role"] = np.where(out["activation"].isin(_BUILTIN_LABELS), out["activation"], out["config"])
+    out["role"] = np.where(out["activation"].isin(BUILTIN_LABELS), out["activation"], out["config"])
     return out
 
 
@@ -178,7 +169,7 @@ def paper_activation_name(config: str) -> str:
     (Transfer)"; a transfer from another data set names its source.
     """
     arch, _, activation = config.partition(" ")
-    if arch in ("Heavy", "Light", "Width") and activation in _BUILTIN_LABELS:
+    if arch in ("Heavy", "Light", "Width") and activation in BUILTIN_LABELS:
         return activation
     if config == SPECIALIST:
         return "Hybrid (Specialist)"
@@ -209,15 +200,17 @@ def table2(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def gain_parts(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each Light configuration's gain over Heavy ReLU split into its parameter part and its AUC part.
+    """Each configuration's gain over Heavy ReLU split into its parameter part and its AUC part.
 
-    From ``config_summary``'s mean AUCs (``efficiency_gain_parts``), with
+    From the mean AUCs of ``summarise(runs, by=[..., "config"])`` or
+    ``config_summary`` (``efficiency_gain_parts``), one row per configuration
+    other than Heavy ReLU on a data set that has Heavy ReLU, with
     ``break_even_auc``: the AUC at which this model's E would equal Heavy's, the
     bar the score actually sets for a small model.
     """
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")
     rows = []
-    for row in summary[(summary["arch"] == "light") & summary["dataset"].isin(heavy.index)].itertuples():
+    for row in summary[(summary["config"] != HEAVY) & summary["dataset"].isin(heavy.index)].itertuples():
         auc_heavy, params_heavy = heavy.loc[row.dataset, "auc_mean"], int(heavy.loc[row.dataset, "params"])
         parts = efficiency_gain_parts(row.auc_mean, auc_heavy, int(row.params), params_heavy)
         rows.append(
@@ -240,16 +233,6 @@ def best_light(summary: pd.DataFrame) -> pd.DataFrame:
     return best.reset_index(drop=True)
 
 
-def seed_gains(runs: pd.DataFrame, dataset: str, config: str, reference: str = HEAVY) -> pd.Series:
-    """``E(config) / E(reference) - 1`` seed by seed on ``dataset``, over the seeds where both runs are ok."""
-    ok = runs[(runs["dataset"] == dataset) & (runs["status"] == "ok")]
-    table = ok.pivot_table(index="seed", columns="config", values="efficiency", aggfunc="mean")
-    missing = [name for name in (config, reference) if name not in table.columns]
-    if missing:
-        raise ValueError(f"no finished runs of {missing} on {dataset}; known configs there: {sorted(table.columns)}.")
-    return (table[config] / table[reference] - 1).dropna().rename("gain")
-
-
 def range_verdict(ci_low: float, ci_high: float, claimed: tuple[float, float] = CLAIMED_GAIN) -> str:
     """A claimed range "the value lies in [a, b]" holds when the whole interval lies inside it,
     does not hold when the interval misses it entirely, and cannot be told otherwise."""
@@ -266,28 +249,8 @@ def range_verdict(ci_low: float, ci_high: float, claimed: tuple[float, float] = 
 def gain_claim(runs: pd.DataFrame, dataset: str, config: str) -> dict:
     """The verdict row for ``GAIN_CLAIM``: the per-seed gains of ``config`` over Heavy ReLU, their
     mean (in ``mean_diff``) and 95% t interval, judged by ``range_verdict``."""
-    gains = seed_gains(runs, dataset, config)
-    low, high = t_interval(gains.to_numpy())
-    return {
-        "claim": f"{GAIN_CLAIM} ({config})", "dataset": dataset, "metric": "efficiency gain",
-        "n_seeds": len(gains), "mean_diff": float(gains.mean()) if len(gains) else math.nan,
-        "ci_low": low, "ci_high": high, "verdict": range_verdict(low, high),
-    }
-
-
-def paired_by(
-    runs: pd.DataFrame, column: str, dataset: str, better: str, worse: str, metric: str, claim: str
-) -> dict:
-    """``paired_difference`` with runs told apart by ``column`` (``config`` or ``role``) instead of activation.
-
-    Runs with the same label and seed are averaged first, so with ``role`` a
-    seed's difference is the mean over the widths of the curve. The row's
-    ``claim`` is ``claim``, in ``VERDICT_COLUMNS`` order.
-    """
-    if column not in runs.columns:
-        raise ValueError(f"runs lack the column {column!r}; label them with with_activation_roles first.")
-    row = paired_difference(runs.assign(activation=runs[column]), dataset, better, worse, metric)
-    return {**row, "claim": claim}
+    gains = seed_differences(runs, dataset, config, HEAVY, "efficiency", by="config", relative=True)
+    return verdict_row(f"{GAIN_CLAIM} ({config})", dataset, "efficiency gain", gains, range_verdict)
 
 
 def verdicts(
@@ -306,7 +269,7 @@ def verdicts(
     for best in best_light(summary).itertuples():
         rows.append(gain_claim(grid_runs, best.dataset, best.config))
         claim = f"{AUC_CLAIM} ({best.config})"
-        rows.append(paired_by(grid_runs, "config", best.dataset, best.config, HEAVY, "auc", claim))
+        rows.append({**paired_difference(grid_runs, best.dataset, best.config, HEAVY, by="config"), "claim": claim})
     ok = curve_runs[curve_runs["status"] == "ok"]
     for dataset in dict.fromkeys(curve_runs["dataset"]):
         present = set(ok.loc[ok["dataset"] == dataset, "role"])
@@ -315,7 +278,7 @@ def verdicts(
             # A width where one of the two failed would make the seed's two means cover different widths.
             pair = pair[pair.groupby(["seed", "widths"])["role"].transform("nunique") == 2]
             claim = f"{CURVE_CLAIM} ({role}, mean over widths)"
-            rows.append(paired_by(pair, "role", dataset, role, "ReLU", "auc", claim))
+            rows.append({**paired_difference(pair, dataset, role, "ReLU", by="role"), "claim": claim})
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
@@ -358,7 +321,7 @@ def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
 def role_order(roles: Iterable[str]) -> list[str]:
     """The distinct ``roles`` with the built-ins first (ReLU, GELU, SiLU), then Specialist, Transfers, the rest."""
     distinct = list(dict.fromkeys(roles))
-    builtins = [label for label, _ in BUILTINS.values() if label in distinct]
+    builtins = [label for label in BUILTIN_LABELS if label in distinct]
     return builtins + config_order(role for role in distinct if role not in builtins)
 
 
@@ -404,22 +367,21 @@ def width_differences(
 ) -> pd.DataFrame:
     """``role - reference`` in ``metric`` at each width, paired by seed: mean, 95% t interval, seeds.
 
-    One row per data set and widths where both were trained; the interval is
-    NaN with a single seed.
+    One row per data set and widths where both have ok runs (``seed_differences``
+    within each width); the interval is NaN with a single seed.
     """
-    ok = curve_runs[(curve_runs["status"] == "ok") & curve_runs["role"].isin([role, reference])]
-    table = ok.pivot_table(index=["dataset", "widths", "params", "seed"], columns="role", values=metric)
-    if role not in table.columns or reference not in table.columns:
-        return pd.DataFrame(columns=["dataset", "widths", "params", "n_seeds", "mean_diff", "ci_low", "ci_high"])
-    diffs = (table[role] - table[reference]).dropna()
-    names = list(dict.fromkeys(curve_runs["dataset"]))
+    columns = ["dataset", "widths", "params", "n_seeds", "mean_diff", "ci_low", "ci_high"]
+    runs = curve_runs[curve_runs["role"].isin([role, reference])]
     rows = []
-    for (dataset, widths, params), values in diffs.groupby(level=["dataset", "widths", "params"], sort=False):
-        low, high = t_interval(values.to_numpy())
-        rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(values),
-                     "mean_diff": float(values.mean()), "ci_low": low, "ci_high": high})
-    table = pd.DataFrame(rows)
-    return table.sort_values(
+    for (dataset, widths, params), part in runs.groupby(["dataset", "widths", "params"], sort=False):
+        if part["role"].nunique() == 2:
+            diffs = seed_differences(part, dataset, role, reference, metric, by="role")
+            if len(diffs):
+                low, high = t_interval(diffs.to_numpy())
+                rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(diffs),
+                             "mean_diff": float(diffs.mean()), "ci_low": low, "ci_high": high})
+    names = list(dict.fromkeys(curve_runs["dataset"]))
+    return pd.DataFrame(rows, columns=columns).sort_values(
         ["dataset", "params"], key=lambda c: c.map(names.index) if c.name == "dataset" else c
     ).reset_index(drop=True)
 

@@ -3,7 +3,9 @@
 The paper trains, per data set, Heavy ReLU, Light ReLU/GELU/SiLU and Light with a
 discovered formula: the data set's own ("Specialist") or, for the other data
 sets, the HIGGS formula ("Transfer"). ``formulas_for`` discovers the formulas with
-a profile's GP settings, ``paper_specs`` turns them into ``RunSpec``s, and
+a profile's GP settings: the one place where a data set's name becomes its
+formula. ``specs_for`` is the one spec builder every grid uses (this module's
+``paper_specs``, ``efficiency.curve_specs``, ``transfer``'s and the bench's), and
 ``with_roles`` labels finished runs with their configuration, so that tables and
 plots say "Specialist" rather than a long formula. Defined for notebook 03 and
 used again by notebooks 04 and 05.
@@ -19,7 +21,7 @@ import seaborn as sns
 from tqdm.auto import tqdm
 
 from nslib import paper
-from nslib.activations import BUILTINS
+from nslib.activations import BUILTIN_LABELS
 from nslib.data import Dataset
 from nslib.discovery import discover
 from nslib.profiles import Profile
@@ -55,6 +57,35 @@ def formulas_for(datasets: Mapping[str, Dataset], profile: Profile, *, progress:
     }
 
 
+Config = tuple[str, str, str, Sequence[int] | None]  # (data set, arch, activation, widths or None)
+
+
+def specs_for(configs: Iterable[Config], seeds: Sequence[int], epochs: int) -> list[RunSpec]:
+    """One ``RunSpec`` per configuration and seed (``make_spec``), each distinct run listed once, in order.
+
+    A configuration is ``(dataset, arch, activation, widths)``: ``widths=None``
+    takes the arch's widths; ``activation`` is a built-in or a formula in ``x``.
+    Runs that are the same (a Transfer formula equal to the Specialist) are
+    listed once, since ``run_grid`` refuses repeats.
+    """
+    specs: dict[str, RunSpec] = {}
+    for dataset, arch, activation, widths in configs:
+        for seed in seeds:
+            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, widths=widths)
+            specs.setdefault(spec.key, spec)
+    return list(specs.values())
+
+
+def check_formulas(formulas: Mapping[str, str], needed: Iterable[str]) -> None:
+    """A ValueError naming the data sets in ``needed`` that have no formula in ``formulas``."""
+    missing = [name for name in needed if name is not None and name not in formulas]
+    if missing:
+        raise ValueError(
+            f"no formula for {missing}; pass formulas=formulas_for(...) covering every data set "
+            "in the grid and the transfer source."
+        )
+
+
 def paper_specs(
     datasets: Iterable[str],
     formulas: Mapping[str, str],
@@ -62,7 +93,7 @@ def paper_specs(
     epochs: int,
     transfer_from: str | None = None,
 ) -> list[RunSpec]:
-    """The paper's grid as run specs: per data set and seed, the baselines, Specialist and Transfer.
+    """The paper's grid as run specs: per data set, the baselines, Specialist and Transfer, each with every seed.
 
     ``datasets`` are names (a dict of Datasets works too); ``formulas`` maps each
     name to its formula in ``x`` (from ``formulas_for``). With ``transfer_from``
@@ -71,23 +102,14 @@ def paper_specs(
     formulas are the same) is listed once; ``with_roles`` labels it Specialist.
     """
     names = list(datasets)
-    needed = names + ([transfer_from] if transfer_from is not None else [])
-    missing = [name for name in needed if name not in formulas]
-    if missing:
-        raise ValueError(
-            f"no formula for {missing}; pass formulas=formulas_for(...) covering every data set "
-            "in the grid and the transfer source."
-        )
-    specs: dict[str, RunSpec] = {}  # by key: a repeated run is listed once
+    check_formulas(formulas, [*names, transfer_from])
+    configs = []
     for name in names:
-        activations = [(arch, act) for arch, act, _ in BASELINE_CONFIGS] + [("light", formulas[name])]
-        if transfer_from is not None and transfer_from != name:
-            activations.append(("light", formulas[transfer_from]))
-        for seed in seeds:
-            for arch, activation in activations:
-                spec = make_spec(name, arch, activation, seed, epochs=epochs)
-                specs.setdefault(spec.key, spec)
-    return list(specs.values())
+        configs += [(name, arch, activation, None) for arch, activation, _ in BASELINE_CONFIGS]
+        configs.append((name, "light", formulas[name], None))
+        if transfer_from not in (None, name):
+            configs.append((name, "light", formulas[transfer_from], None))
+    return specs_for(configs, seeds, epochs)
 
 
 def _canonical(formula: str) -> str:
@@ -108,10 +130,9 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     if missing:
         raise ValueError(f"runs lack the columns {missing}; pass a table from run_grid or RunStore().read().")
     known = {name: _canonical(formula) for name, formula in formulas.items()}
-    builtin_labels = {label for label, _ in BUILTINS.values()}
 
     def config(row: pd.Series) -> str:
-        if row["activation"] in builtin_labels:
+        if row["activation"] in BUILTIN_LABELS:
             return f"{str(row['arch']).capitalize()} {row['activation']}"
         formula = _canonical(row["formula"] or row["activation"])
         if known.get(row["dataset"]) == formula:
@@ -143,7 +164,7 @@ def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLE
     The paper's transfer formula is HIGGS's, so its ``Transfer`` cell is set
     beside our ``Transfer (HIGGS)``; configurations the paper's code has no number
     for are left out. ``within`` says whether the accuracy difference is at most
-    ``tolerance`` (``shared/METHOD.md``: 1.5 points).
+    ``tolerance`` (``docs/method.md``: 1.5 points).
     """
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with with_roles(runs, formulas).")

@@ -2,7 +2,7 @@
 
 Nothing here is computed by the compendium. These are the published figures
 (Hajbi, arXiv 2601.10740, Table 2 summary) and the figures measured with the
-paper's own script on the offline mirror's data (see ``shared/METHOD.md``), kept
+paper's own script on the offline mirror's data (see ``docs/method.md``), kept
 in one place so that notebooks, tables and tests quote them identically.
 """
 
@@ -21,7 +21,6 @@ HEADLINE = pd.DataFrame(
     ],
     columns=["dataset", "arch", "activation", "acc", "params", "efficiency_gain"],
 )
-HEAVY_FOREST_COVER_ACC = 0.834
 HIGGS_FORMULA_REPORTED = "mul(cos(x), x)"
 
 # Parameter counts the paper's models have (BatchNorm affine included).
@@ -59,9 +58,8 @@ PAPER_CODE_ON_MIRROR = pd.DataFrame(
     columns=["dataset", "config", "acc", "auc"],
 )
 PAPER_CODE_GRID_SECONDS = 194.0
-PAPER_CODE_PEAK_MB = 640.0
 
-# How close a faithful reimplementation on the same data should land (METHOD.md).
+# How close a faithful reimplementation on the same data should land (``docs/method.md``).
 ACCURACY_TOLERANCE = 0.015
 
 # Programs the paper's code finds with seed 42 on the mirror's data.
@@ -77,15 +75,3 @@ GRADIENT_BOOSTING_ON_MIRROR = {
     "FOREST_COVER": (0.839, 0.922),
     "SPAMBASE": (0.957, 0.990),
 }
-
-# Published reference points from the literature (METHOD.md), for context only.
-LITERATURE = pd.DataFrame(
-    [
-        ("HIGGS", "tuned MLP, HIGGS-small ~98k rows (Gorishniy et al. 2021)", 0.723, 0.802),
-        ("HIGGS", "XGBoost, HIGGS-small ~98k rows (Gorishniy et al. 2021)", 0.727, 0.805),
-        ("HIGGS", "deep network, full 11M rows (Baldi et al. 2014)", None, 0.88),
-        ("SPAMBASE", "typical, UCI description (~7% error)", 0.93, None),
-        ("FOREST_COVER", "majority class baseline", 0.512, 0.5),
-    ],
-    columns=["dataset", "model", "acc", "auc"],
-)

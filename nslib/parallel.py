@@ -1,12 +1,15 @@
 """Where independent pieces of work run: here, on local cores, or on a Dask cluster.
 
-The grid's stacks of runs and the GP seeds of a stability study do not depend on
-one another, so they are handed to joblib: in this process (``jobs=1``), on local
+The GP seeds of a stability study do not depend on one another, so
+``map_unordered`` hands them to joblib: in this process (``jobs=1``), on local
 worker processes (``NSLIB_JOBS`` / ``make reproduce JOBS=2``), or on a running
-``dask.distributed`` cluster (``NSLIB_DASK_SCHEDULER=tcp://host:8786``). Results
-come back as they finish; the caller stores each at once, so a lost worker
-costs only its unfinished task, which Dask reruns elsewhere. Where the work runs
-changes nothing but the time: every random choice is made from the task's own seed.
+``dask.distributed`` cluster (``NSLIB_DASK_SCHEDULER=tcp://host:8786``). The
+training grid (``nslib.training.run_grid``) trains its stacks in threads of this
+process, ``NSLIB_JOBS`` of them, and sends them to the cluster only when a
+scheduler is set. Results come back as they finish; the caller stores each at
+once, so a lost worker costs only its unfinished task, which Dask reruns
+elsewhere. Where the work runs changes nothing but the time: every random
+choice is made from the task's own seed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from joblib import Parallel, delayed, parallel_config
+
+from nslib.checks import check_int
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -40,12 +45,6 @@ class Executor:
         """True when ``map_unordered`` sends tasks to other processes."""
         return self.scheduler is not None or self.jobs not in (None, 1)
 
-    def describe(self) -> str:
-        """One line for a notebook or a log."""
-        if self.scheduler:
-            return f"Dask cluster at {self.scheduler}"
-        return "this process" if self.jobs in (None, 1) else f"{self.jobs} local worker processes (joblib)"
-
 
 def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> Executor:
     """The executor asked for by arguments, else by ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER``.
@@ -62,8 +61,8 @@ def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> 
                 f"{JOBS_VARIABLE}={text!r} is not a number of processes; set it to 1, 2, ... or -1 "
                 "(one per core), e.g. make reproduce JOBS=2."
             ) from None
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not (jobs >= 1 or jobs == -1)):
-        raise ValueError(f"jobs={jobs!r} must be a positive number of processes or -1 (one per core).")
+    if jobs != -1 and jobs is not None:
+        check_int("jobs", jobs, example="2 (or -1 for one per core)")
     scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
     if scheduler is not None and "://" not in scheduler:
         raise ValueError(

@@ -7,6 +7,14 @@ at any moment leaves every earlier line intact and at most one torn last line.
 ``read`` ignores it (no trailing newline), the next ``append`` cuts it off, and
 that run is simply trained again. Several processes may append to the same file.
 
+A run's identity is its spec's ``key``, the fingerprint of the data it was
+trained on (``data_sha256``, ``nslib.repro.data_fingerprint``) and the
+``code_version`` of the code that trained it (``RUN_CODE_VERSION``). ``current``
+returns only the rows that match the data and code at hand: rows of other data
+or older code stay in the file but are never read back or mixed in. A file
+written before the ``code_version`` column existed is upgraded to the current
+header on the next ``append``; its rows then match nothing.
+
 ``summarise`` turns runs into the table the paper reports: mean, std and a 95%
 Student-t confidence interval over seeds, failed runs left out and counted.
 """
@@ -18,7 +26,6 @@ import fcntl
 import io
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,17 +33,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nslib.files import atomic_write
 from nslib.paths import derived_dir
+from nslib.repro import data_fingerprint
 
 RUNS_FILE = "runs.csv"
+# The version of the code that computes a run: nslib.training, models,
+# activations, symbolic and data's split. Bump it with any change that alters a
+# run's numbers; stored runs of another version are then trained again.
+RUN_CODE_VERSION = "2"
 
 # One row per run. "seconds" is the run's share of its stack's wall time;
 # "train_loss" holds the mean training loss of each epoch, ';'-joined.
 COLUMNS = (
     "key", "dataset", "arch", "widths", "activation", "formula", "seed", "epochs",
     "batch_size", "lr", "rows", "acc", "auc", "test_loss", "params", "efficiency",
-    "seconds", "status", "reason", "train_loss", "data_sha256", "versions", "device",
-    "finished_at",
+    "seconds", "status", "reason", "train_loss", "data_sha256", "code_version", "versions",
+    "device", "finished_at",
 )
 INTEGER_COLUMNS = ("seed", "epochs", "batch_size", "rows", "params")
 FLOAT_COLUMNS = ("lr", "acc", "auc", "test_loss", "efficiency", "seconds")
@@ -46,7 +59,7 @@ METRICS = ("acc", "auc", "efficiency")
 
 def _field(value: object) -> str:
     """One CSV field: exact float text, no newlines (a line is a run)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
@@ -72,23 +85,27 @@ class RunStore:
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else derived_dir() / RUNS_FILE
 
-    def _create(self) -> None:
-        """Create the file with its header atomically, so a reader never sees it half written."""
-        if self.path.exists():
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        header = ",".join(COLUMNS) + "\n"
-        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".runs-", suffix=".tmp")
-        try:
-            os.write(fd, header.encode())
-            os.fsync(fd)
+    def _open_current(self) -> int:
+        """An fd of the file, locked exclusively, with the current header (created or upgraded first)."""
+        if not self.path.exists():
+            with atomic_write(self.path, exclusive=True) as handle:
+                handle.write((",".join(COLUMNS) + "\n").encode())
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_ino != os.stat(self.path).st_ino:  # another writer upgraded it meanwhile
             os.close(fd)
-            # link() fails if another process created the file first: theirs wins.
-            os.link(temporary, self.path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
+            return self._open_current()
+        if self._header() != list(COLUMNS):
+            old = self.read()
+            with atomic_write(self.path) as handle:
+                handle.write((",".join(COLUMNS) + "\n" + _lines(old.to_dict("records"))).encode())
+            os.close(fd)
+            return self._open_current()
+        return fd
+
+    def _header(self) -> list[str]:
+        with open(self.path, newline="") as file:
+            return next(csv.reader([file.readline()]), [])
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
         """Append runs as complete lines in one write, then fsync.
@@ -99,10 +116,8 @@ class RunStore:
         text = _lines(rows)
         if not text:
             return
-        self._create()
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        fd = self._open_current()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             if os.pread(fd, 1, size - 1) != b"\n":
                 tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
@@ -113,25 +128,37 @@ class RunStore:
             os.close(fd)  # also releases the lock
 
     def read(self) -> pd.DataFrame:
-        """All complete runs, typed; torn or malformed lines are dropped, a repeated key keeps its first row."""
+        """Every complete run in the file, typed; torn or malformed lines are dropped.
+
+        A file written before a column existed reads with that column empty. A
+        repeated identity (key, data, code version) keeps its first row.
+        """
         if not self.path.exists():
             return as_table([])
-        text = self.path.read_bytes().decode()
-        lines = text.split("\n")
+        lines = self.path.read_bytes().decode().split("\n")
         # The last element is what follows the final newline: empty, or a torn line.
         complete = lines[:-1]
-        if not complete or complete[0].split(",") != list(COLUMNS):
+        header = next(csv.reader(complete[:1]), [])
+        if "key" not in header or not set(header) <= set(COLUMNS):
             raise ValueError(
                 f"{self.path} does not start with the expected header; it was not written by "
                 "RunStore. Move it away or point NSLIB_DERIVED_DIR elsewhere."
             )
-        records = [fields for fields in csv.reader(complete[1:]) if len(fields) == len(COLUMNS)]
-        frame = pd.DataFrame(records, columns=list(COLUMNS)).replace("", None)
-        return as_table(frame.drop_duplicates("key", keep="first"))
+        records = [fields for fields in csv.reader(complete[1:]) if len(fields) == len(header)]
+        frame = pd.DataFrame(records, columns=header).replace("", None)
+        return as_table(frame.drop_duplicates(["key", "data_sha256", "code_version"] if "code_version" in header
+                                              else ["key"], keep="first"))
 
-    def finished_keys(self) -> set[str]:
-        """The keys of every run in the file, failed ones included (a failure repeats)."""
-        return set(self.read()["key"])
+    def current(self, datasets: Mapping[str, object]) -> pd.DataFrame:
+        """The runs computed on ``datasets`` (name: Dataset) by this code version; all others are left out."""
+        runs = self.read()
+        prints = {name: data_fingerprint(data.X, data.y) for name, data in datasets.items()}
+        same = (runs["dataset"].map(prints) == runs["data_sha256"]) & (runs["code_version"] == RUN_CODE_VERSION)
+        return runs[same].reset_index(drop=True)
+
+    def finished_keys(self, datasets: Mapping[str, object]) -> set[str]:
+        """The keys of the ``current`` runs, failed ones included (a failure repeats)."""
+        return set(self.current(datasets)["key"])
 
 
 def as_table(rows: pd.DataFrame | Iterable[Mapping[str, object]]) -> pd.DataFrame:
@@ -142,7 +169,7 @@ def as_table(rows: pd.DataFrame | Iterable[Mapping[str, object]]) -> pd.DataFram
     for column in FLOAT_COLUMNS:
         frame[column] = pd.to_numeric(frame[column]).astype(float)
     for column in set(COLUMNS) - set(INTEGER_COLUMNS) - set(FLOAT_COLUMNS):
-        frame[column] = frame[column].fillna("").astype(str)
+        frame[column] = frame[column].astype(object).fillna("").astype(str)
     return frame
 
 

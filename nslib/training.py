@@ -53,6 +53,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from nslib.activations import activation_label, activation_module, resolve_formula
+from nslib.checks import check_int
+from nslib.comparisons import efficiency
 from nslib.data import Dataset, split_and_scale
 from nslib.models import (
     check_widths,
@@ -64,8 +66,8 @@ from nslib.models import (
     widths_of,
 )
 from nslib.parallel import Executor, executor_from_env, map_unordered
-from nslib.repro import pick_device, versions_text
-from nslib.results import RunStore, as_table
+from nslib.repro import data_fingerprint, pick_device, versions_text
+from nslib.results import RUN_CODE_VERSION, RunStore, as_table
 
 BN_MOMENTUM = 0.1  # nn.BatchNorm1d's defaults
 BN_EPS = 1e-5
@@ -86,10 +88,10 @@ _versions = functools.cache(versions_text)  # package versions do not change wit
 class RunSpec:
     """Everything that decides one training run, apart from the data.
 
-    ``activation`` is the spec given by the user (``"relu"``, a formula, a data
-    set name); ``formula`` is the formula it resolved to when the spec was made
-    (empty for ReLU, GELU, SiLU), so a run keeps its formula even if the data
-    set's discovered formula changes later. Make specs with ``make_spec``.
+    ``activation`` is the spec given by the user (``"relu"`` or a formula);
+    ``formula`` is its canonical text (empty for ReLU, GELU, SiLU). Make specs
+    with ``make_spec``. A stored run is this spec's only on the same data and
+    code version (``nslib.results``).
     """
 
     dataset: str
@@ -111,7 +113,7 @@ class RunSpec:
                 self.dataset,
                 self.arch,
                 _widths_text(self.widths),
-                # What is computed: "relu" and "ReLU", or "HIGGS" and its formula, are one run.
+                # What is computed: "relu" and "ReLU", or two spellings of a formula, are one run.
                 self.formula or self.activation.strip().lower(),
                 f"seed={self.seed}",
                 f"epochs={self.epochs}",
@@ -148,36 +150,23 @@ def make_spec(
     test_size: float = 0.2,
     widths: Sequence[int] | None = None,
 ) -> RunSpec:
-    """Check the settings of one run and resolve its activation to a formula.
+    """Check the settings of one run and record its activation's canonical formula.
 
-    ``arch`` is ``"heavy"`` or ``"light"``; with explicit ``widths`` it is only a
-    label (for example ``"width"``).
+    ``activation`` is a built-in name or a formula in ``x``; a data set's
+    discovered formula comes from ``nslib.grids.formulas_for``. ``arch`` is
+    ``"heavy"`` or ``"light"``; with explicit ``widths`` it is only a label (for
+    example ``"width"``). Every spec builder (``nslib.grids.specs_for``) calls this.
     """
     widths = widths_of(arch) if widths is None else check_widths(widths)
-    for name, value, low in (("seed", seed, 0), ("epochs", epochs, 1), ("batch_size", batch_size, 2)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name}={value!r} must be an integer >= {low}.")
+    seed = check_int("seed", seed, low=0, example="42")
+    epochs = check_int("epochs", epochs, example="15")
+    batch_size = check_int("batch_size", batch_size, low=2, example="1024")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr={lr!r} must be a positive number, e.g. 1e-3.")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size={test_size!r} must be a fraction between 0 and 1, e.g. 0.2.")
-    formula = resolve_formula(activation) or ""
+    formula = resolve_formula(activation)
     return RunSpec(dataset, arch, tuple(widths), activation, formula, seed, epochs, batch_size, float(lr), test_size)
-
-
-def paper_grid(
-    activations: Mapping[str, Iterable[str]], seeds: Iterable[int], *, epochs: int = 15
-) -> list[RunSpec]:
-    """The paper's grid: per data set Heavy-ReLU, then Light with each of ``activations[dataset]``.
-
-    For example ``{"HIGGS": ["relu", "gelu", "silu", "HIGGS"], "SPAMBASE": [..., "SPAMBASE", "HIGGS"]}``.
-    """
-    specs = []
-    for dataset, light_activations in activations.items():
-        for seed in seeds:
-            specs.append(make_spec(dataset, "heavy", "relu", seed, epochs=epochs))
-            specs += [make_spec(dataset, "light", act, seed, epochs=epochs) for act in light_activations]
-    return specs
 
 
 # ------------------------------------------------------------ shared pieces
@@ -253,7 +242,7 @@ def _row(
     """One row of ``runs.csv`` (see ``nslib.results.COLUMNS``)."""
     params = count_params_of(d, spec.widths)
     acc, auc, test_loss = metrics if metrics is not None else (math.nan, math.nan, math.nan)
-    row = {
+    return {
         "key": spec.key,
         "dataset": spec.dataset,
         "arch": spec.arch,
@@ -269,17 +258,17 @@ def _row(
         "auc": auc,
         "test_loss": test_loss,
         "params": params,
-        "efficiency": auc / math.log10(params),
+        "efficiency": efficiency(auc, params),
         "seconds": seconds,
         "status": status,
         "reason": reason,
         "train_loss": ";".join(f"{loss:.6g}" for loss in train_loss),
-        "data_sha256": dataset.provenance.sha256,
+        "data_sha256": data_fingerprint(dataset.X, dataset.y),
+        "code_version": RUN_CODE_VERSION,
         "versions": _versions(),
         "device": str(device),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return row
 
 
 def _score(spec: RunSpec, p: np.ndarray, y: np.ndarray) -> tuple[str, str, tuple | None]:
@@ -664,20 +653,6 @@ def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
     return stacks
 
 
-def _check_store(store: RunStore, specs: Sequence[RunSpec], datasets: Mapping[str, Dataset]) -> pd.DataFrame:
-    """The stored rows of ``specs``; an error if one was computed on other data."""
-    old = store.read()
-    old = old[old["key"].isin({spec.key for spec in specs})]
-    for row in old.itertuples():
-        if row.data_sha256 != datasets[row.dataset].provenance.sha256:
-            raise ValueError(
-                f"{store.path} holds run {row.key!r} computed on other {row.dataset} data "
-                f"(sha256 {row.data_sha256[:12]}..., now {datasets[row.dataset].provenance.sha256[:12]}...); "
-                "write to another folder (NSLIB_DERIVED_DIR) or remove the old runs."
-            )
-    return old
-
-
 def _cost(stack: Sequence[RunSpec], dataset: Dataset) -> float:
     """A rough training cost of a stack (multiply-adds, plus elementwise work), to start the longest first."""
     spec = stack[0]
@@ -748,9 +723,11 @@ def run_grid(
     operation runs on one thread meanwhile (``_one_thread``), so a run's numbers
     do not depend on its stack or on ``workers``.
 
-    With a ``store``, runs already in it are not trained again, and each stack's
-    rows are appended as soon as it finishes, so an interrupted grid resumes
-    where it stopped. ``datasets`` maps each spec's data set name to its Dataset.
+    With a ``store``, runs it holds for the same data and code version
+    (``RunStore.current``) are read back, not trained again; rows of other data
+    or older code are ignored. Each stack's rows are appended as soon as it
+    finishes, so an interrupted grid resumes where it stopped. ``datasets`` maps
+    each spec's data set name to its Dataset.
 
     ``executor`` (default: ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER``, see
     ``nslib.parallel``) can send the stacks to a Dask cluster instead; the rows
@@ -768,11 +745,12 @@ def run_grid(
     missing = sorted({spec.dataset for spec in specs} - set(datasets))
     if missing:
         raise ValueError(f"no Dataset given for {missing}; pass datasets={{name: nslib.data.load(name)}}.")
-    for name, value in (("max_stack", max_stack), ("workers", workers if workers is not None else 1)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a positive integer.")
+    check_int("max_stack", max_stack, example=str(MAX_STACK))
+    if workers is not None:
+        check_int("workers", workers, example="2")
     device = pick_device(device)
-    old = _check_store(store, specs, datasets) if store is not None else as_table([])
+    old = store.current(datasets) if store is not None else as_table([])
+    old = old[old["key"].isin(keys)]
     done = set(old["key"])
     todo = [spec for spec in specs if spec.key not in done]
     stacks = sorted(_stacks(todo, max_stack), key=lambda stack: -_cost(stack, datasets[stack[0].dataset]))

@@ -22,22 +22,15 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
+from nslib import comparisons
 from nslib.activations import BUILTINS, activation_label
-from nslib.comparisons import (
-    CANNOT_TELL,
-    DOES_NOT_HOLD,
-    HOLDS,
-    VERDICT_COLUMNS,
-    paired_difference,
-    rank_among,
-    t_interval,
-    verdict,
-)
+from nslib.checks import check_int
+from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, VERDICT_COLUMNS, rank_among, t_interval, verdict, verdict_row
 from nslib.discovery import random_programs, simplified_text
-from nslib.grids import paper_specs, with_roles
+from nslib.grids import paper_specs, specs_for, with_roles
 from nslib.paper import HIGGS_FORMULA_REPORTED
 from nslib.symbolic import parse
-from nslib.training import RunSpec, make_spec
+from nslib.training import RunSpec
 
 SOURCE = "HIGGS"
 PAPER_FORMULA_LABEL = "Paper's HIGGS formula x*cos(x)"
@@ -57,15 +50,8 @@ def check_parameters(datasets: Sequence[str], n_random: object, random_seed: obj
             f"DATASETS={list(datasets)!r} lacks {needed}: the claim on trial is HIGGS's formula on FOREST_COVER; "
             "keep both (SPAMBASE is optional)."
         )
-    if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
-        raise ValueError(f"N_RANDOM={n_random!r} must be a positive integer (or None for the profile's), e.g. 20.")
-    if isinstance(random_seed, bool) or not isinstance(random_seed, int) or not 0 <= random_seed < 2**32:
-        raise ValueError(f"RANDOM_SEED={random_seed!r} must be an integer from 0 to 2**32 - 1, e.g. 0.")
-
-
-def unique_specs(specs: Iterable[RunSpec]) -> list[RunSpec]:
-    """``specs`` without repeats, in order of first appearance (``run_grid`` refuses repeated runs)."""
-    return list(dict.fromkeys(specs))
+    check_int("N_RANDOM", n_random, example="20 (or None for the profile's)")
+    check_int("RANDOM_SEED", random_seed, low=0, high=2**32 - 1, example="0")
 
 
 def transfer_specs(
@@ -85,15 +71,11 @@ def transfer_specs(
     """
     if SOURCE not in formulas:
         raise ValueError(f"no formula for {SOURCE}, the transfer source; pass formulas=formulas_for(...) with it.")
-    grid = paper_specs(datasets, formulas, seeds, epochs, transfer_from=SOURCE)
-    lights = [spec for spec in grid if spec.arch == "light"]
-    more = [
-        make_spec(target, "light", formula, seed, epochs=epochs)
-        for target in datasets
-        for seed in seeds
-        for formula in [*formulas.values(), *extra_formulas]
-    ]
-    return unique_specs(lights + more)
+    lights = [spec for spec in paper_specs(datasets, formulas, seeds, epochs, transfer_from=SOURCE)
+              if spec.arch == "light"]
+    matrix = [(target, "light", formula, None) for target in datasets for formula in [*formulas.values(), *extra_formulas]]
+    listed = {spec.key for spec in lights}
+    return lights + [spec for spec in specs_for(matrix, seeds, epochs) if spec.key not in listed]
 
 
 def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
@@ -108,35 +90,17 @@ def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFra
 
 
 def _light(runs: pd.DataFrame) -> pd.DataFrame:
-    # paired_difference pairs by activation name only: Heavy ReLU must not mix with Light ReLU.
+    # Runs are paired by activation label: Heavy ReLU must not mix with Light ReLU.
     return runs[runs["arch"] == "light"]
 
 
-def _check_trained(light: pd.DataFrame, dataset: str, specs: Sequence[str]) -> list[str]:
-    """The activation labels of ``specs``; a ValueError if one has no run at all on ``dataset``."""
-    labels = [activation_label(spec) for spec in specs]
-    trained = set(light.loc[light["dataset"] == dataset, "activation"])
-    absent = [label for label in labels if label not in trained]
-    if absent:
-        raise ValueError(
-            f"no Light runs of {absent} on {dataset}; train them first "
-            "(run_grid(transfer_specs(...)) or run_grid(control_specs(...)))."
-        )
-    return labels
-
-
 def seed_differences(runs: pd.DataFrame, dataset: str, better: str, worse: str, metric: str = "auc") -> pd.Series:
-    """``better - worse`` in ``metric`` per seed on ``dataset``, over the seeds where both Light runs are ok.
+    """``better - worse`` in ``metric`` per seed on ``dataset`` among Light runs (``comparisons.seed_differences``).
 
     ``better`` and ``worse`` are activation specs (``"relu"``, a formula); the
     result is indexed by seed, and empty when one of them failed on every seed.
     """
-    light = _light(runs)
-    labels = _check_trained(light, dataset, (better, worse))
-    ok = light[(light["dataset"] == dataset) & (light["status"] == "ok")]
-    table = ok.pivot_table(index="seed", columns="activation", values=metric, aggfunc="mean")
-    table = table.reindex(columns=labels)
-    return (table[labels[0]] - table[labels[1]]).dropna().rename(metric)
+    return comparisons.seed_differences(_light(runs), dataset, activation_label(better), activation_label(worse), metric)
 
 
 def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: str = BASELINE) -> pd.DataFrame:
@@ -203,20 +167,13 @@ class Comparison:
     worse: str
 
     def result(self, runs: pd.DataFrame, metric: str = "auc") -> dict:
-        """``paired_difference`` of the two on Light runs, as a row with ``VERDICT_COLUMNS``.
+        """The two paired by seed on Light runs (``seed_differences``), as a row with ``VERDICT_COLUMNS``.
 
         When one side failed on every seed there is nothing to pair: the row has
         ``n_seeds`` 0, NaNs and "cannot tell" (the failures show in the run tables).
         """
-        light = _light(runs)
-        better, worse = _check_trained(light, self.dataset, (self.better, self.worse))
-        finished = set(light.loc[(light["dataset"] == self.dataset) & (light["status"] == "ok"), "activation"])
-        if {better, worse} <= finished:
-            row = paired_difference(light, self.dataset, better, worse, metric)
-        else:
-            row = {"dataset": self.dataset, "metric": metric, "n_seeds": 0, "mean_diff": math.nan,
-                   "ci_low": math.nan, "ci_high": math.nan, "verdict": CANNOT_TELL}
-        return {**row, "claim": self.claim}
+        diffs = seed_differences(runs, self.dataset, self.better, self.worse, metric)
+        return verdict_row(self.claim, self.dataset, metric, diffs)
 
 
 def _builtin_label(name: str) -> str:
@@ -287,8 +244,7 @@ def random_formulas(n: int, *, seed: int, n_features: int) -> pd.DataFrame:
     ``first_draw``, the first draw with the same formula: repeats are kept as
     draws (the grammar made them) but train once.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r} random programs: give a positive integer, e.g. 20.")
+    check_int("n", n, example="20")
     programs = random_programs(n, seed=seed, n_features=n_features)
     formulas = [str(parse(program).collapse()) for program in programs]
     first = {}
@@ -306,11 +262,7 @@ def control_specs(
     dataset: str, formulas: Iterable[str], seeds: Sequence[int], epochs: int, references: Sequence[str]
 ) -> list[RunSpec]:
     """Light runs of each distinct formula and each reference (``"relu"``, the HIGGS formula) on ``dataset``."""
-    return unique_specs(
-        make_spec(dataset, "light", activation, seed, epochs=epochs)
-        for activation in [*references, *formulas]
-        for seed in seeds
-    )
+    return specs_for([(dataset, "light", activation, None) for activation in [*references, *formulas]], seeds, epochs)
 
 
 def per_activation(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -399,8 +351,10 @@ def reference_ranks(
     ``runs`` are the control runs (the draws' seeds), ``results`` the table of
     ``control_results``; a reference is averaged over the same runs' seeds.
     """
-    _check_trained(_light(runs), dataset, list(references.values()))
     table = per_activation(runs, dataset)
+    absent = [spec for spec in references.values() if activation_label(spec) not in table.index]
+    if absent:
+        raise ValueError(f"no Light runs of {absent} on {dataset}; train control_specs(...) first.")
     rows = {}
     for name, spec in references.items():
         value = table.loc[activation_label(spec), f"{metric}_mean"]

@@ -39,12 +39,13 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from nslib.data import Dataset, load, split_and_scale
+from nslib.grids import paper_specs
 from nslib.models import mlp
 from nslib.paper import PAPER_CODE_PROGRAMS
 from nslib.paths import derived_dir
 from nslib.repro import pick_device, versions
 from nslib.symbolic import parse
-from nslib.training import RunSpec, make_spec, run_grid
+from nslib.training import RunSpec, run_grid
 
 DATASETS = ("HIGGS", "FOREST_COVER", "SPAMBASE")
 TRANSFER_FROM = "HIGGS"
@@ -57,15 +58,7 @@ PAPER_FULL_LIMIT_S = 240.0  # time the paper-style loop on every seed when that 
 def grid(seeds: tuple[int, ...], epochs: int) -> list[RunSpec]:
     """The paper's grid with the paper code's own formulas as specialists and HIGGS's as transfer."""
     formulas = {name: str(parse(program).collapse()) for name, program in PAPER_CODE_PROGRAMS.items()}
-    specs = []
-    for dataset in DATASETS:
-        lights = ["relu", "gelu", "silu", formulas[dataset]]
-        if dataset != TRANSFER_FROM:
-            lights.append(formulas[TRANSFER_FROM])
-        for seed in seeds:
-            specs.append(make_spec(dataset, "heavy", "relu", seed, epochs=epochs))
-            specs += [make_spec(dataset, "light", activation, seed, epochs=epochs) for activation in lights]
-    return specs
+    return paper_specs(DATASETS, formulas, seeds, epochs, transfer_from=TRANSFER_FROM)
 
 
 def paper_style_run(spec: RunSpec, dataset: Dataset) -> float:

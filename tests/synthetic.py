@@ -1,4 +1,4 @@
-"""A small synthetic data set shared by the tests of the grid, transfer and efficiency modules."""
+"""The synthetic data the tests share: an in-memory data set, and files shaped like the UCI downloads."""
 
 import hashlib
 
@@ -7,14 +7,19 @@ import numpy as np
 from nslib.data import Dataset, Provenance
 
 
-def synthetic_dataset(name: str = "SYNTHETIC", n: int = 300, seed: int = 0) -> Dataset:
-    """A small binary data set whose label depends on two of its four features."""
+def synthetic_dataset(
+    name: str = "SYNTHETIC", n: int = 300, seed: int = 0, d: int = 4, label=lambda X, noise: X[:, 0] - X[:, 2] + 0.3 * noise
+) -> Dataset:
+    """A small binary data set of ``d`` normal features; the label is ``label(X, noise) > 0``.
+
+    By default it depends on two of the features, with a little noise.
+    """
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X[:, 0] - X[:, 2] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = (label(X, rng.normal(size=n)) > 0).astype(np.int64)
     digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
     provenance = Provenance(sha256=digest, rows_used=n, is_sample=False, from_mirror=False)
-    return Dataset(name=name, X=X, y=y, feature_names=[f"f{i}" for i in range(4)], provenance=provenance)
+    return Dataset(name=name, X=X, y=y, feature_names=[f"f{i}" for i in range(d)], provenance=provenance)
 
 
 def uci_like_files(folder, rows: int = 3500, seed: int = 7) -> dict[str, bytes]:

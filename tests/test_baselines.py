@@ -1,18 +1,18 @@
 """Reference models on the same splits as the MLP runs."""
 
-import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from nslib.baselines import BASELINES, baseline_table, fit_baseline
-from nslib.data import Dataset, Provenance
+from nslib.data import Dataset
+from synthetic import synthetic_dataset
 
 
-def _separable(n: int = 600, seed: int = 0) -> Dataset:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.int64)
-    provenance = Provenance(sha256="synthetic", rows_used=n, is_sample=False, from_mirror=False)
-    return Dataset("SYNTH", X, y, [f"f{i}" for i in range(4)], provenance)
+def _separable(n: int = 600) -> Dataset:
+    return synthetic_dataset("SYNTH", n=n, label=lambda X, noise: X[:, 0] + 0.5 * X[:, 1])
 
 
 def test_logistic_regression_solves_a_linear_problem() -> None:
@@ -20,10 +20,16 @@ def test_logistic_regression_solves_a_linear_problem() -> None:
     assert row["acc"] > 0.95 and row["auc"] > 0.99
 
 
-def test_baselines_use_the_seeds_split_so_the_test_size_matches() -> None:
-    row_a = fit_baseline(_separable(), "gradient boosting", seed=42)
-    row_b = fit_baseline(_separable(), "gradient boosting", seed=42)
-    assert row_a["acc"] == row_b["acc"] and row_a["auc"] == row_b["auc"]
+def test_a_baseline_is_fit_and_scored_on_the_seeds_split() -> None:
+    # The reference: sklearn's own split (test_size 0.2, random_state = seed) and scaler fit on the training part.
+    data = _separable()
+    X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, test_size=0.2, random_state=7)
+    scaler = StandardScaler().fit(X_train)
+    proba = LogisticRegression(max_iter=2000).fit(scaler.transform(X_train), y_train).predict_proba(
+        scaler.transform(X_test))[:, 1]
+    row = fit_baseline(data, "logistic regression", seed=7)
+    assert row["auc"] == pytest.approx(roc_auc_score(y_test, proba))
+    assert row["acc"] == pytest.approx(((proba > 0.5) == y_test).mean())
 
 
 def test_table_has_one_row_per_data_set_model_and_seed() -> None:

@@ -186,19 +186,6 @@ def test_a_sample_with_one_class_is_refused_with_a_clear_message():
         discovery.discover(data, **SMALL_GP)
 
 
-def test_discovered_formula_is_the_collapsed_formula_of_the_named_data_set(monkeypatch):
-    loaded = []
-
-    def fake_load(name, *, rows=None, seed=42):
-        loaded.append((name, rows))
-        return synthetic(name=name)
-
-    monkeypatch.setattr(discovery, "load", fake_load)
-    formula = discovery.discovered_formula("HIGGS", rows=400, **SMALL_GP)
-    assert loaded == [("HIGGS", 400)]
-    assert formula == discovery.discover(synthetic(name="HIGGS"), **SMALL_GP).formula
-
-
 def test_random_programs_are_fixed_by_their_seed_and_parse():
     programs = discovery.random_programs(8, seed=5, n_features=28)
     assert programs == discovery.random_programs(8, seed=5, n_features=28)
@@ -215,11 +202,12 @@ def test_random_programs_refuse_an_unknown_function():
         discovery.random_programs(1, seed=0, n_features=3, function_set=("add", "tanh"))
 
 
-def test_stability_has_one_row_per_gp_seed_matching_discover():
+def test_stability_has_one_row_per_gp_seed_each_the_program_a_fresh_discovery_finds():
     table = discovery.stability(synthetic(), [1, 2, 3], **SMALL_GP)
     assert list(table["seed"]) == [1, 2, 3]
     assert list(table.columns) == ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
-    assert table.loc[1, "program"] == discovery.discover(synthetic(), seed=2, **SMALL_GP).program
+    fresh = discovery.discover(synthetic(), seed=2, use_cache=False, store=False, **SMALL_GP)
+    assert table.loc[1, "program"] == fresh.program and table.loc[1, "fitness"] == fresh.fitness
 
 
 def test_stability_on_worker_processes_equals_stability_here_and_caches_every_seed():
@@ -228,6 +216,33 @@ def test_stability_on_worker_processes_equals_stability_here_and_caches_every_se
     there = discovery.stability(synthetic(), [1, 2, 3], executor=Executor(jobs=2), **SMALL_GP)
     pd.testing.assert_frame_equal(there, here)
     assert len(discovery.read_cache()) == 3  # written by this process, not the workers
+
+
+def test_stability_without_the_cache_runs_gp_only_in_the_workers(monkeypatch):
+    # Workers are fresh processes with the real gplearn; GP in this process would raise.
+    here = discovery.stability(synthetic(), [1, 2], executor=Executor(jobs=1), use_cache=False, **SMALL_GP)
+
+    def no_gp_here(*args, **kwargs):
+        raise AssertionError("GP ran again in the calling process")
+
+    monkeypatch.setattr(discovery, "SymbolicClassifier", no_gp_here)
+    there = discovery.stability(synthetic(), [1, 2], executor=Executor(jobs=2), use_cache=False, **SMALL_GP)
+    pd.testing.assert_frame_equal(there, here)
+
+
+def test_stability_with_store_false_leaves_formulas_json_alone(fresh_derived_dir):
+    table = discovery.stability(synthetic(), [1], executor=Executor(jobs=2), store=False, **SMALL_GP)
+    assert len(table) == 1 and not (fresh_derived_dir / discovery.CACHE_FILE).exists()
+
+
+def test_a_cache_entry_of_another_code_version_is_never_read_back(monkeypatch):
+    first = discovery.discover(synthetic(), **SMALL_GP)
+    monkeypatch.setattr(discovery, "DISCOVERY_CODE_VERSION", "older")
+    runs = []
+    real = discovery.SymbolicClassifier
+    monkeypatch.setattr(discovery, "SymbolicClassifier", lambda **kwargs: runs.append(1) or real(**kwargs))
+    assert discovery.discover(synthetic(), **SMALL_GP).program == first.program
+    assert len(runs) == 1 and len(discovery.read_cache()) == 2
 
 
 def test_simplified_text_reads_like_algebra_with_short_constants():

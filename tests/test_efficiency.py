@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nslib import efficiency, grids, paper
-from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS
+from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, paired_difference, seed_differences
 from nslib.data import Dataset
 from nslib.results import RunStore
 from nslib.training import run_grid
@@ -176,15 +176,16 @@ def test_the_best_light_model_is_the_one_with_the_highest_mean_efficiency():
     assert efficiency.best_light(summary)["config"].tolist() == ["Light GELU"]
 
 
-def test_seed_gains_pair_each_light_run_with_heavy_of_the_same_seed():
-    gains = efficiency.seed_gains(grid([0.70, 0.80], Light_ReLU=[0.70, 0.60]), "HIGGS", "Light ReLU")
+def test_relative_seed_differences_pair_each_light_run_with_heavy_of_the_same_seed():
+    runs = grid([0.70, 0.80], Light_ReLU=[0.70, 0.60])
+    gains = seed_differences(runs, "HIGGS", "Light ReLU", efficiency.HEAVY, "efficiency", by="config", relative=True)
     ratio = math.log10(26601) / math.log10(4161)
     assert gains.tolist() == pytest.approx([ratio - 1, ratio * 0.6 / 0.8 - 1])
 
 
-def test_seed_gains_of_an_untrained_config_list_the_known_ones():
+def test_a_gain_claim_on_an_untrained_config_lists_the_known_ones():
     with pytest.raises(ValueError, match="Light ReLU"):
-        efficiency.seed_gains(grid([0.7], Light_ReLU=[0.7]), "HIGGS", "Specialist")
+        efficiency.gain_claim(grid([0.7], Light_ReLU=[0.7]), "HIGGS", "Specialist")
 
 
 @pytest.mark.parametrize(
@@ -204,16 +205,16 @@ def test_gains_steadily_near_the_parameter_ratio_hold_the_18_to_21_percent_claim
     assert row["n_seeds"] == 3 and row["verdict"] == HOLDS
 
 
-def test_paired_by_role_averages_each_seed_over_the_widths():
+def test_pairing_by_role_averages_each_seed_over_the_widths():
     rows = []
     for widths, params, shift in (("8-4", 300, 0.02), ("64-32", 4161, 0.04)):
         at_width = {"arch": "width", "widths": widths, "params": params}
         rows += run_rows("HIGGS", "Width ReLU", [0.70, 0.71, 0.72], role="ReLU", **at_width)
         rows += run_rows("HIGGS", grids.SPECIALIST, [0.70 + shift, 0.71 + shift, 0.72 + shift],
                          role=grids.SPECIALIST, **at_width)
-    row = efficiency.paired_by(pd.DataFrame(rows), "role", "HIGGS", grids.SPECIALIST, "ReLU", "auc", "claim")
+    row = paired_difference(pd.DataFrame(rows), "HIGGS", grids.SPECIALIST, "ReLU", by="role")
     assert row["mean_diff"] == pytest.approx(0.03)
-    assert row["n_seeds"] == 3 and row["claim"] == "claim" and row["verdict"] == HOLDS
+    assert row["n_seeds"] == 3 and row["verdict"] == HOLDS
 
 
 def test_verdicts_try_three_claims_with_the_notebooks_columns():

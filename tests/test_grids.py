@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,7 +11,6 @@ import pytest
 
 from nslib import grids, paper
 from nslib.activations import activation_label
-from nslib.discovery import discover, read_cache
 from nslib.profiles import get_profile
 from nslib.training import make_spec
 from synthetic import synthetic_dataset as synthetic
@@ -40,14 +40,19 @@ def fresh_derived_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_formulas_for_discovers_with_the_profiles_gp_settings_and_caches_them():
-    profile = get_profile("quick")
-    data = synthetic()
-    formulas = grids.formulas_for({"SYNTHETIC": data}, profile, progress=False)
-    expected = discover(data, population_size=profile.gp_population, generations=profile.gp_generations)
-    assert formulas == {"SYNTHETIC": expected.formula}
-    (record,) = read_cache().values()
-    assert (record["settings"]["population_size"], record["settings"]["generations"]) == (100, 2)
+def test_formulas_for_discovers_each_data_set_with_the_profiles_gp_settings(monkeypatch):
+    calls = []
+
+    def recording_discover(data, **settings):
+        calls.append((data.name, settings))
+        return SimpleNamespace(formula=f"formula of {data.name}")
+
+    monkeypatch.setattr(grids, "discover", recording_discover)
+    datasets = {"A": synthetic("A"), "B": synthetic("B")}
+    assert grids.formulas_for(datasets, get_profile("quick"), progress=False) == {
+        "A": "formula of A", "B": "formula of B"
+    }
+    assert calls == [(name, {"population_size": 100, "generations": 2}) for name in ("A", "B")]
 
 
 def test_paper_specs_lists_heavy_relu_three_light_baselines_and_the_specialist_per_seed():

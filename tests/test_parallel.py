@@ -50,9 +50,9 @@ import signal  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 
-from nslib.data import Dataset, Provenance  # noqa: E402
+from nslib.data import Dataset  # noqa: E402
+from synthetic import synthetic_dataset  # noqa: E402
 from nslib.results import RunStore  # noqa: E402
 from nslib.training import make_spec, run_grid  # noqa: E402
 
@@ -60,11 +60,8 @@ METRICS = ["status", "acc", "auc", "test_loss", "train_loss", "params"]
 
 
 def _synthetic(n: int = 3000, d: int = 8) -> dict[str, Dataset]:
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(np.int64)
-    provenance = Provenance(sha256="synthetic", rows_used=n, is_sample=False, from_mirror=False)
-    return {"SYNTH": Dataset("SYNTH", X, y, [f"f{i}" for i in range(d)], provenance)}
+    label = lambda X, noise: X[:, 0] * X[:, 1] + X[:, 2]  # noqa: E731
+    return {"SYNTH": synthetic_dataset("SYNTH", n=n, seed=3, d=d, label=label)}
 
 
 def _specs(widths_list, epochs: int) -> list:

@@ -1,10 +1,13 @@
 """Seeds, devices and versions recorded with every result."""
 
+import hashlib
+
+import numpy as np
 import pytest
 import torch
 
 from nslib import paths
-from nslib.repro import pick_device, set_seed, versions, versions_text
+from nslib.repro import data_fingerprint, pick_device, set_seed, versions, versions_text
 
 
 def test_set_seed_makes_torch_draws_repeat() -> None:
@@ -14,9 +17,17 @@ def test_set_seed_makes_torch_draws_repeat() -> None:
     assert torch.equal(first, torch.rand(3))
 
 
-def test_auto_device_is_cpu_without_a_gpu() -> None:
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert pick_device("auto").type == expected
+@pytest.mark.parametrize(("gpu", "expected"), [(False, "cpu"), (True, "cuda")])
+def test_auto_device_is_the_gpu_when_torch_sees_one_else_the_cpu(monkeypatch, gpu: bool, expected: str) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert pick_device("auto") == torch.device(expected)
+
+
+def test_the_data_fingerprint_is_the_sha256_of_shapes_dtypes_and_bytes() -> None:
+    X, y = np.arange(6, dtype=np.float32).reshape(3, 2), np.array([0, 1, 1])
+    digest = hashlib.sha256(b"(3, 2)<f4" + X.tobytes() + f"(3,){y.dtype.str}".encode() + y.tobytes())
+    assert data_fingerprint(X, y) == digest.hexdigest()
+    assert data_fingerprint(X, y[::-1].copy()) != digest.hexdigest()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")

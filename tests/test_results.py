@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +57,7 @@ def test_rows_come_back_exactly_as_written(tmp_path: Path) -> None:
     assert frame.loc[0, "formula"] == "sub(cos(x), cos(abs(cos(x))))"
     assert frame.loc[0, "reason"] == "line one line two"
     assert math.isnan(frame.loc[1, "auc"]) and frame.loc[1, "status"] == "failed"
-    assert store.finished_keys() == {"a", "b"}
+    assert frame["code_version"].tolist() == ["", ""]  # as written: these rows match no code
 
 
 def test_a_torn_last_line_is_ignored_and_cut_off_by_the_next_append(tmp_path: Path) -> None:
@@ -67,7 +66,7 @@ def test_a_torn_last_line_is_ignored_and_cut_off_by_the_next_append(tmp_path: Pa
     complete = store.path.read_text()
     with open(store.path, "a") as file:
         file.write(complete.splitlines()[1][:-5])  # a crash just before the end of the next line
-    assert store.finished_keys() == {"a"}
+    assert store.read()["key"].tolist() == ["a"]
     store.append([_row("b")])
     assert store.read()["key"].tolist() == ["a", "b"]
     assert store.path.read_text().startswith(complete) and len(store.path.read_text().splitlines()) == 3
@@ -109,9 +108,6 @@ def test_run_grid_with_a_store_trains_only_what_is_missing(tmp_path: Path, csv_d
     assert len(store.read()) == 3
     again = run_grid(specs[:3], data, store=store, progress=False, workers=2)
     assert again["finished_at"].tolist() == both["finished_at"].tolist() and len(store.read()) == 3
-    changed = replace(data["SYN"], provenance=replace(data["SYN"].provenance, sha256="other bytes"))
-    with pytest.raises(ValueError, match="computed on other SYN data"):
-        run_grid(specs[:1], {"SYN": changed}, store=store, progress=False)
 
 
 CHILD = textwrap.dedent(
