@@ -125,7 +125,7 @@ def corrected_t(
 
 def interval(mean: float, se: float, df: int, level: float) -> tuple[float, float]:
     """The two-sided t interval mean +- t(1 - (1 - level)/2, df) * se."""
-    half = stats.t.ppf(0.5 + _check_fraction("level", level, "0.95") / 2, df) * se
+    half = float(stats.t.ppf(0.5 + _check_fraction("level", level, "0.95") / 2, df)) * se
     return mean - half, mean + half
 
 

@@ -239,6 +239,7 @@ def test_rank_share_counts_draws_around_the_reference_interval() -> None:
     # Draw means 0.71, 0.75, 0.81 (inside), 0.91 (above), 0.61, 0.655, 0.70, 0.51.
     assert (result["share_above"], result["share_inside"], result["share_below"]) == (1 / 8, 1 / 8, 6 / 8)
     assert result["n_draws"] == 8
+    assert all(type(result[key]) is float for key in ("mean", "se", "ci_low", "ci_high"))
     assert result["verdict"] == HOLDS  # 2 of 8 draws are above or inside: 25%, not more
 
 
