@@ -285,3 +285,19 @@ def test_the_trial_runs_end_to_end_on_small_data_with_the_training_engine():
     assert matrix["n_seeds"].tolist() == [2] * 9
     verdicts = transfer.claim_table(runs, transfer.paper_claims(list(FORMULAS), FORMULAS))
     assert len(verdicts) == 2 * 8 and verdicts["n_seeds"].eq(2).all()
+
+
+def test_a_users_data_set_is_the_transfer_target_with_the_papers_three_claims():
+    names = ["HIGGS", "SPAMBASE", "tumours"]
+    assert transfer.target_of(names) == "tumours"
+    assert transfer.target_of(["HIGGS", "FOREST_COVER", "SPAMBASE"]) == "FOREST_COVER"
+    formulas = {"HIGGS": "cos(x)", "SPAMBASE": "sin(x)", "tumours": "abs(x)"}
+    mine = [claim for claim in transfer.paper_claims(names, formulas) if claim.dataset == "tumours"]
+    assert [(c.claim, c.better, c.worse) for c in mine] == [
+        ("HIGGS formula beats Light ReLU", "cos(x)", "relu"),
+        ("HIGGS formula beats Light GELU", "cos(x)", "gelu"),
+        ("HIGGS formula beats Light SiLU", "cos(x)", "silu"),
+    ]
+    transfer.check_parameters(names, 3, 0)
+    with pytest.raises(ValueError, match=r"lacks \['HIGGS'\].*tumours"):
+        transfer.check_parameters(["tumours"], 3, 0)
