@@ -334,13 +334,14 @@ class _Lines(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:
         chunk = b"" if self.stopped else self.stream.read(len(buffer))
-        if self.left is not None and chunk.count(b"\n") >= self.left:
-            end = -1
-            for _ in range(self.left):
-                end = chunk.index(b"\n", end + 1)
-            chunk, self.stopped = chunk[: end + 1], True
         if self.left is not None:
-            self.left -= chunk.count(b"\n")
+            newlines = chunk.count(b"\n")
+            if newlines >= self.left:
+                end = -1
+                for _ in range(self.left):
+                    end = chunk.index(b"\n", end + 1)
+                chunk, newlines, self.stopped = chunk[: end + 1], self.left, True
+            self.left -= newlines
         if self.sink is not None:
             self.sink(chunk)
         buffer[: len(chunk)] = chunk

@@ -78,7 +78,7 @@ def from_csv(
     text_columns = [str(c) for c in features.columns if features[c].dtype.kind not in "biuf"]
     notes = [f"Separator {separator!r} ({'given' if sep is not None else 'detected'})."]
     if text_columns and not one_hot:
-        examples = ", ".join(f"{c}={features[c].iloc[0]!r}" for c in text_columns[:5])
+        examples = ", ".join(f"{c}={_first_text(features[c])!r}" for c in text_columns[:5])
         raise DataError(
             f"{name}: feature columns {text_columns} of {path} hold text ({examples}); features must be "
             "numbers: encode or drop those columns first, or pass one_hot=True to one-hot encode them."
@@ -112,7 +112,9 @@ def from_csv(
 def _first_lines(path: Path, name: str) -> list[str]:
     """The first lines of the file's text, decompressed when its name ends in .gz."""
     try:
-        with gzip.open(path, "rt") if path.suffix == ".gz" else open(path) as text:
+        # utf-8-sig: a byte-order mark must not turn line 1's first number into text.
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8-sig") as text:
             lines = [line for line in itertools.islice(text, _SNIFF_LINES) if line.strip()]
     except (UnicodeDecodeError, OSError, EOFError) as error:
         raise DataError(f"{name}: {path} is not a text (or gzipped text) CSV file ({error}).") from error
@@ -129,6 +131,11 @@ def _detect_separator(lines: list[str], name: str, path: Path) -> str:
         raise DataError(
             f"{name}: cannot detect the separator of {path} ({error}); pass sep=',', sep=';' or sep='\\t'."
         ) from error
+
+
+def _first_text(values: pd.Series) -> object:
+    """The first value of a column that is not a number."""
+    return values[pd.to_numeric(values, errors="coerce").isna()].iloc[0]
 
 
 def _is_number(field: str) -> bool:

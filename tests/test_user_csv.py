@@ -41,6 +41,13 @@ def test_a_headerless_file_keeps_its_first_row(tmp_path):
     assert record.origin == "file" and record.selection == "all 4 rows"
 
 
+def test_a_byte_order_mark_does_not_make_line_1_a_header(tmp_path):
+    path = tmp_path / "beams.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADERLESS.encode())
+    dataset = from_csv(path, label=-1)
+    np.testing.assert_array_equal(dataset.X, np.array(HEADERLESS_ROWS, dtype=np.float32))
+
+
 def test_a_headerless_label_is_named_by_its_index(tmp_path):
     path = write(tmp_path / "beams.csv", "1,40.5,2.5\n0,39.5,3.5\n")
     dataset = from_csv(path, label=0)
@@ -131,12 +138,12 @@ def test_a_label_with_one_value_is_refused(tmp_path):
 
 
 def test_a_text_feature_is_refused_by_name_or_one_hot_encoded(tmp_path):
-    path = write(tmp_path / "t.csv", "city,x,y\na,1,0\nb,2,1\na,3,1\n")
-    with pytest.raises(DataError, match=r"feature columns \['city'\] of .* hold text \(city='a'\).*one_hot=True"):
+    path = write(tmp_path / "t.csv", "city,x,y\n7,1,0\nb,2,1\na,3,1\n")
+    with pytest.raises(DataError, match=r"feature columns \['city'\] of .* hold text \(city='b'\).*one_hot=True"):
         from_csv(path, label="y")
     dataset = from_csv(path, label="y", one_hot=True)
-    assert list(dataset.feature_names) == ["x", "city_a", "city_b"]
-    np.testing.assert_array_equal(dataset.X, [[1, 1, 0], [2, 0, 1], [3, 1, 0]])
+    assert list(dataset.feature_names) == ["x", "city_7", "city_a", "city_b"]
+    np.testing.assert_array_equal(dataset.X, [[1, 1, 0, 0], [2, 0, 0, 1], [3, 0, 1, 0]])
     assert "One-hot encoded: city." in dataset.provenance.note
 
 
