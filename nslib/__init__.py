@@ -2,7 +2,8 @@
 
 The notebooks in ``notebooks/`` tell the story; the logic lives here, one module
 per job: ``paths`` (where things go), ``repro`` (seeds, devices, versions),
-``profiles`` (notebook parameters), ``data`` (the three data sets),
+``profiles`` (notebook parameters), ``data`` (the three data sets; with
+``registry``, ``fetch`` and ``user_csv`` behind it),
 ``symbolic`` (formulas), ``activations``, ``discovery`` (genetic programming),
 ``models``, ``training``, ``results`` (runs.csv), ``parallel`` (cores, Dask),
 ``grids`` (the paper's grid), ``comparisons`` (paired verdicts), ``transfer``

@@ -17,11 +17,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets._covtype import ARCHIVE as SKLEARN_COVTYPE
 
-from nslib import data
+from nslib import data, fetch
 from nslib.data import DataError, RowShortfallWarning
 from nslib.paths import PROJECT_ROOT
 
@@ -225,8 +224,14 @@ def test_unknown_data_set_name_lists_the_known_names():
 
 @pytest.mark.parametrize("rows", [0, -5, 2.5, True, "100"])
 def test_rows_must_be_a_positive_integer(rows):
-    with pytest.raises(DataError, match=r"SPAMBASE: rows=.* must be a positive integer, or None"):
+    with pytest.raises(ValueError, match=r"rows=.* must be an integer >= 1, .*or rows=None for the paper's 4,601"):
         data.load("SPAMBASE", rows=rows)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, None])
+def test_seed_must_be_a_non_negative_integer(seed):
+    with pytest.raises(ValueError, match=r"seed=.* must be an integer >= 0, for example seed=42"):
+        data.load("SPAMBASE", seed=seed)
 
 
 # --------------------------------------------------------------------------- HIGGS streaming
@@ -280,8 +285,8 @@ def test_a_higgs_cache_made_from_another_url_is_not_reused(server, monkeypatch, 
 def test_higgs_rows_stream_through_many_small_blocks(server, monkeypatch, big_higgs):
     block, blob, _ = big_higgs
     serve(server, monkeypatch, "HIGGS", "HIGGS.csv.gz", blob, sha=False)
-    # Parse in 16 KiB blocks so that the rows cross many block and chunk boundaries.
-    monkeypatch.setattr(data, "_PARSE_BYTES", 1 << 14)
+    # Parse in blocks of 777 rows so that the rows cross many block and chunk boundaries.
+    monkeypatch.setattr(fetch, "_BLOCK_ROWS", 777)
     dataset = data.load("HIGGS", rows=9_500)
     expected = np.concatenate([block, block, block])[:9_500]
     np.testing.assert_array_equal(dataset.X, expected[:, 1:])
@@ -396,11 +401,20 @@ def test_a_corrupt_gzip_is_reported(server, monkeypatch):
         data.load("HIGGS", rows=10)
 
 
-def test_a_wrong_number_of_columns_names_the_line(server, monkeypatch):
+def test_a_wrong_number_of_columns_names_the_line(server, monkeypatch, isolated):
     lines = csv_text(spambase_like(50)).splitlines()
     lines[9] = lines[9].rsplit(b",", 1)[0]  # line 10 loses a column
     serve(server, monkeypatch, "SPAMBASE", "spambase.data", b"\n".join(lines) + b"\n")
-    with pytest.raises(DataError, match="SPAMBASE: line 10 of .* has 57 columns, but spambase.data has 58"):
+    with pytest.raises(DataError, match="SPAMBASE: row 10, column 58 of .* is missing .*spambase.data holds 58"):
+        data.load("SPAMBASE")
+    (isolated / "spambase.data").unlink()  # the download of each bad file is cached before it is parsed
+    lines[9] += b",1,2"  # line 10 now has two columns too many
+    serve(server, monkeypatch, "SPAMBASE", "spambase.data", b"\n".join(lines) + b"\n")
+    with pytest.raises(DataError, match="SPAMBASE: .* is not comma-separated like .*Expected 58 fields in line 10"):
+        data.load("SPAMBASE")
+    (isolated / "spambase.data").unlink()
+    serve(server, monkeypatch, "SPAMBASE", "spambase.data", b"\n".join(lines[9:]) + b"\n")  # the first line
+    with pytest.raises(DataError, match="SPAMBASE: the first line of .* has 59 columns, but spambase.data has 58"):
         data.load("SPAMBASE")
 
 
@@ -408,7 +422,7 @@ def test_a_non_numeric_value_names_the_line_and_column(server, monkeypatch):
     lines = csv_text(spambase_like(50)).splitlines()
     lines[19] = b"spam," + lines[19].split(b",", 1)[1]
     serve(server, monkeypatch, "SPAMBASE", "spambase.data", b"\n".join(lines) + b"\n")
-    with pytest.raises(DataError, match="SPAMBASE: line 20, column 1 of .* is 'spam', not a finite number"):
+    with pytest.raises(DataError, match="SPAMBASE: row 20, column 1 of .* is 'spam', not a number"):
         data.load("SPAMBASE")
 
 
@@ -520,46 +534,7 @@ def test_the_real_mirror_has_the_documented_row_and_positive_counts(monkeypatch)
     assert [d.provenance.is_sample for d in loaded.values()] == [True, True, False]
 
 
-# --------------------------------------------------------------------------- from_csv and selections
-
-
-def write_csv(path: Path, frame: pd.DataFrame, **kwargs) -> Path:
-    frame.to_csv(path, index=False, **kwargs)
-    return path
-
-
-def test_from_csv_maps_string_labels_in_sorted_order_and_records_it(tmp_path):
-    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "kind": ["spam", "ham", "spam", "ham"], "b": [0, 1, 0, 1]})
-    dataset = data.from_csv(write_csv(tmp_path / "mail.csv", frame), label="kind")
-    assert dataset.name == "mail" and list(dataset.feature_names) == ["a", "b"]
-    np.testing.assert_array_equal(dataset.y, [1, 0, 1, 0])
-    np.testing.assert_array_equal(dataset.X, frame[["a", "b"]].to_numpy(np.float32))
-    assert dataset.provenance.label_mapping == {"ham": 0, "spam": 1}
-    assert dataset.provenance.origin == "file"
-
-
-def test_from_csv_takes_an_explicit_positive_value_and_a_label_index(tmp_path):
-    frame = pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": ["yes", "no", "no"]})
-    dataset = data.from_csv(write_csv(tmp_path / "t.csv", frame, header=False), label=-1, header=None, positive="no")
-    np.testing.assert_array_equal(dataset.y, [0, 1, 1])
-    assert dataset.provenance.label_mapping == {"yes": 0, "no": 1}
-    assert list(dataset.feature_names) == ["column_0"]
-
-
-def test_from_csv_rejects_a_label_that_is_not_binary(tmp_path):
-    path = write_csv(tmp_path / "t.csv", pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 2]}))
-    with pytest.raises(DataError, match=r"t: the label column 'y' .* has 3 distinct values \(\[0, 1, 2\]\)"):
-        data.from_csv(path, label="y")
-
-
-def test_from_csv_rejects_non_numeric_features_and_unknown_labels(tmp_path):
-    path = write_csv(tmp_path / "t.csv", pd.DataFrame({"city": ["a", "b"], "x": [1, 2], "y": [0, 1]}))
-    with pytest.raises(DataError, match=r"columns \['city'\] of .* are not numeric; .* drop or encode"):
-        data.from_csv(path, label="y")
-    with pytest.raises(DataError, match="label='target' is not a column of"):
-        data.from_csv(path, label="target")
-    with pytest.raises(DataError, match="positive=5 is not a label value"):
-        data.from_csv(path, label="city", positive=5)
+# --------------------------------------------------------------------------- selections and the provenance table
 
 
 def test_load_selection_validates_the_notebook_parameters(tmp_path):
@@ -577,12 +552,47 @@ def test_load_selection_validates_the_notebook_parameters(tmp_path):
         data.load_selection([])
 
 
+def test_user_positive_needs_a_user_csv(tmp_path):
+    with pytest.raises(DataError, match="USER_POSITIVE='spam' is set but USER_CSV is None"):
+        data.check_selection(["SPAMBASE"], None, None, "spam")
+
+
 def test_load_selection_adds_a_user_csv_under_its_file_name(tmp_path, small_mirror, monkeypatch):
     monkeypatch.setenv("NSLIB_DATA_MIRROR", str(small_mirror[0]))
-    path = write_csv(tmp_path / "mine.csv", pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": [1, 0, 1]}))
+    path = tmp_path / "mine.csv"
+    path.write_text("x,label\n1.0,b\n2.0,a\n3.0,b\n")
     loaded = data.load_selection(["spambase"], rows=50, user_csv=path, user_label="label")
     assert list(loaded) == ["SPAMBASE", "mine"]
     assert (loaded["SPAMBASE"].n_rows, loaded["mine"].n_rows) == (50, 3)
+    np.testing.assert_array_equal(loaded["mine"].y, [1, 0, 1])  # sorted order: "b" is the larger value
+    chosen = data.load_selection([], user_csv=path, user_label="label", user_positive="a")
+    np.testing.assert_array_equal(chosen["mine"].y, [0, 1, 0])
+
+
+def test_a_user_csv_named_like_a_registry_data_set_is_refused(tmp_path):
+    path = tmp_path / "spambase.data.gz"
+    path.write_bytes(gzip.compress(b"1,0\n2,1\n"))
+    with pytest.raises(DataError, match="is named like the registry's SPAMBASE; rename the file"):
+        data.load_selection([], user_csv=path, user_label=-1)
+
+
+def test_the_provenance_table_records_header_label_mapping_and_rows(small_mirror, monkeypatch, tmp_path):
+    monkeypatch.setenv("NSLIB_DATA_MIRROR", str(small_mirror[0]))
+    path = tmp_path / "mail.csv"
+    path.write_text("0.5,spam\n1.5,ham\n2.5,spam\n")
+    loaded = data.load_selection(["FOREST_COVER"], rows=100, user_csv=path, user_label=1)
+    table = data.provenance_table(loaded)
+    assert table.columns.tolist() == [
+        "source", "sha256", "rows available", "rows used", "selection", "sample file", "origin", "header",
+        "label mapping",
+    ]
+    assert table.loc["FOREST_COVER", ["header", "label mapping"]].tolist() == [
+        "none (UCI file)",
+        "2 -> 1; 1, 3, 4, 5, 6, 7 -> 0",
+    ]
+    assert table.loc["mail", ["rows available", "rows used", "header", "label mapping"]].tolist() == [
+        3, 3, "none (detected)", "spam -> 1; ham -> 0",
+    ]
 
 
 # --------------------------------------------------------------------------- split and scale
