@@ -28,7 +28,7 @@ from nbconvert.preprocessors import (
 
 from nslib import paper
 from nslib.files import atomic_write
-from nslib.paths import PROJECT_ROOT, derived_dir
+from nslib.paths import PROJECT_ROOT, reference_dir
 from nslib.report import results_markdown
 from nslib.symbolic import parse
 
@@ -209,13 +209,15 @@ def _claims_page(derived: Path, src: Path) -> None:
 
 def stage_book(src: Path, derived: Path | None = None) -> None:
     """Write the book's Sphinx sources into ``src``: docs pages, introduction, claims, notebooks."""
-    derived = derived or derived_dir()
+    derived = derived or reference_dir()
     if src.exists():
         shutil.rmtree(src)
     (src / "notebooks").mkdir(parents=True)
+    (src / "docs").mkdir()
+    # Pages keep their repository paths, so the notebooks' links (../docs/method.md) work in the book.
     pages = sorted(path for path in DOCS_DIR.glob("*.md") if path.name != "index.md")
     for page in pages:
-        shutil.copy2(page, src / page.name)
+        shutil.copy2(page, src / "docs" / page.name)
     chapters = []
     for source in notebooks():
         nbformat.write(book_notebook(_read(source)), src / "notebooks" / source.name)
@@ -224,12 +226,12 @@ def stage_book(src: Path, derived: Path | None = None) -> None:
     intro = (DOCS_DIR / "index.md").read_text()
     method = "Notebooks 01-05 below run the method and put each claim on trial."
     if (DOCS_DIR / "method.md").exists():
-        method = f"[The method page](method.md) describes it step by step. {method}"
+        method = f"[The method page](docs/method.md) describes it step by step. {method}"
     intro = intro.replace("{{ method }}", method)
     intro = intro.replace("{{ formulas }}", formulas_markdown(derived))
     intro = intro.replace("{{ results }}", results_markdown(derived))
     toctree = "\n".join(["```{toctree}", ":maxdepth: 1", ":caption: The notebooks", "", *chapters, "```"])
-    extras = ["claims", *(page.stem for page in pages)]
+    extras = ["claims", *(f"docs/{page.stem}" for page in pages)]
     toctree += "\n\n" + "\n".join(["```{toctree}", ":maxdepth: 1", ":caption: For the course", "", *extras, "```"])
     (src / "index.md").write_text(intro.replace("{{ toctree }}", toctree))
 
