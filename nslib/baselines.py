@@ -14,7 +14,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from tqdm.auto import tqdm
+from nslib.progress import progress
 
 from nslib.data import Dataset, split_and_scale
 
@@ -46,4 +46,4 @@ def fit_baseline(dataset: Dataset, model: str, seed: int) -> dict:
 def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.DataFrame:
     """Every baseline on every data set and seed, one row each."""
     jobs = [(data, model, seed) for data in datasets.values() for model in BASELINES for seed in seeds]
-    return pd.DataFrame([fit_baseline(*job) for job in tqdm(jobs, desc="baselines")])
+    return pd.DataFrame([fit_baseline(*job) for job in progress(jobs, desc="baselines")])

@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from nslib.checks import check_int
 from nslib.fetch import RawTable, read_download, read_mirror, read_prefix
-from nslib.paths import mirror_dir
+from nslib.paths import mirror_dir, shown
 from nslib.registry import (
     REGISTRY,
     DataError,
@@ -131,6 +131,11 @@ def check_selection(
     return chosen
 
 
+def _readable(source: str) -> str:
+    """A URL as it is; a file as a reader should see it (no machine path: it goes into saved notebooks)."""
+    return source if "://" in source else shown(source)
+
+
 def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
     """Select the rows, apply the label rule and record the provenance."""
     found = len(raw.table)
@@ -140,7 +145,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
     notes = list(raw.notes)
     if raw.reached_end and found < wanted:
         message = (
-            f"{spec.name}: {wanted:,} rows were asked for but {raw.source} holds only {found:,}; "
+            f"{spec.name}: {wanted:,} rows were asked for but {_readable(raw.source)} holds only {found:,}; "
             f"going on with {found:,} rows (recorded in the provenance)."
         )
         warnings.warn(message, RowShortfallWarning, stacklevel=3)

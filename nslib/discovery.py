@@ -37,7 +37,7 @@ from gplearn.functions import _function_map
 from gplearn.genetic import SymbolicClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
+from nslib.progress import progress
 
 from nslib.checks import check_int
 from nslib.data import Dataset
@@ -372,7 +372,7 @@ def stability(
     """
     tasks = [(dataset, seed, {**discover_kwargs, "use_cache": use_cache}) for seed in seeds]
     results = map_unordered(_discover_task, tasks, executor or executor_from_env())
-    found = {record.seed: record for record in tqdm(results, total=len(tasks), desc=f"GP seeds ({dataset.name})")}
+    found = {record.seed: record for record in progress(results, total=len(tasks), desc=f"GP seeds ({dataset.name})")}
     if store:
         write_cache(dataset, list(found.values()))
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]

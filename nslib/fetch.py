@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from nslib.progress import progress
 
 from nslib.files import atomic_write
 from nslib.paths import data_home
@@ -152,7 +152,7 @@ def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tup
     """Download ``url`` to ``path`` atomically, checking the sha256; return it and the bytes fetched."""
     digest = hashlib.sha256()
     with _Response(spec, url) as response, atomic_write(path) as out:
-        with tqdm(total=response.declared, unit="B", unit_scale=True, desc=f"download {spec.name}") as bar:
+        with progress(total=response.declared, unit="B", unit_scale=True, desc=f"download {spec.name}") as bar:
             for chunk in iter(lambda: response.read(1 << 16), b""):
                 out.write(chunk)
                 digest.update(chunk)
@@ -373,7 +373,7 @@ def _parse(
     lines = _Lines(stream, limit, sink)
     blocks = [np.empty((0, spec.n_columns), dtype=np.float32)]
     try:
-        with tqdm(total=limit, unit=" rows", desc=f"read {spec.name}", leave=False) as bar:
+        with progress(total=limit, unit=" rows", desc=f"read {spec.name}", leave=False) as bar:
             for frame in pd.read_csv(lines, header=None, chunksize=_BLOCK_ROWS):
                 blocks.append(_check_block(frame, spec, where, fix))
                 bar.update(len(frame))

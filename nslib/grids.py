@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from tqdm.auto import tqdm
+from nslib.progress import progress as progress_bar
 
 from nslib import paper
 from nslib.activations import BUILTIN_LABELS
@@ -53,7 +53,7 @@ def formulas_for(datasets: Mapping[str, Dataset], profile: Profile, *, progress:
     """
     return {
         name: discover(data, population_size=profile.gp_population, generations=profile.gp_generations).formula
-        for name, data in tqdm(datasets.items(), desc="discovery", disable=not progress)
+        for name, data in progress_bar(datasets.items(), desc="discovery", disable=not progress)
     }
 
 

@@ -22,9 +22,11 @@ class SummaryBar:
 
     def __init__(
         self, iterable: Iterable | None = None, *, total: float | None = None, desc: str = "",
-        unit: str = "it", disable: bool = False, **_: Any,
+        unit: str = "it", disable: bool = False, leave: bool = True, **_: Any,
     ) -> None:
-        self.iterable, self.total, self.desc, self.unit, self.disable = iterable, total, desc, unit, disable
+        # A bar that would not stay on screen (leave=False) leaves no line either.
+        self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
+        self.disable = disable or not leave
         self.n = 0
         self._started = time.perf_counter()
         self._closed = False

@@ -146,7 +146,7 @@ REGISTRY: Mapping[str, DataSpec] = {
             "run lengths; 1 = spam.",
             url="https://archive.ics.uci.edu/ml/machine-learning-databases/spambase/spambase.data",
             file_name="spambase.data",
-            # sha256 of the uncompressed UCI file (shared/data/PROVENANCE.md, five copies agree).
+            # sha256 of the uncompressed UCI file (five public copies agree).
             sha256="b1ef93de71f97714d3d7d4f58fc9f718da7bbc8ac8a150eff2778616a8097b12",
             source_rows=4_601,
             paper_rows=4_601,

@@ -1,6 +1,6 @@
 """Training runs: one with a plain loop, or a whole grid with a fast stacked engine.
 
-One run is what the paper does per configuration and seed (``shared/METHOD.md``):
+One run is what the paper does per configuration and seed (``docs/method.md``):
 ``split_and_scale``, Adam (lr 1e-3), Sigmoid + binary cross-entropy (BCELoss, its
 log clamped at -100), shuffled mini-batches of 1024 (the last, partial one
 included), 15 epochs; then, in eval mode, accuracy at p > 0.5, ROC AUC and
