@@ -64,7 +64,12 @@ def write_report(run_dir: Path, name: str, header: list[str]) -> Path:
     derived = run_dir / "derived"
     data = pd.read_csv(derived / "datasets.csv").set_index("dataset")
     facts = data.loc[name]
-    data_lines = [f"- {column}: {facts[column]}" for column in data.columns if pd.notna(facts[column])]
+    def fact(column: str, value: object) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return f"{int(value):,}"
+        return Path(str(value)).name if column == "source" else str(value)
+
+    data_lines = [f"- {column}: {fact(column, facts[column])}" for column in data.columns if pd.notna(facts[column])]
     blocks = [f"# Study of {name}", "\n".join(header), "## The data\n\n" + "\n".join(data_lines)]
     blocks.append(_formula_section(derived, name))
     blocks += [_section(derived, name, *section) for section in SECTIONS]
