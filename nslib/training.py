@@ -48,7 +48,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -69,7 +68,9 @@ from nslib.results import RunStore, as_table
 
 BN_MOMENTUM = 0.1  # nn.BatchNorm1d's defaults
 BN_EPS = 1e-5
-EVAL_CHUNK = 4096  # test rows per forward pass in evaluation
+# Test rows per forward pass in evaluation: the training batch, so that evaluation
+# reuses the blocks training freed (4096 rows grew the grid's peak by 77 MB).
+EVAL_CHUNK = 1024
 MAX_STACK = 8  # runs trained at once: 5 to 15 cost the same per run (measured); 8 leaves stacks to share out
 # torch's CPU kernels work in SIMD blocks of 32 float32 values (two AVX-512
 # vectors) and do the remainder with scalar code, which for some functions
@@ -78,7 +79,7 @@ MAX_STACK = 8  # runs trained at once: 5 to 15 cost the same per run (measured);
 # models share a tensor.
 _SIMD_BLOCK = 32
 _GLOBAL_RNG = threading.Lock()
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc's malloc.h
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters, glibc's malloc.h
 _versions = functools.cache(versions_text)  # package versions do not change within a session
 
 
@@ -232,6 +233,8 @@ def _failure(kind: str, epoch: int, batch: int, spec: RunSpec) -> str:
 
 def _metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Accuracy at p > 0.5, ROC AUC and BCE test loss (log clamped at -100, like BCELoss)."""
+    from sklearn.metrics import roc_auc_score  # here: importing sklearn costs a training worker 70 MB
+
     p64 = p.astype(np.float64)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped like BCELoss
         loss = -(y * np.maximum(np.log(p64), -100) + (1 - y) * np.maximum(np.log1p(-p64), -100)).mean()
@@ -583,23 +586,26 @@ def _train_stack(
     n, d = splits[seeds[0]].X_train.shape
     stack = _Stack(specs, d, device)
     specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
-    # Seeds have different splits; a model reads its seed's block of the stacked data.
-    X = torch.cat([splits[seed].X_train for seed in seeds])
-    y = torch.cat([splits[seed].y_train for seed in seeds])
-    offsets = torch.tensor([seeds.index(spec.seed) * n for spec in specs], device=device).unsqueeze(1)
+    # Each model reads its seed's split in place (a stacked copy would cost the
+    # whole training data again per stack in flight): its rows are gathered
+    # straight into its slice of the sample-major input buffer.
+    X = [splits[spec.seed].X_train for spec in specs]
+    y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
-    inputs = torch.empty(batch_size * K, d, device=device)  # reused, as the masks are
+    inputs = torch.empty(batch_size, K, d, device=device)  # reused, as the masks are
+    targets = torch.empty(K, batch_size, device=device)
     for epoch in range(epochs):
-        order = (torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators]) + offsets)
-        order = order.T.contiguous()  # [n, K]: a batch's rows are one slice, sample-major
+        order = torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators])
         for batch, first in enumerate(range(0, n, batch_size)):
-            rows = order[first : first + batch_size].reshape(-1)
-            size = len(rows) // K
-            x = torch.index_select(X, 0, rows, out=inputs[: len(rows)])
+            rows = order[:, first : first + batch_size]
+            size = rows.shape[1]
+            x, target = inputs[:size], targets[:, :size]
+            for k in range(K):
+                torch.index_select(X[k], 0, rows[k], out=x[:, k])
+                torch.index_select(y[k], 0, rows[k], out=target[k])
             p = stack.forward(x.view(size, K * d), stack.masks(size))
             # A NaN probability makes binary_cross_entropy raise; that model fails below anyway.
-            targets = y.index_select(0, rows).view(size, K).T
-            loss = F.binary_cross_entropy(p.nan_to_num(0.5), targets, reduction="none").mean(1)
+            loss = F.binary_cross_entropy(p.nan_to_num(0.5), target, reduction="none").mean(1)
             bad_output = ~torch.isfinite(p).all(1)
             newly_failed = torch.nonzero((bad_output | ~torch.isfinite(loss)) & stack.alive).flatten().tolist()
             for k in newly_failed:
@@ -692,8 +698,11 @@ def _keep_freed_memory() -> None:
     A training step frees and allocates megabytes of tensors; by default glibc
     returns such blocks to the kernel and the next step faults them in again,
     page by page. On this project's virtual machines that cost about 1,100 page
-    faults and 3-5 ms a step (15-20% of a Heavy step). Linux with glibc only;
-    elsewhere this does nothing. The process keeps its peak memory afterwards.
+    faults and 3-5 ms a step (15-20% of a Heavy step). All threads share one
+    heap (one arena), so that a block one worker freed serves the next: with an
+    arena per thread, each kept its own peak (2 workers: 707 MB peak instead of
+    645 MB on FOREST_COVER's stacks). Linux with glibc only; elsewhere this does
+    nothing. The process keeps its peak memory afterwards.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -701,6 +710,7 @@ def _keep_freed_memory() -> None:
         return
     libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: blocks up to 32 MB come from the heap
     libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap is never trimmed
+    libc.mallopt(_M_ARENA_MAX, 1)
 
 
 @contextlib.contextmanager
