@@ -394,3 +394,19 @@ def test_the_activation_equals_the_literal_formula_to_the_last_bit(programs, dty
         got = parse(text).to_torch()(grid)
         assert got.shape == grid.shape and got.dtype == dtype
         torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True, msg=text)
+
+
+def test_the_activations_gradient_equals_the_literal_formulas_up_to_summation_order(programs):
+    # A shared subterm's gradient is summed once instead of in each copy's
+    # backward step, which changes only the rounding of those sums.
+    grid = torch.linspace(-10, 10, 20_001, dtype=torch.float64)
+    texts = [text for text, _ in SIGN_REWRITES] + [str(parse(str(program)).collapse()) for program in programs[:120]]
+    for text in (text for text in texts if parse(text).variables):
+        gradients = []
+        for compute in (lambda t: literal(parse(text).root, t), parse(text).to_torch()):
+            inputs = grid.clone().requires_grad_()
+            compute(inputs).sum().backward()
+            gradients.append(inputs.grad)
+        expected, got = gradients
+        scale = expected.abs().nan_to_num(0, 0, 0).clamp(min=1)
+        torch.testing.assert_close(got / scale, expected / scale, rtol=0, atol=1e-12, equal_nan=True, msg=text)
