@@ -400,22 +400,6 @@ def _padded(units: int) -> int:
     return -(-units // _SIMD_BLOCK) * _SIMD_BLOCK
 
 
-def _pad_units(x: torch.Tensor, K: int, padded: int) -> torch.Tensor:
-    """``[batch, K * units] -> [batch, K * padded]``, zeros after each model's units."""
-    batch, units = x.shape[0], x.shape[1] // K
-    if padded == units:
-        return x
-    return F.pad(x.view(batch, K, units), (0, padded - units)).view(batch, K * padded)
-
-
-def _unpad_units(x: torch.Tensor, K: int, units: int) -> torch.Tensor:
-    """The inverse of ``_pad_units``."""
-    batch, padded = x.shape[0], x.shape[1] // K
-    if padded == units:
-        return x
-    return x.view(batch, K, padded)[..., :units].reshape(batch, K * units)
-
-
 def _batch_sum(x: torch.Tensor) -> torch.Tensor:
     """``x.sum(0)`` for ``x`` of shape ``[batch, K, n]``, computed the same way for every model."""
     n = x.shape[2]
@@ -425,49 +409,55 @@ def _batch_sum(x: torch.Tensor) -> torch.Tensor:
 
 
 class _StackedLinear(torch.autograd.Function):
-    """K Linear layers at once on sample-major activations: ``[batch, K * in] -> [batch, K * out]``.
+    """K Linear layers at once on sample-major activations: ``[batch, K * in_block] -> [batch, K * padded]``.
 
-    Model k owns columns ``k * in : (k + 1) * in`` of the input and
-    ``k * out : (k + 1) * out`` of the output; ``weight`` is ``[K, in, out]``
-    (transposed ``nn.Linear`` weights), ``bias`` is ``[K, out]``. This layout is the
-    one ``nn.BatchNorm1d`` sees, so one native ``batch_norm`` call, its fastest CPU
-    kernel, normalises every model's units. The matrix products run on strided
-    views; the layout change is fused with the bias addition. A single output
-    (the last layer) uses elementwise products: BLAS would take a matrix-vector
-    path for a lone model and round differently from the batched one.
+    Model k owns columns ``k * in_block : k * in_block + in`` of the input (the
+    rest of its block, SIMD padding, is ignored) and ``k * padded : k * padded +
+    out`` of the output, whose padding is zero; ``weight`` is ``[K, in, out]``
+    (transposed ``nn.Linear`` weights), ``bias`` is ``[K, out]``. This layout is
+    the one ``nn.BatchNorm1d`` sees, so one native ``batch_norm`` call, its
+    fastest CPU kernel, normalises every model's units, and the activations
+    keep their padding from layer to layer with no copy to add or remove it.
+    The matrix products run on strided views; the layout change is fused with
+    the bias addition. A single output (the last layer) uses elementwise
+    products: BLAS would take a matrix-vector path for a lone model and round
+    differently from the batched one.
     """
 
     @staticmethod
-    def forward(ctx, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padded: int) -> torch.Tensor:
         batch, (K, width_in, width_out) = a.shape[0], weight.shape
-        a3 = a.view(batch, K, width_in)
+        a3 = a.view(batch, K, -1)[..., :width_in]
         if width_out == 1:
             products = (a3 * weight.view(1, K, width_in)).sum(2, keepdim=True)
         else:
             products = torch.bmm(a3.transpose(0, 1), weight).transpose(0, 1)
-        out = torch.empty(batch, K, width_out, dtype=a.dtype, device=a.device)
-        torch.add(products, bias, out=out)
+        out = torch.empty(batch, K, padded, dtype=a.dtype, device=a.device)
+        out[..., width_out:].zero_()
+        torch.add(products, bias, out=out[..., :width_out])
         ctx.save_for_backward(a, weight)
-        return out.view(batch, K * width_out)
+        return out.view(batch, K * padded)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, None]:
         a, weight = ctx.saved_tensors
         batch, (K, width_in, width_out) = a.shape[0], weight.shape
-        a3, grad3 = a.view(batch, K, width_in), grad.reshape(batch, K, width_out)
+        a3 = a.view(batch, K, -1)[..., :width_in]
+        grad3 = grad.reshape(batch, K, -1)[..., :width_out]
         grad_a = None
+        if ctx.needs_input_grad[0]:
+            # Written straight into the input's padded, sample-major layout: no copy.
+            grad_a = torch.empty_like(a).view(batch, K, -1)
+            grad_a[..., width_in:].zero_()
         if width_out == 1:
             grad_weight = _batch_sum(a3 * grad3).unsqueeze(-1)
-            if ctx.needs_input_grad[0]:
-                grad_a = (grad3 * weight.view(1, K, width_in)).reshape(batch, -1)
+            if grad_a is not None:
+                torch.mul(grad3, weight.view(1, K, width_in), out=grad_a[..., :width_in])
         else:
             grad_weight = torch.bmm(a3.permute(1, 2, 0), grad3.transpose(0, 1))
-            if ctx.needs_input_grad[0]:
-                # Written straight into the sample-major layout: no transposing copy.
-                grad_a = torch.empty(batch, K, width_in, dtype=a.dtype, device=a.device)
-                torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a.transpose(0, 1))
-                grad_a = grad_a.view(batch, -1)
-        return grad_a, grad_weight, _batch_sum(grad3)
+            if grad_a is not None:
+                torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a[..., :width_in].transpose(0, 1))
+        return None if grad_a is None else grad_a.view(batch, -1), grad_weight, _batch_sum(grad3), None
 
 
 class _Stack:
@@ -529,17 +519,15 @@ class _Stack:
     def forward(self, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
         """Probabilities ``[K, batch]`` for inputs ``[batch, K * d]``; training mode when ``masks`` are given."""
         a = x
-        for layer, (units, padded) in enumerate(zip(self.widths, self.padded)):
-            h = _pad_units(_StackedLinear.apply(a, self.W[layer], self.b[layer]), self.K, padded)
+        for layer, padded in enumerate(self.padded):
+            h = _StackedLinear.apply(a, self.W[layer], self.b[layer], padded)
             h = F.batch_norm(
                 h, self.running_mean[layer], self.running_var[layer], self.gamma[layer], self.beta[layer],
                 training=masks is not None, momentum=BN_MOMENTUM, eps=BN_EPS,
             )
             h = self._activate(h)
-            if masks is not None:
-                h = h * masks[layer]
-            a = _unpad_units(h, self.K, units)
-        return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1]).T)
+            a = h * masks[layer] if masks is not None else h
+        return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1], 1).T)
 
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
