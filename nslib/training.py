@@ -54,7 +54,9 @@ time; each figure is before -> after):
 - Measured, nothing to gain: the layout of the batched products. Strided
   sample-major views and contiguous per-model matrices run within 3% of each
   other, at about 57% of the ``torch.mm`` rate on 2048 x 2048 that defines the
-  floor, so the products alone are about 1.75x the floor. Adam with
+  floor (one ``torch.mm`` of the same total size is no faster), so the
+  products alone are about 1.75x the floor and the 3x target leaves the
+  elementwise work little more than the products' own time. Adam with
   ``foreach=True``: the same numbers, no measurable change.
 - Not kept: stacks of up to 16 runs (every seed and activation of a shape in
   one stack) instead of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory
@@ -62,7 +64,9 @@ time; each figure is before -> after):
 - Not kept: ``torch.compile`` (inductor's C++ backend) of the activation. It
   fuses HIGGS's formula, forward and backward on ``[1024, 512]``, from 5.8 to
   1.0 ms, but compiling took 48 s with a cold cache and 11 s with a warm one,
-  per activation and process: more than all of a grid's activation work, and
+  per activation and process: more than all of a grid's activation work (the
+  bench grid's formula runs would save about 5 s of CPU for about 150 s of
+  compiling three formulas cold); every distinct formula compiles anew, and
   CI and ``make bench`` start cold.
 """
 
