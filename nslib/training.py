@@ -29,7 +29,8 @@ amplifies (batched and single matrix products round differently).
 A run whose output or loss stops being finite is stopped and recorded as
 ``failed`` with the reason; the rest of its stack trains on.
 
-Where the time goes: the matrix products are a fifth of a step; the rest is
+Where the time goes: the matrix products are a quarter (Light) to two fifths
+(Heavy) of a step; the rest is
 memory-bound elementwise work (BatchNorm, the activation, dropout, Adam),
 cos-heavy formula activations, and per-operation overhead on small matrices.
 What was measured against it (the paper's 51-run grid on this project's 2-core
