@@ -29,7 +29,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-import sympy
 import torch
 from gplearn._program import _Program
 from gplearn.fitness import _fitness_map
@@ -385,6 +384,8 @@ def simplified_text(formula: str, digits: int = 3) -> str:
     For tables and titles: ``sub(add(add(sin(x), x), add(x, add(x, sub(x, x)))), sub(x, x))``
     reads ``3*x + sin(x)``.
     """
+    import sympy
+
     expression = parse(formula).to_sympy()
     return str(expression.xreplace({number: sympy.Float(number, digits) for number in expression.atoms(sympy.Float)}))
 

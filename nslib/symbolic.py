@@ -24,15 +24,19 @@ large but finite near 0.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    import sympy
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 64
@@ -107,56 +111,68 @@ def _torch_sqrt(a: torch.Tensor) -> torch.Tensor:
     return torch.where(kink, 0.0, torch.sqrt(torch.where(kink, 1.0, a.abs())))
 
 
-# The float, not the rational 1/1000: gplearn compares against the double 0.001,
-# which is a hair above 1/1000, and an input of exactly 0.001 must stay protected.
-_SYMPY_THRESHOLD = sympy.Float(PROTECTION_THRESHOLD)
+@functools.cache
+def _sympy_operators() -> dict[str, Callable[..., sympy.Expr]]:
+    """Each operator's exact sympy form; sympy is imported here, by the first ``to_sympy``.
 
+    Training never prints a formula, so its workers do not carry sympy.
+    """
+    import sympy
 
-def _guarded(value: sympy.Expr, argument: sympy.Expr, otherwise: int) -> sympy.Expr:
-    return sympy.Piecewise((value, sympy.Abs(argument) > _SYMPY_THRESHOLD), (otherwise, True))
+    # The float, not the rational 1/1000: gplearn compares against the double 0.001,
+    # which is a hair above 1/1000, and an input of exactly 0.001 must stay protected.
+    threshold = sympy.Float(PROTECTION_THRESHOLD)
 
+    def guarded(value: sympy.Expr, argument: sympy.Expr, otherwise: int) -> sympy.Expr:
+        return sympy.Piecewise((value, sympy.Abs(argument) > threshold), (otherwise, True))
 
-def _sympy_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    return _guarded(a / b, b, 1)
-
-
-def _sympy_log(a: sympy.Expr) -> sympy.Expr:
-    return _guarded(sympy.log(sympy.Abs(a)), a, 0)
-
-
-def _sympy_inv(a: sympy.Expr) -> sympy.Expr:
-    return _guarded(1 / a, a, 0)
+    return {
+        "add": lambda a, b: a + b,
+        "sub": lambda a, b: a - b,
+        "mul": lambda a, b: a * b,
+        "div": lambda a, b: guarded(a / b, b, 1),
+        "sqrt": lambda a: sympy.sqrt(sympy.Abs(a)),
+        "log": lambda a: guarded(sympy.log(sympy.Abs(a)), a, 0),
+        "abs": sympy.Abs,
+        "neg": lambda a: -a,
+        "inv": lambda a: guarded(1 / a, a, 0),
+        "max": sympy.Max,
+        "min": sympy.Min,
+        "sin": sympy.sin,
+        "cos": sympy.cos,
+        "tan": sympy.tan,
+        "sig": lambda a: 1 / (1 + sympy.exp(-a)),
+    }
 
 
 @dataclass(frozen=True)
 class Operator:
-    """One of gplearn's functions, computed the same way in numpy, torch and sympy."""
+    """One of gplearn's functions, computed the same way in numpy and torch (sympy: ``_sympy_operators``)."""
 
     name: str
     arity: int
     numpy: Callable[..., np.ndarray]
     torch: Callable[..., torch.Tensor]
-    sympy: Callable[..., sympy.Expr]
 
 
 OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in (
-        Operator("add", 2, np.add, torch.add, lambda a, b: a + b),
-        Operator("sub", 2, np.subtract, torch.sub, lambda a, b: a - b),
-        Operator("mul", 2, np.multiply, torch.mul, lambda a, b: a * b),
-        Operator("div", 2, _np_div, _torch_div, _sympy_div),
-        Operator("sqrt", 1, _np_sqrt, _torch_sqrt, lambda a: sympy.sqrt(sympy.Abs(a))),
-        Operator("log", 1, _np_log, _torch_log, _sympy_log),
-        Operator("abs", 1, np.abs, torch.abs, sympy.Abs),
-        Operator("neg", 1, np.negative, torch.neg, lambda a: -a),
-        Operator("inv", 1, _np_inv, _torch_inv, _sympy_inv),
-        Operator("max", 2, np.maximum, torch.maximum, sympy.Max),
-        Operator("min", 2, np.minimum, torch.minimum, sympy.Min),
-        Operator("sin", 1, np.sin, torch.sin, sympy.sin),
-        Operator("cos", 1, np.cos, torch.cos, sympy.cos),
-        Operator("tan", 1, np.tan, torch.tan, sympy.tan),
-        Operator("sig", 1, _np_sig, torch.sigmoid, lambda a: 1 / (1 + sympy.exp(-a))),
+        Operator("add", 2, np.add, torch.add),
+        Operator("sub", 2, np.subtract, torch.sub),
+        Operator("mul", 2, np.multiply, torch.mul),
+        Operator("div", 2, _np_div, _torch_div),
+        Operator("sqrt", 1, _np_sqrt, _torch_sqrt),
+        Operator("log", 1, _np_log, _torch_log),
+        Operator("abs", 1, np.abs, torch.abs),
+        Operator("neg", 1, np.negative, torch.neg),
+        Operator("inv", 1, _np_inv, _torch_inv),
+        Operator("max", 2, np.maximum, torch.maximum),
+        Operator("min", 2, np.minimum, torch.minimum),
+        Operator("sin", 1, np.sin, torch.sin),
+        Operator("cos", 1, np.cos, torch.cos),
+        Operator("tan", 1, np.tan, torch.tan),
+        Operator("sig", 1, _np_sig, torch.sigmoid),
     )
 }
 
@@ -231,6 +247,22 @@ def _rebuild(op: Operator, args: list[Node]) -> Node:
     return Call(op.name, tuple(args))
 
 
+# Operators whose value ignores their argument's sign: cos is even, and abs, sqrt
+# and log take the absolute value first (gplearn's sqrt|a| and log|a|).
+_SIGN_BLIND = frozenset({"cos", "abs", "sqrt", "log"})
+
+
+def _cheaper_call(op: Operator, args: list[Node]) -> Node:
+    """``op(*args)`` without sign changes that cannot change its value; ``args`` are already cheaper."""
+    inner = args[0]
+    if op.arity == 1 and isinstance(inner, Call) and inner.operator in ("abs", "neg"):
+        if op.name in _SIGN_BLIND:
+            return _cheaper_call(op, [inner.args[0]])
+        if op.name == "neg" and inner.operator == "neg":
+            return inner.args[0]
+    return Call(op.name, tuple(args))
+
+
 @dataclass(frozen=True)
 class Formula:
     """A parsed formula: an immutable tree, compared and hashed by its structure.
@@ -276,6 +308,18 @@ class Formula:
     def collapse(self) -> Formula:
         """The paper's step: every feature ``X<i>`` becomes ``x``; ``.original`` keeps this one."""
         return Formula(_fold(self.root, _collapse_leaf, _rebuild), original=self)
+
+    def cheaper(self) -> Formula:
+        """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
+
+        ``cos(abs(a))`` and ``cos(neg(a))`` become ``cos(a)`` (cos is even);
+        ``abs``, ``sqrt`` and ``log`` of ``abs(a)`` or ``neg(a)`` drop the inner
+        operator (each takes ``|a|`` itself); ``neg(neg(a))`` becomes ``a``. Every
+        rewrite holds for every float, NaN and infinities included, so the value
+        is the literal formula's to the last bit (tested on a grid of float32 and
+        float64 inputs against the literal operators). ``.original`` keeps this one.
+        """
+        return Formula(_fold(self.root, lambda node: node, _cheaper_call), original=self)
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         """Compute the formula in float64 numpy, exactly as gplearn's ``execute`` does.
@@ -326,22 +370,35 @@ class Formula:
         undefined where it is false, and ``subs`` there raises a TypeError.
         """
 
+        import sympy
+
         def leaf(node: Node) -> sympy.Expr:
             if isinstance(node, Constant):
                 # Whole numbers exactly, so that div(1, x) reads 1/x rather than 1.0/x.
                 return sympy.Integer(int(node.value)) if node.value.is_integer() else sympy.Float(node.value)
             return sympy.Symbol(_text_of_leaf(node), real=True)
 
-        expression = _fold(self.root, leaf, lambda op, args: op.sympy(*args))
+        operators = _sympy_operators()
+        expression = _fold(self.root, leaf, lambda op, args: operators[op.name](*args))
         return sympy.simplify(expression) if simplify else expression
 
     def latex(self) -> str:
         """The formula as LaTeX (from ``to_sympy()``), e.g. ``x \\cos{\\left(x \\right)}``."""
+        import sympy
+
         return sympy.latex(self.to_sympy())
 
 
 class FormulaActivation(nn.Module):
-    """A formula in ``x`` as an elementwise activation: any shape, device and floating dtype."""
+    """A formula in ``x`` as an elementwise activation: any shape, device and floating dtype.
+
+    It computes ``formula.cheaper()``, each distinct subterm once: in
+    ``sub(cos(x), cos(abs(cos(x))))`` that is ``cos(x)`` once, then ``cos`` of
+    it, then the difference. Constants are zero-dimensional tensors that
+    broadcast, not full arrays. Values are the literal formula's to the last bit;
+    gradients can differ in the last bits where a shared subterm's gradient is
+    summed before rather than after its backward step.
+    """
 
     def __init__(self, formula: Formula) -> None:
         super().__init__()
@@ -351,6 +408,7 @@ class FormulaActivation(nn.Module):
                 "in x can be an activation: collapse() it first (every X<i> becomes x) or write it in x."
             )
         self.formula = formula
+        self._steps = _steps(formula.cheaper().root)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the formula elementwise to ``x``."""
@@ -359,14 +417,44 @@ class FormulaActivation(nn.Module):
                 f"{self.formula} needs a floating-point tensor; got {getattr(x, 'dtype', type(x))}. "
                 "Convert the input with .float() or .double()."
             )
-
-        def leaf(node: Node) -> torch.Tensor:
-            return torch.full_like(x, node.value) if isinstance(node, Constant) else x
-
-        return _fold(self.formula.root, leaf, lambda op, args: op.torch(*args))
+        values: list[torch.Tensor] = []
+        for operator, arguments in self._steps:
+            if operator == _INPUT:
+                values.append(x)
+            elif operator == _CONSTANT:
+                values.append(torch.tensor(arguments, dtype=x.dtype, device=x.device))
+            else:
+                values.append(OPERATORS[operator].torch(*(values[i] for i in arguments)))
+        # A formula of constants only is a constant of x's shape.
+        return values[-1] if values[-1].shape == x.shape else values[-1].expand(x.shape).contiguous()
 
     def extra_repr(self) -> str:
         return str(self.formula)
+
+
+_INPUT, _CONSTANT = "x", "constant"
+
+
+def _steps(root: Node) -> list[tuple[str, object]]:
+    """The tree as a straight-line program, each distinct subterm once, the root last.
+
+    A step is ``("x", None)``, ``("constant", value)`` or ``(operator, indices of
+    its arguments' steps)``.
+    """
+    steps: list[tuple[str, object]] = []
+    index: dict[Node, int] = {}
+
+    def visit(node: Node) -> int:
+        if node not in index:
+            if isinstance(node, Call):
+                steps.append((node.operator, tuple(visit(arg) for arg in node.args)))
+            else:
+                steps.append((_INPUT, None) if isinstance(node, Input) else (_CONSTANT, node.value))
+            index[node] = len(steps) - 1
+        return index[node]
+
+    visit(root)
+    return steps
 
 
 # ---------------------------------------------------------------- the parser

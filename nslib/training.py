@@ -28,6 +28,48 @@ amplifies (batched and single matrix products round differently).
 
 A run whose output or loss stops being finite is stopped and recorded as
 ``failed`` with the reason; the rest of its stack trains on.
+
+Where the time goes: the matrix products are a quarter (Light) to two fifths
+(Heavy) of a step; the rest is memory-bound elementwise work (BatchNorm, the
+activation, dropout, Adam), cos-heavy formula activations (torch's cos and sin
+take 1.3 ns a float32 value here, thirteen times a multiplication), and
+per-operation overhead on small matrices.
+What was measured against it (the paper's 51-run grid on this project's 2-core
+virtual machine, shared with other programs, so CPU seconds rather than wall
+time; each figure is before -> after):
+
+- Kept: a formula activation computes ``Formula.cheaper()``, each shared
+  subterm once (``nslib.symbolic.FormulaActivation``), with the literal
+  formula's values to the last bit. Forward and backward on ``[1024, 512]``
+  float32: HIGGS's ``sub(cos(x), cos(abs(cos(x))))`` 11.0 -> 6.6 ms,
+  FOREST_COVER's 5.1 -> 4.0 ms, SPAMBASE's 3.9 -> 3.8 ms. Gradients change in
+  the last bits (a shared subterm's gradient is summed once), so formula runs'
+  numbers moved slightly; ReLU, GELU and SiLU runs are bit for bit as before.
+- Kept, for memory: each model gathers its batch from its seed's split in
+  place, not from a stacked copy of the training data per stack; one malloc
+  arena for all workers (``_keep_freed_memory``); evaluation in chunks of
+  ``EVAL_CHUNK`` rows. The grid's peak: 808 -> 608 MB; CPU time 58.3 -> 56.8 s.
+- Kept: the activations keep their SIMD padding from layer to layer
+  (``_StackedLinear`` reads and writes padded blocks), instead of a padding
+  and an unpadding copy around every hidden layer, forward and backward: a
+  Heavy FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, bit for bit the same.
+- Measured, nothing to gain: the layout of the batched products. Strided
+  sample-major views and contiguous per-model matrices run within 3% of each
+  other, at about 57% of the ``torch.mm`` rate on 2048 x 2048 that defines the
+  floor (one ``torch.mm`` of the same total size is no faster), so the
+  products alone are about 1.75x the floor and the 3x target leaves the
+  elementwise work little more than the products' own time. Adam with
+  ``foreach=True``: the same numbers, no measurable change.
+- Not kept: stacks of up to 16 runs (every seed and activation of a shape in
+  one stack) instead of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory
+  615 -> 738 MB, over the paper's script's 640 MB.
+- Not kept: ``torch.compile`` (inductor's C++ backend) of the activation. It
+  fuses HIGGS's formula, forward and backward on ``[1024, 512]``, from 5.8 to
+  1.0 ms, but compiling took 48 s with a cold cache and 11 s with a warm one,
+  per activation and process: more than all of a grid's activation work (the
+  bench grid's formula runs would save about 5 s of CPU for about 150 s of
+  compiling three formulas cold); every distinct formula compiles anew, and
+  CI and ``make bench`` start cold.
 """
 
 from __future__ import annotations
@@ -48,7 +90,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -71,7 +112,9 @@ from nslib.results import RUN_CODE_VERSION, RunStore, as_table
 
 BN_MOMENTUM = 0.1  # nn.BatchNorm1d's defaults
 BN_EPS = 1e-5
-EVAL_CHUNK = 4096  # test rows per forward pass in evaluation
+# Test rows per forward pass in evaluation: the training batch, so that evaluation
+# reuses the blocks training freed (4096 rows grew the grid's peak by 77 MB).
+EVAL_CHUNK = 1024
 MAX_STACK = 8  # runs trained at once: 5 to 15 cost the same per run (measured); 8 leaves stacks to share out
 # torch's CPU kernels work in SIMD blocks of 32 float32 values (two AVX-512
 # vectors) and do the remainder with scalar code, which for some functions
@@ -80,7 +123,7 @@ MAX_STACK = 8  # runs trained at once: 5 to 15 cost the same per run (measured);
 # models share a tensor.
 _SIMD_BLOCK = 32
 _GLOBAL_RNG = threading.Lock()
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc's malloc.h
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters, glibc's malloc.h
 _versions = functools.cache(versions_text)  # package versions do not change within a session
 
 
@@ -221,6 +264,8 @@ def _failure(kind: str, epoch: int, batch: int, spec: RunSpec) -> str:
 
 def _metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Accuracy at p > 0.5, ROC AUC and BCE test loss (log clamped at -100, like BCELoss)."""
+    from sklearn.metrics import roc_auc_score  # here: importing sklearn costs a training worker 70 MB
+
     p64 = p.astype(np.float64)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped like BCELoss
         loss = -(y * np.maximum(np.log(p64), -100) + (1 - y) * np.maximum(np.log1p(-p64), -100)).mean()
@@ -359,22 +404,6 @@ def _padded(units: int) -> int:
     return -(-units // _SIMD_BLOCK) * _SIMD_BLOCK
 
 
-def _pad_units(x: torch.Tensor, K: int, padded: int) -> torch.Tensor:
-    """``[batch, K * units] -> [batch, K * padded]``, zeros after each model's units."""
-    batch, units = x.shape[0], x.shape[1] // K
-    if padded == units:
-        return x
-    return F.pad(x.view(batch, K, units), (0, padded - units)).view(batch, K * padded)
-
-
-def _unpad_units(x: torch.Tensor, K: int, units: int) -> torch.Tensor:
-    """The inverse of ``_pad_units``."""
-    batch, padded = x.shape[0], x.shape[1] // K
-    if padded == units:
-        return x
-    return x.view(batch, K, padded)[..., :units].reshape(batch, K * units)
-
-
 def _batch_sum(x: torch.Tensor) -> torch.Tensor:
     """``x.sum(0)`` for ``x`` of shape ``[batch, K, n]``, computed the same way for every model."""
     n = x.shape[2]
@@ -384,49 +413,55 @@ def _batch_sum(x: torch.Tensor) -> torch.Tensor:
 
 
 class _StackedLinear(torch.autograd.Function):
-    """K Linear layers at once on sample-major activations: ``[batch, K * in] -> [batch, K * out]``.
+    """K Linear layers at once on sample-major activations: ``[batch, K * in_block] -> [batch, K * padded]``.
 
-    Model k owns columns ``k * in : (k + 1) * in`` of the input and
-    ``k * out : (k + 1) * out`` of the output; ``weight`` is ``[K, in, out]``
-    (transposed ``nn.Linear`` weights), ``bias`` is ``[K, out]``. This layout is the
-    one ``nn.BatchNorm1d`` sees, so one native ``batch_norm`` call, its fastest CPU
-    kernel, normalises every model's units. The matrix products run on strided
-    views; the layout change is fused with the bias addition. A single output
-    (the last layer) uses elementwise products: BLAS would take a matrix-vector
-    path for a lone model and round differently from the batched one.
+    Model k owns columns ``k * in_block : k * in_block + in`` of the input (the
+    rest of its block, SIMD padding, is ignored) and ``k * padded : k * padded +
+    out`` of the output, whose padding is zero; ``weight`` is ``[K, in, out]``
+    (transposed ``nn.Linear`` weights), ``bias`` is ``[K, out]``. This layout is
+    the one ``nn.BatchNorm1d`` sees, so one native ``batch_norm`` call, its
+    fastest CPU kernel, normalises every model's units, and the activations
+    keep their padding from layer to layer with no copy to add or remove it.
+    The matrix products run on strided views; the layout change is fused with
+    the bias addition. A single output (the last layer) uses elementwise
+    products: BLAS would take a matrix-vector path for a lone model and round
+    differently from the batched one.
     """
 
     @staticmethod
-    def forward(ctx, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padded: int) -> torch.Tensor:
         batch, (K, width_in, width_out) = a.shape[0], weight.shape
-        a3 = a.view(batch, K, width_in)
+        a3 = a.view(batch, K, -1)[..., :width_in]
         if width_out == 1:
             products = (a3 * weight.view(1, K, width_in)).sum(2, keepdim=True)
         else:
             products = torch.bmm(a3.transpose(0, 1), weight).transpose(0, 1)
-        out = torch.empty(batch, K, width_out, dtype=a.dtype, device=a.device)
-        torch.add(products, bias, out=out)
+        out = torch.empty(batch, K, padded, dtype=a.dtype, device=a.device)
+        out[..., width_out:].zero_()
+        torch.add(products, bias, out=out[..., :width_out])
         ctx.save_for_backward(a, weight)
-        return out.view(batch, K * width_out)
+        return out.view(batch, K * padded)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, None]:
         a, weight = ctx.saved_tensors
         batch, (K, width_in, width_out) = a.shape[0], weight.shape
-        a3, grad3 = a.view(batch, K, width_in), grad.reshape(batch, K, width_out)
+        a3 = a.view(batch, K, -1)[..., :width_in]
+        grad3 = grad.reshape(batch, K, -1)[..., :width_out]
         grad_a = None
+        if ctx.needs_input_grad[0]:
+            # Written straight into the input's padded, sample-major layout: no copy.
+            grad_a = torch.empty_like(a).view(batch, K, -1)
+            grad_a[..., width_in:].zero_()
         if width_out == 1:
             grad_weight = _batch_sum(a3 * grad3).unsqueeze(-1)
-            if ctx.needs_input_grad[0]:
-                grad_a = (grad3 * weight.view(1, K, width_in)).reshape(batch, -1)
+            if grad_a is not None:
+                torch.mul(grad3, weight.view(1, K, width_in), out=grad_a[..., :width_in])
         else:
             grad_weight = torch.bmm(a3.permute(1, 2, 0), grad3.transpose(0, 1))
-            if ctx.needs_input_grad[0]:
-                # Written straight into the sample-major layout: no transposing copy.
-                grad_a = torch.empty(batch, K, width_in, dtype=a.dtype, device=a.device)
-                torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a.transpose(0, 1))
-                grad_a = grad_a.view(batch, -1)
-        return grad_a, grad_weight, _batch_sum(grad3)
+            if grad_a is not None:
+                torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a[..., :width_in].transpose(0, 1))
+        return None if grad_a is None else grad_a.view(batch, -1), grad_weight, _batch_sum(grad3), None
 
 
 class _Stack:
@@ -488,17 +523,15 @@ class _Stack:
     def forward(self, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
         """Probabilities ``[K, batch]`` for inputs ``[batch, K * d]``; training mode when ``masks`` are given."""
         a = x
-        for layer, (units, padded) in enumerate(zip(self.widths, self.padded)):
-            h = _pad_units(_StackedLinear.apply(a, self.W[layer], self.b[layer]), self.K, padded)
+        for layer, padded in enumerate(self.padded):
+            h = _StackedLinear.apply(a, self.W[layer], self.b[layer], padded)
             h = F.batch_norm(
                 h, self.running_mean[layer], self.running_var[layer], self.gamma[layer], self.beta[layer],
                 training=masks is not None, momentum=BN_MOMENTUM, eps=BN_EPS,
             )
             h = self._activate(h)
-            if masks is not None:
-                h = h * masks[layer]
-            a = _unpad_units(h, self.K, units)
-        return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1]).T)
+            a = h * masks[layer] if masks is not None else h
+        return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1], 1).T)
 
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
@@ -572,23 +605,26 @@ def _train_stack(
     n, d = splits[seeds[0]].X_train.shape
     stack = _Stack(specs, d, device)
     specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
-    # Seeds have different splits; a model reads its seed's block of the stacked data.
-    X = torch.cat([splits[seed].X_train for seed in seeds])
-    y = torch.cat([splits[seed].y_train for seed in seeds])
-    offsets = torch.tensor([seeds.index(spec.seed) * n for spec in specs], device=device).unsqueeze(1)
+    # Each model reads its seed's split in place (a stacked copy would cost the
+    # whole training data again per stack in flight): its rows are gathered
+    # straight into its slice of the sample-major input buffer.
+    X = [splits[spec.seed].X_train for spec in specs]
+    y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
-    inputs = torch.empty(batch_size * K, d, device=device)  # reused, as the masks are
+    inputs = torch.empty(batch_size, K, d, device=device)  # reused, as the masks are
+    targets = torch.empty(K, batch_size, device=device)
     for epoch in range(epochs):
-        order = (torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators]) + offsets)
-        order = order.T.contiguous()  # [n, K]: a batch's rows are one slice, sample-major
+        order = torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators])
         for batch, first in enumerate(range(0, n, batch_size)):
-            rows = order[first : first + batch_size].reshape(-1)
-            size = len(rows) // K
-            x = torch.index_select(X, 0, rows, out=inputs[: len(rows)])
+            rows = order[:, first : first + batch_size]
+            size = rows.shape[1]
+            x, target = inputs[:size], targets[:, :size]
+            for k in range(K):
+                torch.index_select(X[k], 0, rows[k], out=x[:, k])
+                torch.index_select(y[k], 0, rows[k], out=target[k])
             p = stack.forward(x.view(size, K * d), stack.masks(size))
             # A NaN probability makes binary_cross_entropy raise; that model fails below anyway.
-            targets = y.index_select(0, rows).view(size, K).T
-            loss = F.binary_cross_entropy(p.nan_to_num(0.5), targets, reduction="none").mean(1)
+            loss = F.binary_cross_entropy(p.nan_to_num(0.5), target, reduction="none").mean(1)
             bad_output = ~torch.isfinite(p).all(1)
             newly_failed = torch.nonzero((bad_output | ~torch.isfinite(loss)) & stack.alive).flatten().tolist()
             for k in newly_failed:
@@ -667,8 +703,11 @@ def _keep_freed_memory() -> None:
     A training step frees and allocates megabytes of tensors; by default glibc
     returns such blocks to the kernel and the next step faults them in again,
     page by page. On this project's virtual machines that cost about 1,100 page
-    faults and 3-5 ms a step (15-20% of a Heavy step). Linux with glibc only;
-    elsewhere this does nothing. The process keeps its peak memory afterwards.
+    faults and 3-5 ms a step (15-20% of a Heavy step). All threads share one
+    heap (one arena), so that a block one worker freed serves the next: with an
+    arena per thread, each kept its own peak (2 workers: 707 MB peak instead of
+    645 MB on FOREST_COVER's stacks). Linux with glibc only; elsewhere this does
+    nothing. The process keeps its peak memory afterwards.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -676,6 +715,7 @@ def _keep_freed_memory() -> None:
         return
     libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: blocks up to 32 MB come from the heap
     libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap is never trimmed
+    libc.mallopt(_M_ARENA_MAX, 1)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ gplearn's own ``_Program`` are printed, parsed and evaluated, and compared
 with gplearn's ``execute``.
 """
 
+import math
 import pickle
 
 import numpy as np
@@ -15,6 +16,8 @@ from gplearn._program import _Program
 from gplearn.functions import _function_map, sig1
 
 from nslib.symbolic import (
+    Call,
+    Constant,
     MAX_DEPTH,
     MAX_LENGTH,
     OPERATORS,
@@ -348,3 +351,62 @@ def test_formulas_nested_deeper_than_the_limit_are_refused():
 def test_parse_wants_a_string():
     with pytest.raises(TypeError, match="as a string"):
         parse(b"mul(x, x)")
+
+
+# ---------------------------------------------------------------- the cheaper form
+
+
+def literal(node, x: torch.Tensor) -> torch.Tensor:
+    """The tree computed operator by operator, every subterm anew, constants as full arrays."""
+    if isinstance(node, Call):
+        return OPERATORS[node.operator].torch(*(literal(arg, x) for arg in node.args))
+    return torch.full_like(x, node.value) if isinstance(node, Constant) else x
+
+
+def awkward_grid(dtype: torch.dtype) -> torch.Tensor:
+    """200,000 points: a wide logarithmic grid of both signs, the protection thresholds, 0, inf and NaN."""
+    magnitudes = torch.logspace(-12, 12, 100_000, dtype=torch.float64)
+    special = [0.0, -0.0, 0.001, -0.001, math.inf, -math.inf, math.nan, *AWKWARD]
+    thresholds = [math.nextafter(0.001, 1), -math.nextafter(0.001, 1), math.nextafter(0.001, 0)]
+    return torch.cat([magnitudes, -magnitudes, torch.tensor(special + thresholds, dtype=torch.float64)]).to(dtype)
+
+
+SIGN_REWRITES = [
+    ("cos(abs(x))", "cos(x)"), ("cos(neg(x))", "cos(x)"), ("abs(neg(abs(x)))", "abs(x)"),
+    ("sqrt(neg(x))", "sqrt(x)"), ("log(abs(x))", "log(x)"), ("neg(neg(sin(x)))", "sin(x)"),
+    ("sub(cos(x), cos(abs(cos(x))))", "sub(cos(x), cos(cos(x)))"),
+    ("neg(abs(x))", "neg(abs(x))"), ("sin(abs(x))", "sin(abs(x))"), ("div(1.000, abs(x))", "div(1.000, abs(x))"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SIGN_REWRITES)
+def test_cheaper_drops_only_the_sign_changes_that_cannot_matter(text, expected):
+    cheaper = parse(text).cheaper()
+    assert str(cheaper) == expected and cheaper.original == parse(text)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_activation_equals_the_literal_formula_to_the_last_bit(programs, dtype):
+    grid = awkward_grid(dtype)
+    texts = [text for text, _ in SIGN_REWRITES] + [str(parse(str(program)).collapse()) for program in programs[:120]]
+    for text in texts:
+        expected = literal(parse(text).root, grid)
+        got = parse(text).to_torch()(grid)
+        assert got.shape == grid.shape and got.dtype == dtype
+        torch.testing.assert_close(got, expected, rtol=0, atol=0, equal_nan=True, msg=text)
+
+
+def test_the_activations_gradient_equals_the_literal_formulas_up_to_summation_order(programs):
+    # A shared subterm's gradient is summed once instead of in each copy's
+    # backward step, which changes only the rounding of those sums.
+    grid = torch.linspace(-10, 10, 20_001, dtype=torch.float64)
+    texts = [text for text, _ in SIGN_REWRITES] + [str(parse(str(program)).collapse()) for program in programs[:120]]
+    for text in (text for text in texts if parse(text).variables):
+        gradients = []
+        for compute in (lambda t: literal(parse(text).root, t), parse(text).to_torch()):
+            inputs = grid.clone().requires_grad_()
+            compute(inputs).sum().backward()
+            gradients.append(inputs.grad)
+        expected, got = gradients
+        scale = expected.abs().nan_to_num(0, 0, 0).clamp(min=1)
+        torch.testing.assert_close(got / scale, expected / scale, rtol=0, atol=1e-12, equal_nan=True, msg=text)

@@ -134,3 +134,4 @@ def test_the_bench_script_runs_quick_and_writes_its_numbers(tmp_path: Path) -> N
     numbers = json.loads((tmp_path / "bench.json").read_text())
     assert numbers["quick"] and numbers["runs"] == 17 and len(numbers["per_run"]) == 17
     assert numbers["ours_grid_s"] > 0 and numbers["floor_s"] > 0 and numbers["peak_mb_end"] > 0
+    assert numbers["peak_target_mb"] == 640 and numbers["peak_target_met"] == (numbers["peak_mb_end"] <= 640)
