@@ -91,7 +91,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from nslib.progress import progress as progress_bar
 
 from nslib.activations import activation_label, activation_module, resolve_formula
 from nslib.checks import check_int
@@ -811,7 +811,7 @@ def run_grid(
 
     _keep_freed_memory()
     workers = workers or _default_workers(device)
-    with tqdm(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
+    with progress_bar(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
               disable=not progress) as bar, _one_thread():
         if executor.scheduler is not None:
             for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data, _ in jobs], executor):
@@ -821,7 +821,7 @@ def run_grid(
             for stack, dataset, seed_splits in jobs:
                 finished(_train_stack(stack, dataset, seed_splits, device, bar.update))
         else:
-            _run_threaded(jobs, device, workers, bar, finished)
+            _run_threaded(jobs, device, workers, bar.update, finished)
     table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()
 
@@ -839,7 +839,7 @@ def _run_threaded(
     jobs: Sequence[tuple[list[RunSpec], Dataset, dict[int, _Split]]],
     device: torch.device,
     workers: int,
-    bar: tqdm,
+    update_bar: Callable[[int], object],
     finished: Callable[[list[dict]], None],
 ) -> None:
     """Train the stacks ``workers`` at a time; ``finished`` gets each stack's rows in the calling thread."""
@@ -849,7 +849,7 @@ def _run_threaded(
         if stop.is_set():
             raise _Interrupted
         with lock:
-            bar.update(epochs)
+            update_bar(epochs)
 
     # torch's thread setting is per thread (OpenMP), so each worker sets it again.
     pool = ThreadPoolExecutor(min(workers, len(jobs)), initializer=torch.set_num_threads, initargs=(1,))
