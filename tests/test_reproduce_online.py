@@ -7,13 +7,10 @@ loaders at them, with checksums this test controls. The whole reproduce path
 folder, without copying anything back.
 """
 
-import functools
 import hashlib
-import http.server
 import os
 import subprocess
 import sys
-import threading
 
 import pandas as pd
 import pytest
@@ -21,30 +18,13 @@ import pytest
 from nslib import reproduction
 from nslib.paths import reference_dir
 from nslib.pipeline import notebooks
-from synthetic import uci_like_files
 
 NAMES = {"HIGGS": "HIGGS.csv.gz", "FOREST_COVER": "covtype.data.gz", "SPAMBASE": "spambase.data"}
 
 
-@pytest.fixture
-def served(tmp_path):
-    """The UCI-like files behind a real HTTP server on 127.0.0.1; yields (base URL, {file: bytes})."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    files = uci_like_files(folder)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", files
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.slow
-def test_reproduce_runs_to_the_end_on_other_data_and_says_the_data_differ(served, tmp_path):
-    base, files = served
+def test_reproduce_runs_to_the_end_on_other_data_and_says_the_data_differ(uci_server, tmp_path):
+    base, files = uci_server
     env = {key: value for key, value in os.environ.items() if not key.startswith("NSLIB_")}
     env["NSLIB_DATA_HOME"] = str(tmp_path / "raw")
     for name, file_name in NAMES.items():

@@ -1,36 +1,16 @@
 """``make study`` end to end: a headerless CSV with text labels, every notebook, and its report."""
 
-import functools
-import http.server
 import os
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import uci_like_files
-
-
-@pytest.fixture
-def higgs_url(tmp_path):
-    """HIGGS-shaped rows behind a real HTTP server on 127.0.0.1 (the transfer's source, no mirror needed)."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    uci_like_files(folder)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/HIGGS.csv.gz"
-    server.shutdown()
-    server.server_close()
-
 
 @pytest.mark.slow
-def test_study_on_a_headerless_csv_with_text_labels_uses_every_row_and_judges_the_transfer(higgs_url, tmp_path):
+def test_study_on_a_headerless_csv_with_text_labels_uses_every_row_and_judges_the_transfer(uci_server, tmp_path):
     rng = np.random.default_rng(3)
     rows = 1200
     X = rng.normal(size=(rows, 6)).round(4)
@@ -39,7 +19,7 @@ def test_study_on_a_headerless_csv_with_text_labels_uses_every_row_and_judges_th
     # No header row: the first line is data and must not be lost.
     pd.DataFrame(X).assign(label=label).to_csv(csv, header=False, index=False)
     env = {key: value for key, value in os.environ.items() if not key.startswith("NSLIB_")}
-    env.update(NSLIB_HIGGS_URL=higgs_url, NSLIB_DATA_HOME=str(tmp_path / "raw"))
+    env.update(NSLIB_HIGGS_URL=f"{uci_server[0]}/HIGGS.csv.gz", NSLIB_DATA_HOME=str(tmp_path / "raw"))
     result = subprocess.run(
         [sys.executable, "-m", "nslib.pipeline", "study", "--csv", str(csv), "--label", "-1",
          "--positive", "M", "--name", "pytest-study", "--profile", "quick", "--fresh"],
