@@ -37,7 +37,8 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
-	$(BIN)/pip install --quiet -e '.[notebooks,test,book]'
+	# compat: a plain .pth entry for the repository, and no setuptools notice in the output
+	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[notebooks,test,book]'
 	touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned packages
