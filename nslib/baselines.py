@@ -14,9 +14,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from nslib.progress import progress
 
 from nslib.data import Dataset, split_and_scale
+from nslib.progress import progress
 
 BASELINES = {
     "gradient boosting": lambda seed: HistGradientBoostingClassifier(random_state=seed),

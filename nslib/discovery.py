@@ -36,13 +36,13 @@ from gplearn.functions import _function_map
 from gplearn.genetic import SymbolicClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
-from nslib.progress import progress
 
 from nslib.checks import check_int
 from nslib.data import Dataset
 from nslib.files import atomic_write
 from nslib.parallel import Executor, executor_from_env, map_unordered
 from nslib.paths import derived_dir
+from nslib.progress import progress
 from nslib.repro import data_fingerprint, versions
 from nslib.symbolic import parse
 

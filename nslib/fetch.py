@@ -25,10 +25,10 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from nslib.progress import progress
 
 from nslib.files import atomic_write
 from nslib.paths import data_home
+from nslib.progress import progress
 from nslib.registry import DataError, DataSpec
 
 # Rows per pandas block: memory holds one block's float64 frame beside the float32 rows.

@@ -14,19 +14,20 @@ used again by notebooks 04 and 05.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
-from nslib.progress import progress as progress_bar
 
 from nslib import paper
 from nslib.activations import BUILTIN_LABELS
 from nslib.data import Dataset
-from nslib.discovery import discover
 from nslib.profiles import Profile
+from nslib.progress import progress as progress_bar
 from nslib.symbolic import parse
 from nslib.training import RunSpec, make_spec
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 SPECIALIST = "Specialist"
 # The paper's fixed configurations, in the order tables and plots show them.
@@ -51,6 +52,9 @@ def formulas_for(datasets: Mapping[str, Dataset], profile: Profile, *, progress:
     ``profile.gp_generations``: the settings notebook 02 uses, so the results
     come from the shared ``formulas.json`` cache when it holds them.
     """
+    # Imported here: gplearn and sklearn stay out of processes that only build specs (the bench).
+    from nslib.discovery import discover
+
     return {
         name: discover(data, population_size=profile.gp_population, generations=profile.gp_generations).formula
         for name, data in progress_bar(datasets.items(), desc="discovery", disable=not progress)
@@ -203,6 +207,9 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     ``runs`` needs a ``config`` column (``with_roles``); failed runs are left
     out. Each panel has its own y-axis, as the data sets' scores differ widely.
     """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     ok = runs[runs["status"] == "ok"].astype({"seed": str})
     names = list(dict.fromkeys(ok["dataset"]))
     if not names:

@@ -72,6 +72,6 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     digest = hashlib.sha256()
     for array in (np.ascontiguousarray(X), np.ascontiguousarray(y)):
         digest.update(f"{array.shape}{array.dtype.str}".encode())
-        digest.update(array.tobytes())
+        digest.update(memoryview(array).cast("B"))  # no copy of the bytes
     _FINGERPRINTS[id(X)] = ((weakref.ref(X), weakref.ref(y)), digest.hexdigest())
     return digest.hexdigest()
