@@ -47,7 +47,7 @@ def test_formulas_for_discovers_each_data_set_with_the_profiles_gp_settings(monk
         calls.append((data.name, settings))
         return SimpleNamespace(formula=f"formula of {data.name}")
 
-    monkeypatch.setattr(grids, "discover", recording_discover)
+    monkeypatch.setattr("nslib.discovery.discover", recording_discover)
     datasets = {"A": synthetic("A"), "B": synthetic("B")}
     assert grids.formulas_for(datasets, get_profile("quick"), progress=False) == {
         "A": "formula of A", "B": "formula of B"
