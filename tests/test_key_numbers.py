@@ -43,7 +43,7 @@ def table2() -> pd.DataFrame:
     return table.set_index(["Dataset", "config"])
 
 
-def test_parameter_counts_are_the_papers(table2) -> None:
+def test_table2_holds_the_papers_parameter_counts(table2) -> None:
     for (dataset, config), row in table2.iterrows():
         arch = "heavy" if config.startswith("Heavy") else "light"
         assert row["Params"] == paper.PARAMS[(dataset, arch)]
