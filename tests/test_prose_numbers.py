@@ -8,8 +8,8 @@ stand for a fraction. The few numbers that are arithmetic on those (a difference
 of two quoted figures) are listed below with the reason. A rerun whose numbers
 move makes this test name the stale sentence, instead of leaving the prose wrong;
 it is a guard, not a proof: a stale number that happens to equal some other
-computed figure at its precision still passes (of the eleven stale numbers this
-project once had, it catches seven).
+computed figure at its precision still passes (of twelve stale numbers this
+project had during its second session, it catches seven).
 """
 
 import re
