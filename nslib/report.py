@@ -19,6 +19,20 @@ from nslib.paths import PROJECT_ROOT, reference_dir
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def markdown_table(frame: pd.DataFrame, float_format: str = ".4f") -> str:
+    """``frame`` as a Markdown table: floats with ``float_format``, missing values empty, ``|`` escaped."""
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        if isinstance(value, float):
+            return format(value, float_format)
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def _pm(mean: float, std: float) -> str:
     return f"{mean:.3f} ± {std:.3f}"
 

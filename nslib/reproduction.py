@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nslib.report import markdown_table
+
 METRIC_TOLERANCE = 0.01
 
 
@@ -138,16 +140,6 @@ def key_numbers(run: Path, reference: Path) -> tuple[pd.DataFrame, pd.DataFrame]
     return data, numbers
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).replace("|", "\\|")
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    return "\n".join([header, rule, *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False))])
-
-
 def verdict(numbers: pd.DataFrame) -> str:
     """One sentence: how many key numbers are within tolerance, how many differ by the data, how many are out."""
     status = numbers["status"]
@@ -192,11 +184,11 @@ def write_report(run_dir: Path, reference: Path, runs: dict[str, int], header: l
     text = "\n\n".join([
         "# Reproduction report",
         "\n".join(header),
-        "## Data\n\n" + data_note + "\n\n" + _markdown(data.reset_index()),
+        "## Data\n\n" + data_note + "\n\n" + markdown_table(data.reset_index()),
         "## Runs\n\n" + summary[0] + ".",
         f"## Key numbers\n\n{verdict(numbers)} Tolerances: accuracy, AUC and mean differences "
         f"±{METRIC_TOLERANCE} (float rounding differs between CPUs and training amplifies it); "
-        "programs and verdicts exactly.\n\n" + _markdown(numbers),
+        "programs and verdicts exactly.\n\n" + markdown_table(numbers),
     ]) + "\n"
     path = run_dir / "REPORT.md"
     path.write_text(text)

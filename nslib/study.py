@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nslib.report import markdown_table
+
 # (file, dataset column, columns shown, heading, what it answers)
 SECTIONS = (
     ("table2.csv", "Dataset", ["Architecture", "Activation", "Acc", "AUC", "Params", "Gain_vs_Heavy", "Seeds"],
@@ -27,16 +29,6 @@ SECTIONS = (
 )
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:.4g}"
-        return str(value).replace("|", "\\|")
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def _section(derived: Path, name: str, file: str, column: str, shown: list[str], heading: str, text: str) -> str:
     path = derived / file
     if not path.exists():
@@ -45,7 +37,7 @@ def _section(derived: Path, name: str, file: str, column: str, shown: list[str],
     rows = table[table[column] == name]
     if rows.empty:
         return f"## {heading}\n\n`{file}` holds no row for {name}."
-    return f"## {heading}\n\n{text} (`{file}`)\n\n" + _markdown(rows[[c for c in shown if c in rows.columns]])
+    return f"## {heading}\n\n{text} (`{file}`)\n\n" + markdown_table(rows[[c for c in shown if c in rows.columns]], ".4g")
 
 
 def _formula_section(derived: Path, name: str) -> str:
