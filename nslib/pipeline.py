@@ -103,9 +103,25 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
             finally:
                 attempt["seconds"][notebook.name] = round(time.perf_counter() - start, 1)
                 log_path.write_text(json.dumps(attempts, indent=2) + "\n")
+            _readable_paths(run_dir / "notebooks" / notebook.name)
     attempt["finished"] = _now()
     log_path.write_text(json.dumps(attempts, indent=2) + "\n")
     return attempt
+
+
+def _readable_paths(path: Path) -> None:
+    """Replace the absolute paths papermill records in a notebook's metadata by ``shown`` ones.
+
+    The executed notebooks are committed and read; a machine's folders mean nothing there.
+    """
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    record = notebook.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if record.get(key):
+            record[key] = shown(record[key])
+    nbformat.write(notebook, path)
 
 
 def run_counts(run_dir: Path, started: str) -> dict[str, int]:
@@ -129,16 +145,12 @@ def _copy_back(run_dir: Path) -> None:
 
 
 def reproduce(run_dir: Path, *, profile: str = "full", fresh: bool = False, copy_back: bool = True) -> int:
-    """The whole study recomputed in ``run_dir``, its report, and (full profile) the copy back; returns an exit code."""
+    """The whole study recomputed in ``run_dir``, its report, and (full profile) the copy back; 0 when done (a failing notebook raises RuntimeError)."""
     from nslib import report, reproduction
     from nslib.repro import versions_text
 
     start = time.perf_counter()
-    try:
-        attempt = execute(run_dir, {"PROFILE": profile}, fresh=fresh)
-    except RuntimeError as error:
-        print(f"\nmake reproduce stopped: {error}", file=sys.stderr)
-        return 1
+    attempt = execute(run_dir, {"PROFILE": profile}, fresh=fresh)
     counts = run_counts(run_dir, attempt["started"])
     header = [
         f"Profile `{profile}`; run folder `{shown(run_dir)}`; started {attempt['started']}, "
@@ -160,13 +172,9 @@ def reproduce(run_dir: Path, *, profile: str = "full", fresh: bool = False, copy
 
 
 def quick(run_dir: Path) -> int:
-    """Every notebook with the quick profile, into a fresh ``run_dir``; returns an exit code."""
+    """Every notebook with the quick profile, into a fresh ``run_dir``; 0 when done (a failing notebook raises RuntimeError)."""
     start = time.perf_counter()
-    try:
-        execute(run_dir, {"PROFILE": "quick"}, fresh=True)
-    except RuntimeError as error:
-        print(f"\nmake quick stopped: {error}", file=sys.stderr)
-        return 1
+    execute(run_dir, {"PROFILE": "quick"}, fresh=True)
     print(f"\nExecuted notebooks, tables and figures: {shown(run_dir)}\nTotal time: {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -191,11 +199,7 @@ def study(csv: Path, label: str, *, positive: str | None = None, name: str | Non
     parameters = {"PROFILE": profile, "DATASETS": ["HIGGS"], "USER_CSV": str(csv), "USER_LABEL": _label(label),
                   "USER_POSITIVE": positive}
     start = time.perf_counter()
-    try:
-        attempt = execute(run_dir, parameters, fresh=fresh)
-    except RuntimeError as error:
-        print(f"\nmake study stopped: {error}", file=sys.stderr)
-        return 1
+    attempt = execute(run_dir, parameters, fresh=fresh)
     used = pd.read_csv(run_dir / "derived" / "datasets.csv")["dataset"]
     dataset = next(value for value in used if value != "HIGGS")
     counts = run_counts(run_dir, attempt["started"])
@@ -230,12 +234,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     own.add_argument("--profile", default="full")
     own.add_argument("--fresh", action="store_true", help="empty the study folder first")
     args = parser.parse_args(argv)
-    if args.command == "study":
-        return study(args.csv, args.label, positive=args.positive, name=args.name, profile=args.profile,
-                     fresh=args.fresh)
-    if args.command == "reproduce":
-        return reproduce(args.run_dir, profile=args.profile, fresh=args.fresh, copy_back=args.copy_back)
-    return quick(args.run_dir)
+    try:
+        if args.command == "study":
+            return study(args.csv, args.label, positive=args.positive, name=args.name, profile=args.profile,
+                         fresh=args.fresh)
+        if args.command == "reproduce":
+            return reproduce(args.run_dir, profile=args.profile, fresh=args.fresh, copy_back=args.copy_back)
+        return quick(args.run_dir)
+    except RuntimeError as error:  # a notebook failed: execute names it and says how to resume
+        print(f"\nmake {args.command} stopped: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

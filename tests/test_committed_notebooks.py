@@ -1,5 +1,6 @@
 """The committed notebooks' outputs are for readers: no machine paths, no raw warnings, no frozen bars."""
 
+import json
 import re
 
 import nbformat
@@ -13,7 +14,9 @@ FROZEN_BAR = re.compile(r"\b0%\|")
 
 
 def _output_texts(path):
-    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+    notebook = nbformat.read(path, as_version=4)
+    yield "metadata", json.dumps(notebook.metadata)
+    for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             texts = [output.get("text", "")]
             texts += [value for key, value in output.get("data", {}).items() if key.startswith("text/")]
