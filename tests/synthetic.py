@@ -1,6 +1,8 @@
 """The synthetic data the tests share: an in-memory data set, and files shaped like the UCI downloads."""
 
+import gzip
 import hashlib
+import io
 
 import numpy as np
 
@@ -22,34 +24,45 @@ def synthetic_dataset(
     return Dataset(name=name, X=X, y=y, feature_names=[f"f{i}" for i in range(d)], provenance=provenance)
 
 
-def uci_like_files(folder, rows: int = 3500, seed: int = 7) -> dict[str, bytes]:
-    """Files shaped like the three UCI downloads (same columns and label coding), with other rows.
+def csv_text(table: np.ndarray, fmt: str = "%.9g") -> bytes:
+    """``table`` as headerless comma-separated text, like the UCI files."""
+    buffer = io.StringIO()
+    np.savetxt(buffer, table, fmt=fmt, delimiter=",")
+    return buffer.getvalue().encode()
 
-    Returns ``{file name: bytes}``: ``HIGGS.csv.gz`` (label first, 28 features),
-    ``covtype.data.gz`` (54 integer columns, cover type 1-7 last) and
-    ``spambase.data`` (57 features, 0/1 label last); each label depends on a few
-    features, so the study has something to learn.
-    """
-    import gzip
 
+def higgs_like(rows: int, seed: int = 0) -> np.ndarray:
+    """HIGGS's shape: a 0/1 label first, then 28 features."""
     rng = np.random.default_rng(seed)
+    table = rng.normal(size=(rows, 29)).astype(np.float32)
+    table[:, 0] = rng.integers(0, 2, size=rows)
+    return table
 
-    def text(table: np.ndarray, fmt: str) -> bytes:
-        return "\n".join(",".join(fmt % value for value in row) for row in table).encode() + b"\n"
 
-    X = rng.normal(size=(rows, 28))
-    signal = (X[:, 0] * X[:, 5] + np.cos(X[:, 25]) + 0.5 * rng.normal(size=rows) > 0.5).astype(float)
-    higgs = gzip.compress(text(np.column_stack([signal, X]), "%.18e"), mtime=0)
-    terrain = rng.integers(0, 3000, size=(rows, 10))
-    flags = np.zeros((rows, 44), dtype=np.int64)
-    flags[np.arange(rows), rng.integers(0, 4, rows)] = 1
-    flags[np.arange(rows), 4 + rng.integers(0, 40, rows)] = 1
-    cover = np.where(terrain[:, 0] + 300 * flags[:, 1] + rng.normal(0, 400, rows) > 1600, 2, rng.choice([1, 3, 5], rows))
-    covtype = gzip.compress(text(np.column_stack([terrain, flags, cover]), "%d"), mtime=0)
-    words = rng.exponential(0.3, size=(rows, 57)) * (rng.random((rows, 57)) < 0.3)
-    spam = (words[:, 15] + words[:, 51] + 0.2 * rng.normal(size=rows) > 0.15).astype(int)
-    spambase = text(np.column_stack([words.round(3), spam]), "%g")
-    files = {"HIGGS.csv.gz": higgs, "covtype.data.gz": covtype, "spambase.data": spambase}
+def covtype_like(rows: int, seed: int = 0) -> np.ndarray:
+    """Covertype's shape: 54 features (a unique elevation per row, 0/1 flags), cover type 1-7 last."""
+    rng = np.random.default_rng(seed)
+    table = rng.integers(0, 2, size=(rows, 55)).astype(np.float32)
+    table[:, 0] = np.arange(rows) + 1000  # a unique elevation per row shows which rows were drawn
+    table[:, 54] = rng.integers(1, 8, size=rows)
+    return table
+
+
+def spambase_like(rows: int, seed: int = 0) -> np.ndarray:
+    """Spambase's shape: 57 frequencies, a 0/1 label last."""
+    rng = np.random.default_rng(seed)
+    table = rng.random(size=(rows, 58)).round(3).astype(np.float32)
+    table[:, 57] = rng.integers(0, 2, size=rows)
+    return table
+
+
+def uci_like_files(folder, rows: int = 3500, seed: int = 7) -> dict[str, bytes]:
+    """The three downloads as files in ``folder``, with other rows than the real ones; returns ``{name: bytes}``."""
+    files = {
+        "HIGGS.csv.gz": gzip.compress(csv_text(higgs_like(rows, seed)), mtime=0),
+        "covtype.data.gz": gzip.compress(csv_text(covtype_like(rows, seed)), mtime=0),
+        "spambase.data": csv_text(spambase_like(rows, seed)),
+    }
     for name, blob in files.items():
         (folder / name).write_bytes(blob)
     return files

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
-import io
 import os
 import socket
 import threading
@@ -23,6 +22,7 @@ from sklearn.datasets._covtype import ARCHIVE as SKLEARN_COVTYPE
 from nslib import data, fetch
 from nslib.data import DataError, RowShortfallWarning
 from nslib.paths import PROJECT_ROOT
+from synthetic import covtype_like, csv_text, higgs_like, spambase_like
 
 # The offline mirror CI uses: NSLIB_DATA_MIRROR, or shared/data beside the clone.
 REAL_MIRROR = Path(os.environ.get("NSLIB_DATA_MIRROR") or PROJECT_ROOT.parent / "shared" / "data")
@@ -85,34 +85,6 @@ class FileServer:
                 pass
 
         return Handler
-
-
-def csv_text(table: np.ndarray, fmt: str = "%.9g") -> bytes:
-    buffer = io.StringIO()
-    np.savetxt(buffer, table, fmt=fmt, delimiter=",")
-    return buffer.getvalue().encode()
-
-
-def higgs_like(rows: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    table = rng.normal(size=(rows, 29)).astype(np.float32)
-    table[:, 0] = rng.integers(0, 2, size=rows)
-    return table
-
-
-def covtype_like(rows: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    table = rng.integers(0, 2, size=(rows, 55)).astype(np.float32)
-    table[:, 0] = np.arange(rows) + 1000  # a unique elevation per row shows which rows were drawn
-    table[:, 54] = rng.integers(1, 8, size=rows)
-    return table
-
-
-def spambase_like(rows: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    table = rng.random(size=(rows, 58)).round(3).astype(np.float32)
-    table[:, 57] = rng.integers(0, 2, size=rows)
-    return table
 
 
 def sha256(blob: bytes) -> str:
