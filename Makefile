@@ -60,7 +60,7 @@ study: $(KERNEL_SPEC) ## The whole study on your CSV, into build/study/NAME, wit
 	$(BIN)/python -m nslib.pipeline study --csv "$(CSV)" --label "$(LABEL)" --profile $(PROFILE) \
 	  $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(NAME),--name "$(NAME)") $(if $(FRESH),--fresh)
 
-quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about 2 min)
+quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about a minute)
 	$(BIN)/python -m nslib.pipeline quick
 
 unit-test: $(KERNEL_SPEC) ## Run nslib's tests (pytest)

@@ -28,26 +28,17 @@ from nbconvert.preprocessors import (
 
 from nslib import paper
 from nslib.files import atomic_write
-from nslib.paths import PROJECT_ROOT, reference_dir
+from nslib.paths import PROJECT_ROOT, notebooks, reference_dir
 from nslib.report import results_markdown
 from nslib.symbolic import parse
 
 SOLUTION_TAG = "solution"
 DOCS_DIR = PROJECT_ROOT / "docs"
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 EXERCISES_HEADING = "## Exercises"
 
 _EXERCISE = re.compile(r"^(\d+)\.\s", re.MULTILINE)
 _SOLUTION = re.compile(r"^\*\*Solution (\d+)\.\*\*\s*")
 _PROFILE_LINE = re.compile(r"^PROFILE\s*=.*$", re.MULTILINE)
-
-
-def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
-    """The numbered notebooks of ``folder`` (``01_data.ipynb`` ...), in order."""
-    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not found:
-        raise FileNotFoundError(f"No numbered notebooks (NN_name.ipynb) in {folder}; run from a full checkout.")
-    return found
 
 
 def _read(path: Path) -> nbformat.NotebookNode:

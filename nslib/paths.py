@@ -14,6 +14,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = PROJECT_ROOT / "build" / "scratch"
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 
 
 def _folder(variable: str, default: Path) -> Path:
@@ -45,6 +46,14 @@ def reference_dir() -> Path:
 def reference_figures_dir() -> Path:
     """The committed reference figures, ``figures/``."""
     return PROJECT_ROOT / "figures"
+
+
+def notebooks() -> list[Path]:
+    """The study's numbered notebooks, ``notebooks/NN_name.ipynb``, in order."""
+    found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"No numbered notebooks (NN_name.ipynb) in {NOTEBOOK_DIR}; run from a full checkout.")
+    return found
 
 
 def mirror_dir() -> Path | None:

@@ -31,16 +31,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nslib.paths import PROJECT_ROOT, reference_dir, reference_figures_dir, shown
+from nslib.paths import NOTEBOOK_DIR, PROJECT_ROOT, notebooks, reference_dir, reference_figures_dir, shown
 
-NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 KERNEL = "nsa-compendium"
 CELL_TIMEOUT = 1800  # seconds; a hung kernel must not hang a headless run
-
-
-def notebooks() -> list[Path]:
-    """The study's notebooks, in order: ``notebooks/NN_*.ipynb``."""
-    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
 @contextlib.contextmanager

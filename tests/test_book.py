@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from nslib import book
-from nslib.paths import PROJECT_ROOT
+from nslib.paths import PROJECT_ROOT, notebooks
 
 SCREENSHOTS = PROJECT_ROOT / "build" / "book-screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,7 +40,7 @@ def _tiny_notebook() -> nbformat.NotebookNode:
     )
 
 
-@pytest.mark.parametrize("path", book.notebooks(), ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", notebooks(), ids=lambda path: path.stem)
 def test_every_exercise_of_every_notebook_has_its_solution(path: Path) -> None:
     assert book.solution_problems(nbformat.read(path, as_version=4)) == []
 
@@ -87,7 +87,7 @@ def test_student_copy_refuses_a_notebook_without_a_profile_parameter() -> None:
 
 def test_student_copies_of_the_committed_notebooks_are_written_and_valid(tmp_path: Path) -> None:
     written = book.write_student_copies(tmp_path)
-    assert [path.name for path in written] == [path.name for path in book.notebooks()]
+    assert [path.name for path in written] == [path.name for path in notebooks()]
     for path in written:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -208,7 +208,7 @@ def test_navigation_reaches_every_notebook_in_order(browser) -> None:
     driver, base = browser
     _visit(driver, base + "index.html")
     sidebar = {link.get_attribute("href").split("#")[0] for link in driver.find_elements(By.CSS_SELECTOR, "nav.bd-links a")}
-    chapters = [f"{base}notebooks/{path.stem}.html" for path in book.notebooks()]
+    chapters = [f"{base}notebooks/{path.stem}.html" for path in notebooks()]
     assert set(chapters) <= sidebar
     visited = []
     while True:
@@ -227,7 +227,7 @@ def test_formulas_are_typeset_and_solutions_start_hidden(browser) -> None:
     driver, base = browser
     _visit(driver, base + "index.html")
     assert len(driver.find_elements(By.CSS_SELECTOR, "mjx-container")) >= 4
-    for path in book.notebooks():
+    for path in notebooks():
         _visit(driver, f"{base}notebooks/{path.stem}.html")
         dropdowns = driver.find_elements(By.CSS_SELECTOR, "details.sd-dropdown")
         titles = [d.find_element(By.CSS_SELECTOR, "summary").text.strip() for d in dropdowns]

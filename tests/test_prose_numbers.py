@@ -19,7 +19,7 @@ import pytest
 
 from nslib import paper
 from nslib.paths import reference_dir
-from nslib.pipeline import notebooks
+from nslib.paths import notebooks
 
 QUOTED = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?")
 VALUE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")

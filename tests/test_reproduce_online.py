@@ -16,8 +16,7 @@ import pandas as pd
 import pytest
 
 from nslib import reproduction
-from nslib.paths import reference_dir
-from nslib.pipeline import notebooks
+from nslib.paths import notebooks, reference_dir
 
 NAMES = {"HIGGS": "HIGGS.csv.gz", "FOREST_COVER": "covtype.data.gz", "SPAMBASE": "spambase.data"}
 
