@@ -44,15 +44,16 @@ RUNS_FILE = "runs.csv"
 RUN_CODE_VERSION = "2"
 
 # One row per run. "seconds" is the run's share of its stack's wall time;
-# "train_loss" holds the mean training loss of each epoch, ';'-joined.
+# "train_loss" holds the mean training loss of each epoch, ';'-joined; "val_auc"
+# the validation ROC AUC after each epoch for runs with a "validation" fraction.
 COLUMNS = (
     "key", "dataset", "arch", "widths", "activation", "formula", "seed", "epochs",
     "batch_size", "lr", "rows", "acc", "auc", "test_loss", "params", "efficiency",
-    "seconds", "status", "reason", "train_loss", "data_sha256", "code_version", "versions",
+    "seconds", "status", "reason", "train_loss", "validation", "val_auc", "data_sha256", "code_version", "versions",
     "device", "finished_at",
 )
 INTEGER_COLUMNS = ("seed", "epochs", "batch_size", "rows", "params")
-FLOAT_COLUMNS = ("lr", "acc", "auc", "test_loss", "efficiency", "seconds")
+FLOAT_COLUMNS = ("lr", "acc", "auc", "test_loss", "efficiency", "seconds", "validation")
 STATUSES = ("ok", "failed")
 METRICS = ("acc", "auc", "efficiency")
 

@@ -147,6 +147,7 @@ class RunSpec:
     batch_size: int = 1024
     lr: float = 1e-3
     test_size: float = 0.2
+    validation: float = 0.0
 
     @property
     def key(self) -> str:
@@ -163,13 +164,15 @@ class RunSpec:
                 f"batch={self.batch_size}",
                 f"lr={self.lr!r}",
                 f"test={self.test_size!r}",
+                # Runs without a validation split keep the keys they had before it existed.
+                *([f"val={self.validation!r}"] if self.validation else []),
             ]
         )
 
     @property
     def shape(self) -> tuple:
         """What runs must share to be stacked: data set, widths and the training settings."""
-        return (self.dataset, self.widths, self.epochs, self.batch_size, self.lr, self.test_size)
+        return (self.dataset, self.widths, self.epochs, self.batch_size, self.lr, self.test_size, self.validation)
 
     @property
     def module_spec(self) -> str:
@@ -191,6 +194,7 @@ def make_spec(
     batch_size: int = 1024,
     lr: float = 1e-3,
     test_size: float = 0.2,
+    validation: float = 0.0,
     widths: Sequence[int] | None = None,
 ) -> RunSpec:
     """Check the settings of one run and record its activation's canonical formula.
@@ -198,7 +202,11 @@ def make_spec(
     ``activation`` is a built-in name or a formula in ``x``; a data set's
     discovered formula comes from ``nslib.grids.formulas_for``. ``arch`` is
     ``"heavy"`` or ``"light"``; with explicit ``widths`` it is only a label (for
-    example ``"width"``). Every spec builder (``nslib.grids.specs_for``) calls this.
+    example ``"width"``). With ``validation`` > 0 that fraction of the training
+    part is held out and the run records its validation ROC AUC after every
+    epoch (``val_auc``), which is what budgets are tuned on (``nslib.tuning``);
+    the test part is never looked at to tune. Every spec builder
+    (``nslib.grids.specs_for``) calls this.
     """
     widths = widths_of(arch) if widths is None else check_widths(widths)
     seed = check_int("seed", seed, low=0, example="42")
@@ -208,8 +216,13 @@ def make_spec(
         raise ValueError(f"lr={lr!r} must be a positive number, e.g. 1e-3.")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size={test_size!r} must be a fraction between 0 and 1, e.g. 0.2.")
+    if not 0 <= validation < 1:
+        raise ValueError(f"validation={validation!r} must be 0 (none) or a fraction of the training part, e.g. 0.2.")
     formula = resolve_formula(activation)
-    return RunSpec(dataset, arch, tuple(widths), activation, formula, seed, epochs, batch_size, float(lr), test_size)
+    return RunSpec(
+        dataset, arch, tuple(widths), activation, formula, seed, epochs, batch_size, float(lr), test_size,
+        float(validation),
+    )
 
 
 # ------------------------------------------------------------ shared pieces
@@ -217,17 +230,32 @@ def make_spec(
 
 @dataclass(frozen=True)
 class _Split:
-    """One seed's split of one data set, on the training device."""
+    """One seed's split of one data set, on the training device; ``X_val`` is None without validation."""
 
     X_train: torch.Tensor
     X_test: torch.Tensor
     y_train: torch.Tensor
     y_test: torch.Tensor
     y_test_numpy: np.ndarray
+    X_val: torch.Tensor | None = None
+    y_val_numpy: np.ndarray | None = None
 
 
 def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
+    """The paper's split of ``spec.seed``; with ``spec.validation``, its training part split again.
+
+    The validation rows are carved from the scaled training part with
+    ``train_test_split(random_state=seed)``: the scaler saw them, the network
+    does not train on them, and the test part stays unseen as before.
+    """
     X_train, X_test, y_train, y_test = split_and_scale(dataset, spec.seed, test_size=spec.test_size)
+    X_val = y_val = None
+    if spec.validation:
+        from sklearn.model_selection import train_test_split  # here: sklearn stays out of workers without it
+
+        X_train, X_val, y_train, y_val = train_test_split(
+            X_train, y_train, test_size=spec.validation, random_state=spec.seed
+        )
     if len(X_train) % spec.batch_size == 1:
         raise ValueError(
             f"{dataset.name}: {len(X_train)} training rows leave a last batch of 1 row with "
@@ -237,7 +265,10 @@ def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
     def tensor(array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
 
-    return _Split(tensor(X_train), tensor(X_test), tensor(y_train), tensor(y_test), np.asarray(y_test))
+    return _Split(
+        tensor(X_train), tensor(X_test), tensor(y_train), tensor(y_test), np.asarray(y_test),
+        None if X_val is None else tensor(X_val), None if y_val is None else np.asarray(y_val),
+    )
 
 
 def _generator(seed: int, device: torch.device) -> torch.Generator:
@@ -272,6 +303,13 @@ def _metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(((p > 0.5) == y).mean()), float(roc_auc_score(y, p)), float(loss)
 
 
+def _validation_auc(p: np.ndarray, split: _Split) -> float:
+    """ROC AUC on the validation rows; NaN when the output is not finite."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(split.y_val_numpy, p)) if np.isfinite(p).all() else math.nan
+
+
 def _row(
     spec: RunSpec,
     dataset: Dataset,
@@ -281,6 +319,7 @@ def _row(
     reason: str = "",
     metrics: tuple[float, float, float] | None = None,
     train_loss: Sequence[float] = (),
+    val_auc: Sequence[float] = (),
     seconds: float,
     device: torch.device,
 ) -> dict:
@@ -308,6 +347,8 @@ def _row(
         "status": status,
         "reason": reason,
         "train_loss": ";".join(f"{loss:.6g}" for loss in train_loss),
+        "validation": spec.validation,
+        "val_auc": ";".join(f"{auc:.6f}" for auc in val_auc),
         "data_sha256": data_fingerprint(dataset.X, dataset.y),
         "code_version": RUN_CODE_VERSION,
         "versions": _versions(),
@@ -338,6 +379,7 @@ def run(
     batch_size: int = 1024,
     lr: float = 1e-3,
     test_size: float = 0.2,
+    validation: float = 0.0,
     device: str | torch.device = "auto",
     widths: Sequence[int] | None = None,
 ) -> dict:
@@ -348,7 +390,7 @@ def run(
     """
     spec = make_spec(
         dataset.name, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
-        test_size=test_size, widths=widths,
+        test_size=test_size, validation=validation, widths=widths,
     )
     with _one_thread():
         return _reference_run(spec, dataset, pick_device(device))
@@ -362,6 +404,7 @@ def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> dic
     model = _initial_model(spec, d, dropout_generator=generator).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     losses: list[float] = []
+    val_auc: list[float] = []
     for epoch in range(spec.epochs):
         model.train()
         order = torch.randperm(n, generator=generator, device=device)
@@ -374,18 +417,22 @@ def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> dic
             if loss is None or not torch.isfinite(loss):
                 reason = _failure("the output" if loss is None else "the loss", epoch, batch, spec)
                 return _row(spec, dataset, d, status="failed", reason=reason, train_loss=losses,
-                            seconds=time.perf_counter() - start, device=device)
+                            val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(rows)
         losses.append(total / n)
+        if split.X_val is not None:
+            model.train(False)
+            with torch.no_grad():
+                val_auc.append(_validation_auc(model(split.X_val).squeeze(1).cpu().numpy(), split))
     model.train(False)
     with torch.no_grad():
         p = model(split.X_test).squeeze(1).cpu().numpy()
     status, reason, metrics = _score(spec, p, split.y_test_numpy)
     return _row(spec, dataset, d, status=status, reason=reason, metrics=metrics, train_loss=losses,
-                seconds=time.perf_counter() - start, device=device)
+                val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
 
 
 # ------------------------------------------------------------ the stacked engine
@@ -611,6 +658,7 @@ def _train_stack(
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
+    val_auc: list[list[float]] = [[] for _ in range(K)]
     inputs = torch.empty(batch_size, K, d, device=device)  # reused, as the masks are
     targets = torch.empty(K, batch_size, device=device)
     for epoch in range(epochs):
@@ -638,13 +686,19 @@ def _train_stack(
             for k in newly_failed:
                 stack.freeze(k)
             losses[epoch] += loss.detach().nan_to_num(0.0) * size
+        if specs[0].validation:
+            for k, p in enumerate(_predict(stack, seeds, splits, device, validation=True)):
+                if stack.alive[k]:
+                    val_auc[k].append(_validation_auc(p, splits[specs[k].seed]))
         advance(K)
     losses_per_run = (losses / n).T.cpu().tolist()
     probabilities = _predict(stack, seeds, splits, device)
     seconds = (time.perf_counter() - start) / K
     rows_out = []
     for k, spec in enumerate(specs):
-        common = dict(train_loss=losses_per_run[k][: stack.stopped_at[k]], seconds=seconds, device=device)
+        common = dict(
+            train_loss=losses_per_run[k][: stack.stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device
+        )
         if stack.reasons[k]:
             rows_out.append(_row(spec, dataset, d, status="failed", reason=stack.reasons[k], **common))
         else:
@@ -654,10 +708,10 @@ def _train_stack(
 
 
 def _predict(
-    stack: _Stack, seeds: list[int], splits: Mapping[int, _Split], device: torch.device
+    stack: _Stack, seeds: list[int], splits: Mapping[int, _Split], device: torch.device, *, validation: bool = False
 ) -> list[np.ndarray]:
-    """Each model's test-set probabilities in eval mode, in chunks of ``EVAL_CHUNK`` rows."""
-    X = torch.stack([splits[seed].X_test for seed in seeds])
+    """Each model's probabilities on its test (or validation) rows in eval mode, ``EVAL_CHUNK`` rows at a time."""
+    X = torch.stack([splits[seed].X_val if validation else splits[seed].X_test for seed in seeds])
     which = torch.tensor([seeds.index(spec.seed) for spec in stack.specs], device=device)
     n_test, d = X.shape[1:]
     out = []
@@ -794,12 +848,17 @@ def run_grid(
     done = set(old["key"])
     todo = [spec for spec in specs if spec.key not in done]
     stacks = sorted(_stacks(todo, max_stack), key=lambda stack: -_cost(stack, datasets[stack[0].dataset]))
-    splits: dict[tuple[str, int, float], _Split] = {}
+    splits: dict[tuple[str, int, float, float], _Split] = {}
     for spec in todo:
-        if (spec.dataset, spec.seed, spec.test_size) not in splits:
-            splits[spec.dataset, spec.seed, spec.test_size] = _split(datasets[spec.dataset], spec, device)
+        where = (spec.dataset, spec.seed, spec.test_size, spec.validation)
+        if where not in splits:
+            splits[where] = _split(datasets[spec.dataset], spec, device)
     jobs = [
-        (stack, datasets[stack[0].dataset], {s.seed: splits[s.dataset, s.seed, s.test_size] for s in stack})
+        (
+            stack,
+            datasets[stack[0].dataset],
+            {s.seed: splits[s.dataset, s.seed, s.test_size, s.validation] for s in stack},
+        )
         for stack in stacks
     ]
     new_rows: list[dict] = []

@@ -135,3 +135,27 @@ def test_the_bench_script_runs_quick_and_writes_its_numbers(tmp_path: Path) -> N
     assert numbers["quick"] and numbers["runs"] == 17 and len(numbers["per_run"]) == 17
     assert numbers["ours_grid_s"] > 0 and numbers["floor_s"] > 0 and numbers["peak_mb_end"] > 0
     assert numbers["peak_target_mb"] == 640 and numbers["peak_target_met"] == (numbers["peak_mb_end"] <= 640)
+
+
+def test_a_validation_run_records_one_validation_auc_per_epoch_in_either_engine() -> None:
+    specs = _grid(["relu", HYBRID], seeds=(42, 43), epochs=3, validation=0.25)
+    stacked = run_grid(specs, DATA, progress=False, workers=2, max_stack=2)
+    alone = run_grid(specs[:1], DATA, progress=False).iloc[0]
+    reference = run(DATA["SYN"], "light", "relu", 42, epochs=3, batch_size=128, validation=0.25)
+    val_auc = [[float(v) for v in row.split(";")] for row in stacked["val_auc"]]
+    assert [len(values) for values in val_auc] == [3, 3, 3, 3]
+    assert all(0 <= value <= 1 for values in val_auc for value in values) and min(val_auc[0]) > 0.7
+    assert alone["val_auc"] == stacked.iloc[0]["val_auc"]
+    assert val_auc[0] == pytest.approx([float(v) for v in reference["val_auc"].split(";")], abs=2e-3)
+    assert set(stacked["validation"]) == {0.25}
+    # Without validation nothing is held out and the row says so.
+    plain = run_grid(_grid(["relu"], epochs=3), DATA, progress=False).iloc[0]
+    assert plain["val_auc"] == "" and plain["validation"] == 0 and plain["auc"] != alone["auc"]
+
+
+def test_a_validation_split_changes_the_key_and_only_then() -> None:
+    plain = make_spec("SYN", "light", "relu", 42)
+    assert plain.key == "SYN|light|64-32|relu|seed=42|epochs=15|batch=1024|lr=0.001|test=0.2"
+    assert make_spec("SYN", "light", "relu", 42, validation=0.2).key == plain.key + "|val=0.2"
+    with pytest.raises(ValueError, match="validation=1.5"):
+        make_spec("SYN", "light", "relu", 42, validation=1.5)
