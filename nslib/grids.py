@@ -25,6 +25,7 @@ from nslib.profiles import Profile
 from nslib.progress import progress as progress_bar
 from nslib.symbolic import parse
 from nslib.training import RunSpec, make_spec
+from nslib.verdicts import Claim
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
@@ -64,18 +65,21 @@ def formulas_for(datasets: Mapping[str, Dataset], profile: Profile, *, progress:
 Config = tuple[str, str, str, Sequence[int] | None]  # (data set, arch, activation, widths or None)
 
 
-def specs_for(configs: Iterable[Config], seeds: Sequence[int], epochs: int) -> list[RunSpec]:
+def specs_for(
+    configs: Iterable[Config], seeds: Sequence[int], epochs: int, *, lr: float = 1e-3, validation: float = 0.0
+) -> list[RunSpec]:
     """One ``RunSpec`` per configuration and seed (``make_spec``), each distinct run listed once, in order.
 
     A configuration is ``(dataset, arch, activation, widths)``: ``widths=None``
     takes the arch's widths; ``activation`` is a built-in or a formula in ``x``.
+    ``lr`` and ``validation`` go to every spec (``nslib.trial`` tunes with them).
     Runs that are the same (a Transfer formula equal to the Specialist) are
     listed once, since ``run_grid`` refuses repeats.
     """
     specs: dict[str, RunSpec] = {}
     for dataset, arch, activation, widths in configs:
         for seed in seeds:
-            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, widths=widths)
+            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, lr=lr, validation=validation, widths=widths)
             specs.setdefault(spec.key, spec)
     return list(specs.values())
 
@@ -90,20 +94,15 @@ def check_formulas(formulas: Mapping[str, str], needed: Iterable[str]) -> None:
         )
 
 
-def paper_specs(
-    datasets: Iterable[str],
-    formulas: Mapping[str, str],
-    seeds: Sequence[int],
-    epochs: int,
-    transfer_from: str | None = None,
-) -> list[RunSpec]:
-    """The paper's grid as run specs: per data set, the baselines, Specialist and Transfer, each with every seed.
+def paper_configs(
+    datasets: Iterable[str], formulas: Mapping[str, str], transfer_from: str | None = None
+) -> list[Config]:
+    """The paper's grid as configurations: per data set, the baselines, Specialist and Transfer.
 
     ``datasets`` are names (a dict of Datasets works too); ``formulas`` maps each
     name to its formula in ``x`` (from ``formulas_for``). With ``transfer_from``
-    (e.g. ``"HIGGS"``), every other data set also gets a Light run with that data
-    set's formula. A Transfer run identical to the Specialist run (the two
-    formulas are the same) is listed once; ``with_roles`` labels it Specialist.
+    (e.g. ``"HIGGS"``), every other data set also gets a Light configuration with
+    that data set's formula.
     """
     names = list(datasets)
     check_formulas(formulas, [*names, transfer_from])
@@ -113,7 +112,34 @@ def paper_specs(
         configs.append((name, "light", formulas[name], None))
         if transfer_from not in (None, name):
             configs.append((name, "light", formulas[transfer_from], None))
-    return specs_for(configs, seeds, epochs)
+    return configs
+
+
+def paper_specs(
+    datasets: Iterable[str],
+    formulas: Mapping[str, str],
+    seeds: Sequence[int],
+    epochs: int,
+    transfer_from: str | None = None,
+) -> list[RunSpec]:
+    """The paper's grid (``paper_configs``) as run specs, each configuration with every seed.
+
+    A Transfer run identical to the Specialist run (the two formulas are the
+    same) is listed once; ``with_roles`` labels it Specialist.
+    """
+    return specs_for(paper_configs(datasets, formulas, transfer_from), seeds, epochs)
+
+
+def grid_claims(datasets: Iterable[str]) -> list[Claim]:
+    """Notebook 03's family: per data set, does Light GELU, Light SiLU, the Specialist or Heavy ReLU beat Light ReLU?
+
+    These are the compendium's own questions (the paper's claims are judged in
+    notebooks 04 and 05), in ROC AUC.
+    """
+    return [
+        Claim(f"03-{name}-{config.lower().replace(' ', '-')}", f"{config} beats Light ReLU", name, config, "Light ReLU")
+        for name in datasets for config in ("Light GELU", "Light SiLU", SPECIALIST, "Heavy ReLU")
+    ]
 
 
 def _canonical(formula: str) -> str:

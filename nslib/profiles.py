@@ -23,6 +23,11 @@ class Profile:
     gp_stability_seeds: tuple[int, ...]
     random_programs: int
     widths: tuple[tuple[int, int], ...]
+    control_seeds: tuple[int, ...]
+    tune_lrs: tuple[float, ...]
+    tune_epochs: int
+    tune_seeds: tuple[int, ...]
+    higgs_rows: tuple[int, ...]
 
 
 PROFILES = {
@@ -30,25 +35,35 @@ PROFILES = {
         name="full",
         rows=None,
         epochs=15,
-        seeds=(42, 43, 44),
+        seeds=tuple(range(42, 52)),
         transfer_seeds=tuple(range(42, 52)),
         gp_population=500,
         gp_generations=5,
         gp_stability_seeds=(42, 43, 44, 45, 46),
-        random_programs=20,
+        random_programs=100,
         widths=((8, 4), (16, 8), (32, 16), (64, 32), (128, 64), (200, 100)),
+        control_seeds=(42, 43),
+        tune_lrs=(1e-3, 3e-3, 1e-2),
+        tune_epochs=30,
+        tune_seeds=(42,),
+        higgs_rows=(2500, 5000, 10000),
     ),
     "quick": Profile(
         name="quick",
         rows=3000,
         epochs=3,
-        seeds=(42,),
+        seeds=(42, 43),
         transfer_seeds=(42, 43),
         gp_population=100,
         gp_generations=2,
         gp_stability_seeds=(42, 43),
         random_programs=4,
         widths=((16, 8), (64, 32)),
+        control_seeds=(42, 43),
+        tune_lrs=(1e-3, 1e-2),
+        tune_epochs=4,
+        tune_seeds=(42,),
+        higgs_rows=(1000,),
     ),
 }
 

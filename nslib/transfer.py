@@ -12,26 +12,23 @@ the same. Defined for notebook 04.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from scipy import stats
 
 from nslib import comparisons
 from nslib.activations import BUILTINS, activation_label
 from nslib.checks import check_int
-from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, VERDICT_COLUMNS, rank_among, t_interval, verdict, verdict_row
 from nslib.data import REGISTRY
 from nslib.discovery import random_programs, simplified_text
-from nslib.grids import paper_specs, specs_for, with_roles
+from nslib.grids import SPECIALIST, Config, paper_configs, specs_for, transfer_label, with_roles
 from nslib.paper import HIGGS_FORMULA_REPORTED
 from nslib.symbolic import parse
 from nslib.training import RunSpec
+from nslib.verdicts import Claim
 
 SOURCE = "HIGGS"
 PAPER_FORMULA_LABEL = "Paper's HIGGS formula x*cos(x)"
@@ -39,7 +36,7 @@ BASELINE = "relu"
 TOP_SHARE = 0.25  # "ranks in the top 25% of random formulas"
 RANK_CLAIM = "HIGGS formula ranks in the top 25% of random formulas"
 METRIC_NAMES = {"auc": "ROC AUC", "acc": "accuracy"}
-MATRIX_COLUMNS = ["target", "source", "formula", "n_seeds", "auc_mean", "diff_mean", "diff_sd", "ci_low", "ci_high"]
+MATRIX_COLUMNS = ["target", "source", "formula", "n_seeds", "auc_mean", "diff_mean", "diff_sd"]
 
 
 def target_of(datasets: Sequence[str]) -> str:
@@ -65,35 +62,33 @@ def check_parameters(datasets: Sequence[str], n_random: object, random_seed: obj
 def transfer_specs(
     datasets: Sequence[str],
     formulas: Mapping[str, str],
+    gp_formulas: Mapping[int, str],
     seeds: Sequence[int],
     epochs: int,
-    extra_formulas: Sequence[str] = (HIGGS_FORMULA_REPORTED,),
 ) -> list[RunSpec]:
-    """Light runs for sections 1-3 of notebook 04: the paper's grid without Heavy, and the whole matrix.
+    """Light runs for sections 1-3 of notebook 04: ``transfer_configs`` and the whole matrix, every seed.
 
-    Per data set and seed: Light ReLU, GELU, SiLU and the Specialist, the
-    HIGGS formula on every other data set (``nslib.grids.paper_specs``), then
-    every data set's formula in ``formulas`` and each of ``extra_formulas`` (the
-    paper's reported HIGGS formula) on every data set. Heavy is left out: no
-    transfer claim is about it, and it costs about four Light runs.
+    The matrix is every data set's formula in ``formulas`` on every data set.
+    Heavy is left out: no transfer claim is about it, and it costs about four
+    Light runs.
     """
     if SOURCE not in formulas:
         raise ValueError(f"no formula for {SOURCE}, the transfer source; pass formulas=formulas_for(...) with it.")
-    lights = [spec for spec in paper_specs(datasets, formulas, seeds, epochs, transfer_from=SOURCE)
-              if spec.arch == "light"]
-    matrix = [(target, "light", formula, None) for target in datasets for formula in [*formulas.values(), *extra_formulas]]
-    listed = {spec.key for spec in lights}
-    return lights + [spec for spec in specs_for(matrix, seeds, epochs) if spec.key not in listed]
+    matrix = [(target, "light", formula, None) for target in datasets for formula in formulas.values()]
+    return specs_for([*transfer_configs(datasets, formulas, gp_formulas), *matrix], seeds, epochs)
 
 
-def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
-    """``nslib.grids.with_roles``, with the paper's reported HIGGS formula named ``PAPER_FORMULA_LABEL``.
+def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str], gp_formulas: Mapping[int, str]) -> pd.DataFrame:
+    """``nslib.grids.with_roles``, with the paper's reported HIGGS formula and the GP seeds' HIGGS formulas named.
 
     A config that is still a formula's text after ``with_roles`` is one no data
-    set found; the paper's formula is the only such one in notebook 04's grid.
+    set's seed-42 formula is: x*cos(x) becomes ``PAPER_FORMULA_LABEL`` and GP
+    seed s's formula ``gp_seed_label(s)`` (the first seed, if two found the same).
     """
+    names = {str(parse(formula)): gp_seed_label(seed) for seed, formula in reversed(list(gp_formulas.items()))}
+    names[str(parse(HIGGS_FORMULA_REPORTED))] = PAPER_FORMULA_LABEL
     labelled = with_roles(runs, formulas)
-    labelled["config"] = labelled["config"].replace({str(parse(HIGGS_FORMULA_REPORTED)): PAPER_FORMULA_LABEL})
+    labelled["config"] = labelled["config"].replace(names)
     return labelled
 
 
@@ -116,9 +111,10 @@ def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: s
 
     One row per (target, source) with the columns of ``MATRIX_COLUMNS``: the
     seeds where both runs are ok, the formula's mean AUC over those seeds, and
-    the mean, sd and 95% t interval of its AUC minus ``baseline``'s, seed by
-    seed (``seed_differences``). Targets are the data sets ``runs`` holds, in
-    the order of ``formulas``.
+    the mean and sd of its AUC minus ``baseline``'s, seed by seed
+    (``seed_differences``): a description; the claims are judged by
+    ``nslib.verdicts``. Targets are the data sets ``runs`` holds, in the order
+    of ``formulas``.
     """
     light = _light(runs)
     targets = [name for name in formulas if name in set(light["dataset"])]
@@ -128,11 +124,9 @@ def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: s
         for source, formula in formulas.items():
             diffs = seed_differences(light, target, formula, baseline)
             own = here[(here["activation"] == activation_label(formula)) & here["seed"].isin(diffs.index)]
-            low, high = t_interval(diffs.to_numpy())
             rows.append({
                 "target": target, "source": source, "formula": formula, "n_seeds": len(diffs),
                 "auc_mean": own["auc"].mean(), "diff_mean": diffs.mean(), "diff_sd": diffs.std(ddof=1),
-                "ci_low": low, "ci_high": high,
             })
     return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
 
@@ -161,90 +155,64 @@ def plot_transfer_matrix(matrix: pd.DataFrame, baseline_label: str = "Light ReLU
     return fig
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A claim "``better`` beats ``worse`` on ``dataset``", tried seed by seed.
+PAPER_TRANSFER_WORDS = (
+    'the title\'s "Transferring Mathematical Structures from Physics to Ecology"; '
+    'Table 2 names "Hybrid (Transfer)" the best Forest Cover model'
+)
+PAPER_BOUNDARY_WORDS = 'Spambase is the approach\'s "boundary condition": the HIGGS formula does not transfer to it'
 
-    ``better`` and ``worse`` are activation specs (``"relu"`` or a formula), so
-    the claim names the runs unambiguously; ``claim`` is its text for tables.
+
+def gp_seed_label(seed: int) -> str:
+    """The config label of the HIGGS formula found with GP seed ``seed``: ``HIGGS formula, GP seed 43``."""
+    return f"HIGGS formula, GP seed {seed}"
+
+
+def transfer_claims(datasets: Sequence[str], gp_formulas: Mapping[int, str], formulas: Mapping[str, str]) -> list[Claim]:
+    """Notebook 04's family of mean-difference claims, framed so that "holds" means the claim is right.
+
+    On the target (FOREST_COVER, or your own data set): the paper's claims that
+    the HIGGS formula (``Transfer (HIGGS)``) beats Light ReLU, GELU and SiLU, and
+    as the compendium's own questions the paper's reported formula x*cos(x) and
+    the HIGGS formulas of the other GP seeds in ``gp_formulas`` (seed: formula)
+    against Light ReLU. On SPAMBASE, the paper's boundary: Light ReLU beats the
+    HIGGS formula, and the Specialist does too. GP seeds whose formula is the
+    seed-42 one are the same runs and are not asked again.
     """
-
-    claim: str
-    dataset: str
-    better: str
-    worse: str
-
-    def result(self, runs: pd.DataFrame, metric: str = "auc") -> dict:
-        """The two paired by seed on Light runs (``seed_differences``), as a row with ``VERDICT_COLUMNS``.
-
-        When one side failed on every seed there is nothing to pair: the row has
-        ``n_seeds`` 0, NaNs and "cannot tell" (the failures show in the run tables).
-        """
-        diffs = seed_differences(runs, self.dataset, self.better, self.worse, metric)
-        return verdict_row(self.claim, self.dataset, metric, diffs)
-
-
-def _builtin_label(name: str) -> str:
-    return f"Light {BUILTINS[name][0]}"
-
-
-def paper_claims(datasets: Sequence[str], formulas: Mapping[str, str]) -> list[Comparison]:
-    """The paper's transfer claims that ``datasets`` allow, framed so that "holds" means the paper is right.
-
-    On FOREST_COVER: the HIGGS formula beats Light ReLU, GELU and SiLU, and so
-    does the formula the paper reports for HIGGS (x*cos(x)). On SPAMBASE (the
-    "boundary condition"): the HIGGS formula is worse than the Specialist and
-    worse than Light ReLU, so those claims put the HIGGS formula second. On a
-    user's data set (a name outside the registry), the paper's transfer claim
-    asked of it: the HIGGS formula beats Light ReLU, GELU and SiLU.
-    """
-    higgs = formulas[SOURCE]
-    claims = []
-    if "FOREST_COVER" in datasets:
-        for name, formula in (("HIGGS formula", higgs), (PAPER_FORMULA_LABEL, HIGGS_FORMULA_REPORTED)):
-            claims += [Comparison(f"{name} beats {_builtin_label(b)}", "FOREST_COVER", formula, b) for b in BUILTINS]
-    for own in (name for name in datasets if name not in REGISTRY):
-        claims += [Comparison(f"HIGGS formula beats {_builtin_label(b)}", own, higgs, b) for b in BUILTINS]
+    target = target_of(datasets)
+    transfer = transfer_label(SOURCE)
+    is_paper = target == "FOREST_COVER"
+    claims = [
+        Claim(f"04-transfer-{b}", f"{transfer} beats Light {BUILTINS[b][0]}", target, transfer,
+              f"Light {BUILTINS[b][0]}", paper_words=PAPER_TRANSFER_WORDS if is_paper else "",
+              source="title; Table 2" if is_paper else "")
+        for b in BUILTINS
+    ]
+    claims.append(Claim("04-transfer-xcosx", f"{PAPER_FORMULA_LABEL} beats Light ReLU", target, PAPER_FORMULA_LABEL,
+                        "Light ReLU"))
+    seed_42 = str(parse(formulas[SOURCE]))
+    claims += [
+        Claim(f"04-transfer-gp{seed}", f"{gp_seed_label(seed)} beats Light ReLU", target, gp_seed_label(seed),
+              "Light ReLU")
+        for seed, formula in gp_formulas.items() if str(parse(formula)) != seed_42
+    ]
     if "SPAMBASE" in datasets:
         claims += [
-            Comparison("HIGGS formula is worse than the Specialist", "SPAMBASE", formulas["SPAMBASE"], higgs),
-            Comparison("HIGGS formula is worse than Light ReLU", "SPAMBASE", BASELINE, higgs),
+            Claim("04-boundary-relu", f"Light ReLU beats {transfer}", "SPAMBASE", "Light ReLU", transfer,
+                  paper_words=PAPER_BOUNDARY_WORDS, source="discussion"),
+            Claim("04-boundary-specialist", f"the Specialist beats {transfer}", "SPAMBASE", SPECIALIST, transfer),
         ]
     return claims
 
 
-def claim_table(
-    runs: pd.DataFrame, claims: Sequence[Comparison], metrics: Sequence[str] = ("auc", "acc")
-) -> pd.DataFrame:
-    """One row per claim and metric, with ``VERDICT_COLUMNS`` (claims missing their runs raise a ValueError)."""
-    rows = [claim.result(runs, metric) for metric in metrics for claim in claims]
-    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
-
-
-def plot_paired(table: pd.DataFrame) -> plt.Figure:
-    """A forest plot of ``claim_table``: each claim's mean paired difference and 95% CI, one panel per metric."""
-    metrics = list(dict.fromkeys(table["metric"]))
-    labels = list(dict.fromkeys(table["dataset"] + ": " + table["claim"]))
-    colours = sns.color_palette("colorblind")
-    palette = {HOLDS: colours[2], DOES_NOT_HOLD: colours[3], CANNOT_TELL: colours[7]}
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.45 * len(labels) + 1.6),
-                             sharey=True, squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        part = table[table["metric"] == metric].assign(label=lambda t: t["dataset"] + ": " + t["claim"])
-        y = part["label"].map({label: i for i, label in enumerate(labels)})
-        for name, group in part.groupby("verdict"):
-            rows = y[group.index]
-            ax.errorbar(group["mean_diff"], rows, fmt="o", color=palette[name], label=name, capsize=3,
-                        xerr=[group["mean_diff"] - group["ci_low"], group["ci_high"] - group["mean_diff"]])
-        ax.axvline(0, color="grey", linewidth=1, linestyle="--")
-        ax.set(yticks=range(len(labels)), yticklabels=labels, ylim=(len(labels) - 0.5, -0.5),
-               xlabel=f"claimed winner minus the other ({METRIC_NAMES.get(metric, metric)}, paired by seed)")
-    # One legend for all panels, below them, so that it hides no interval.
-    handles = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
-    fig.legend(handles.values(), handles.keys(), title="verdict (95% CI)", loc="upper center",
-               bbox_to_anchor=(0.5, 0.0), ncol=len(handles))
-    fig.suptitle("The paper's transfer claims, seed by seed: mean difference and 95% confidence interval")
-    return fig
+def transfer_configs(
+    datasets: Sequence[str], formulas: Mapping[str, str], gp_formulas: Mapping[int, str]
+) -> list[Config]:
+    """The Light configurations the family needs: the paper's grid without Heavy, x*cos(x) and the GP seeds' formulas
+    on the target."""
+    target = target_of(datasets)
+    lights = [config for config in paper_configs(datasets, formulas, transfer_from=SOURCE) if config[1] == "light"]
+    extra = [HIGGS_FORMULA_REPORTED, *gp_formulas.values()]
+    return lights + [(target, "light", formula, None) for formula in extra]
 
 
 def random_formulas(n: int, *, seed: int, n_features: int) -> pd.DataFrame:
@@ -301,30 +269,6 @@ def control_results(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd
     return draws.join(table.loc[labels].reset_index(drop=True))
 
 
-def rank_claim(value: float, others: Sequence[float], top_share: float = TOP_SHARE, confidence: float = 0.95) -> dict:
-    """Does ``value`` rank in the top ``top_share`` of ``others`` (random formulas' mean AUCs)?
-
-    ``rank_among`` gives the rank and the share of ``others`` it beats (NaNs,
-    formulas whose every run failed, are left out). The claim is that in the
-    grammar's whole distribution the share beaten is at least ``1 - top_share``;
-    the draws are a binomial sample of it, so the share gets a Clopper-Pearson
-    (exact) interval, and the verdict is ``verdict`` applied to the interval
-    minus ``1 - top_share``: "holds" only if the whole interval lies above it.
-    ``mean_diff``, ``ci_low`` and ``ci_high`` are the share and its interval minus ``1 - top_share``.
-    """
-    ranked = rank_among(value, np.asarray(others, dtype=float))
-    valid = ranked["out_of"] - 1
-    if valid == 0 or math.isnan(value):
-        return {**ranked, "beaten": 0, "mean_diff": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                "verdict": verdict(math.nan, math.nan)}
-    beaten = round(ranked["share_beaten"] * valid)
-    interval = stats.binomtest(beaten, valid).proportion_ci(confidence, method="exact")
-    threshold = 1 - top_share
-    low, high = interval.low - threshold, interval.high - threshold
-    return {**ranked, "beaten": beaten, "mean_diff": ranked["share_beaten"] - threshold,
-            "ci_low": low, "ci_high": high, "verdict": verdict(low, high)}
-
-
 def plot_random_control(results: pd.DataFrame, marks: Mapping[str, float], dataset: str) -> plt.Figure:
     """Each random draw's mean AUC as a point (constant formulas on their own row), ``marks`` (name: AUC) as lines.
 
@@ -355,50 +299,15 @@ def plot_random_control(results: pd.DataFrame, marks: Mapping[str, float], datas
     return fig
 
 
-def reference_ranks(
-    runs: pd.DataFrame, results: pd.DataFrame, references: Mapping[str, str], dataset: str, metric: str = "auc"
-) -> pd.DataFrame:
-    """Each reference's (name: activation spec) mean ``metric`` on ``dataset`` and its ``rank_claim`` among the draws.
-
-    ``runs`` are the control runs (the draws' seeds), ``results`` the table of
-    ``control_results``; a reference is averaged over the same runs' seeds.
-    """
-    table = per_activation(runs, dataset)
-    absent = [spec for spec in references.values() if activation_label(spec) not in table.index]
-    if absent:
-        raise ValueError(f"no Light runs of {absent} on {dataset}; train control_specs(...) first.")
-    rows = {}
-    for name, spec in references.items():
-        value = table.loc[activation_label(spec), f"{metric}_mean"]
-        rows[name] = {"metric": metric, "mean": value, **rank_claim(value, results[f"{metric}_mean"])}
-    return pd.DataFrame.from_dict(rows, orient="index")
+def draw_table(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: str = "auc") -> pd.DataFrame:
+    """The random draws' ``metric`` on ``dataset``, one row per distinct formula with ok runs on every seed and one
+    column per seed: the ``draws`` argument of ``verdicts.rank_share``."""
+    light = _light(runs)
+    here = light[(light["dataset"] == dataset) & light["activation"].isin(draws["formula"].map(activation_label))]
+    table = here[here["status"] == "ok"].pivot_table(index="activation", columns="seed", values=metric)
+    return table.dropna()
 
 
-def verdict_table(paired: pd.DataFrame, ranks: Mapping[str, Mapping], dataset: str, n_seeds: int) -> pd.DataFrame:
-    """The verdicts of notebook 04: ``claim_table``'s rows and, per metric in ``ranks``, the rank claim's row.
-
-    ``ranks`` maps a metric to the HIGGS formula's row of ``reference_ranks``;
-    its row's ``mean_diff``, ``ci_low`` and ``ci_high`` are the share of random
-    formulas beaten, and its interval, minus 0.75. Rows are ordered AUC first.
-    """
-    rank_rows = pd.DataFrame([
-        {"claim": RANK_CLAIM, "dataset": dataset, "metric": metric, "n_seeds": n_seeds,
-         **{column: rank[column] for column in ("mean_diff", "ci_low", "ci_high", "verdict")}}
-        for metric, rank in ranks.items()
-    ], columns=VERDICT_COLUMNS)
-    table = pd.concat([paired, rank_rows], ignore_index=True)
-    order = {metric: i for i, metric in enumerate(METRIC_NAMES)}
-    return table.sort_values("metric", key=lambda m: m.map(order), kind="stable").reset_index(drop=True)
-
-
-def verdict_summary(verdicts: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """``verdict_table`` with one row per claim: per metric, "mean [low, high]" and the verdict, side by side."""
-    text = verdicts.assign(
-        estimate=[f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
-                  for m, lo, hi in zip(verdicts["mean_diff"], verdicts["ci_low"], verdicts["ci_high"])]
-    )
-    wide = text.pivot_table(index=["claim", "dataset"], columns="metric", values=["estimate", "verdict"],
-                            aggfunc="first", sort=False)
-    wide.columns = [f"{METRIC_NAMES.get(metric, metric)}: {part}" for part, metric in wide.columns]
-    metrics = [METRIC_NAMES.get(m, m) for m in dict.fromkeys(verdicts["metric"])]
-    return wide[[f"{m}: {part}" for m in metrics for part in ("estimate", "verdict")]]
+def rank_claim(dataset: str) -> Claim:
+    """The claim "the HIGGS formula ranks in the top 25% of random formulas" on ``dataset`` (own question)."""
+    return Claim(f"04-rank-{dataset}", RANK_CLAIM, dataset, transfer_label(SOURCE), "random formulas")
