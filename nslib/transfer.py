@@ -22,8 +22,9 @@ import seaborn as sns
 from nslib import comparisons
 from nslib.activations import BUILTINS, activation_label
 from nslib.checks import check_int
-from nslib.data import REGISTRY
-from nslib.discovery import random_programs, simplified_text
+from nslib.data import REGISTRY, Dataset
+from nslib.discovery import random_programs, simplified_text, stability
+from nslib.profiles import Profile
 from nslib.grids import SPECIALIST, Config, paper_configs, specs_for, transfer_label, with_roles
 from nslib.paper import HIGGS_FORMULA_REPORTED
 from nslib.symbolic import parse
@@ -162,6 +163,16 @@ PAPER_TRANSFER_WORDS = (
 PAPER_BOUNDARY_WORDS = 'Spambase is the approach\'s "boundary condition": the HIGGS formula does not transfer to it'
 
 
+ONE_OPERATOR_REFERENCES = {"x": "x", "sin(x)": "sin(x)", "cos(x)": "cos(x)", "x cos(x)": HIGGS_FORMULA_REPORTED}
+
+
+def gp_seed_formulas(dataset: Dataset, profile: Profile) -> dict[int, str]:
+    """The formula GP finds on ``dataset`` with each of ``profile.gp_stability_seeds`` (notebook 02's study)."""
+    table = stability(dataset, profile.gp_stability_seeds, population_size=profile.gp_population,
+                      generations=profile.gp_generations)
+    return dict(zip(table["seed"].tolist(), table["formula"]))
+
+
 def gp_seed_label(seed: int) -> str:
     """The config label of the HIGGS formula found with GP seed ``seed``: ``HIGGS formula, GP seed 43``."""
     return f"HIGGS formula, GP seed {seed}"
@@ -269,11 +280,14 @@ def control_results(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd
     return draws.join(table.loc[labels].reset_index(drop=True))
 
 
-def plot_random_control(results: pd.DataFrame, marks: Mapping[str, float], dataset: str) -> plt.Figure:
+def plot_random_control(
+    results: pd.DataFrame, marks: Mapping[str, float], dataset: str, band: tuple[float, float] | None = None
+) -> plt.Figure:
     """Each random draw's mean AUC as a point (constant formulas on their own row), ``marks`` (name: AUC) as lines.
 
     The left panel shows every draw; the right one zooms in on the marks and
-    the draws near them, where the comparison is decided.
+    the draws near them, where the comparison is decided. ``band`` shades an
+    interval (the HIGGS formula's, from ``verdicts.rank_share``).
     """
     kinds = {True: "constant formula", False: "formula in x"}
     counts = results["constant"].value_counts()
@@ -290,6 +304,8 @@ def plot_random_control(results: pd.DataFrame, marks: Mapping[str, float], datas
                       legend=False, jitter=0.25, size=7, alpha=0.8, ax=ax)
         for (name, auc), colour in zip(marks.items(), sns.color_palette("dark", len(marks))):
             ax.axvline(auc, color=colour, linewidth=2, linestyle="--", label=f"{name} ({auc:.3f})")
+        if band is not None:
+            ax.axvspan(*band, color="grey", alpha=0.2, label="HIGGS formula's interval")
         ax.set(xlabel=xlabel, ylabel="", title=title)
     axes[1].set_xlim(*zoom)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -311,3 +327,24 @@ def draw_table(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: st
 def rank_claim(dataset: str) -> Claim:
     """The claim "the HIGGS formula ranks in the top 25% of random formulas" on ``dataset`` (own question)."""
     return Claim(f"04-rank-{dataset}", RANK_CLAIM, dataset, transfer_label(SOURCE), "random formulas")
+
+
+def reference_table(
+    runs: pd.DataFrame, results: pd.DataFrame, references: Mapping[str, str], dataset: str, metric: str = "auc"
+) -> pd.DataFrame:
+    """Each reference's (name: activation spec) mean ``metric`` on ``dataset`` and the share of random draws it beats.
+
+    ``runs`` hold the references' runs, ``results`` is ``control_results``'s
+    table (draws whose runs all failed have no mean and are left out).
+    """
+    table = per_activation(runs, dataset)
+    absent = [spec for spec in references.values() if activation_label(spec) not in table.index]
+    if absent:
+        raise ValueError(f"no Light runs of {absent} on {dataset}; train control_specs(...) first.")
+    others = results[f"{metric}_mean"].dropna()
+    rows = {
+        name: {"dataset": dataset, "mean": table.loc[activation_label(spec), f"{metric}_mean"],
+               "draws": len(others), "share_beaten": float((others < table.loc[activation_label(spec), f"{metric}_mean"]).mean())}
+        for name, spec in references.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("reference")
