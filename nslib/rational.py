@@ -101,45 +101,36 @@ class _RationalFunction(torch.autograd.Function):
         b = [coefficients[:, NUMERATOR_DEGREE + k].abs().view(1, K, 1) for k in range(1, DENOMINATOR_DEGREE + 1)]
         # Contiguous, so that the per-model sums below run the same whatever the caller's layout.
         t = grad.contiguous() / q  # dR/dP times the incoming gradient
+        magnitude = x.abs()
+        work = torch.empty_like(t)  # one buffer, reused: fresh memory is slow to fault in
         grad_x = grad_coefficients = None
+        if ctx.needs_input_grad[1]:
+            # dR/da_j = x^j / Q and dR/db_k = -sign(b_k) |x|^k R / Q, summed over the batch and units.
+            partial_sums = [t.sum(0)]
+            torch.mul(t, x, out=work)
+            for j in range(1, NUMERATOR_DEGREE + 1):
+                partial_sums.append(work.sum(0))
+                if j < NUMERATOR_DEGREE:
+                    work.mul_(x)
+            torch.mul(t, out, out=work)
+            for _ in range(DENOMINATOR_DEGREE):
+                partial_sums.append(work.mul_(magnitude).sum(0))
+            # [K, 10, n] summed over the units: each model's row the same way wherever it sits,
+            # when n is a whole number of SIMD blocks (as the stacked engine's blocks are).
+            grad_coefficients = torch.stack(partial_sums, dim=1).sum(2)
+            signs = _signs(coefficients[:, NUMERATOR_DEGREE + 1 :])
+            grad_coefficients[:, NUMERATOR_DEGREE + 1 :].mul_(signs).neg_()
         if ctx.needs_input_grad[0]:
             # dR/dx = (P'(x) - R(x) Q'(x)) / Q(x), with Q'(x) = sign(x) (|b_1| + 2 |b_2| |x| + ...).
-            magnitude = x.abs()
-            dp = x * (NUMERATOR_DEGREE * a[NUMERATOR_DEGREE])
-            for j in range(NUMERATOR_DEGREE - 1, 1, -1):
-                dp.add_(j * a[j]).mul_(x)
-            dp.add_(a[1])
-            dq = magnitude * (DENOMINATOR_DEGREE * b[-1])
+            dq = torch.mul(magnitude, DENOMINATOR_DEGREE * b[-1], out=work)
             for k in range(DENOMINATOR_DEGREE - 1, 1, -1):
                 dq.add_(k * b[k - 1]).mul_(magnitude)
             dq.add_(b[0]).mul_(torch.sign(x)).mul_(out)
-            grad_x = dp.sub_(dq).mul_(t)
-        if ctx.needs_input_grad[1]:
-            # dR/da_j = x^j / Q and dR/db_k = -sign(b_k) |x|^k R / Q, summed over the batch and units.
-            sums = []
-            power = t
-            for j in range(NUMERATOR_DEGREE + 1):
-                sums.append(_model_sums(power))
-                if j < NUMERATOR_DEGREE:
-                    power = power * x
-            power = t * out
-            magnitude = x.abs()
-            for _ in range(DENOMINATOR_DEGREE):
-                power = power * magnitude
-                sums.append(_model_sums(power))
-            grad_coefficients = torch.stack(sums, dim=1)
-            signs = _signs(coefficients[:, NUMERATOR_DEGREE + 1 :])
-            grad_coefficients[:, NUMERATOR_DEGREE + 1 :].mul_(signs).neg_()
+            dp = torch.mul(x, NUMERATOR_DEGREE * a[NUMERATOR_DEGREE], out=magnitude)  # |x| is no longer needed
+            for j in range(NUMERATOR_DEGREE - 1, 1, -1):
+                dp.add_(j * a[j]).mul_(x)
+            grad_x = dp.add_(a[1]).sub_(dq).mul_(t)
         return grad_x, grad_coefficients
-
-
-def _model_sums(values: torch.Tensor) -> torch.Tensor:
-    """``values`` ``[batch, K, n]`` summed per model, ``[K]``: first over the batch, then over the units.
-
-    Each model's sum is computed the same way wherever it sits among the K when
-    ``n`` is a whole number of SIMD blocks, as the stacked engine's blocks are.
-    """
-    return values.sum(0).sum(1)
 
 
 def rational(x: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
@@ -162,8 +153,8 @@ class Rational(nn.Module):
     """The safe PAU as an activation module: one learned curve for all units of a layer.
 
     ``coefficients`` (10 parameters, ``(a_0..a_5, b_1..b_4)``) start at
-    ``initial_coefficients()``, the fit to GELU. The input is ``[batch, units]``
-    (or any shape, computed as one row).
+    ``initial_coefficients()``, the fit to GELU. The input is ``[batch, units]``,
+    or any shape whose first dimension is the batch.
     """
 
     def __init__(self) -> None:
