@@ -70,14 +70,18 @@ def _signs(values: torch.Tensor) -> torch.Tensor:
     return torch.where(values < 0, -1.0, 1.0).to(values.dtype)
 
 
+def _terms(coefficients: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``[a_0..a_5]`` and ``[|b_1|..|b_4|]``, each ``[1, K, 1]`` to broadcast over ``x`` ``[batch, K, n]``."""
+    columns = [coefficients[:, i].view(1, -1, 1) for i in range(N_COEFFICIENTS)]
+    return columns[: NUMERATOR_DEGREE + 1], [column.abs() for column in columns[NUMERATOR_DEGREE + 1 :]]
+
+
 class _RationalFunction(torch.autograd.Function):
     """``R`` on ``x`` ``[batch, K, n]`` with coefficients ``[K, 10]``; see ``rational``."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
-        K = coefficients.shape[0]
-        a = [coefficients[:, j].view(1, K, 1) for j in range(NUMERATOR_DEGREE + 1)]
-        b = [coefficients[:, NUMERATOR_DEGREE + k].abs().view(1, K, 1) for k in range(1, DENOMINATOR_DEGREE + 1)]
+        a, b = _terms(coefficients)
         # Horner's scheme with separate multiplications and additions (no fused
         # multiply-add), so every element rounds the same in SIMD and scalar code.
         p = x * a[NUMERATOR_DEGREE]
@@ -96,9 +100,7 @@ class _RationalFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         x, coefficients, q, out = ctx.saved_tensors
-        K = coefficients.shape[0]
-        a = [coefficients[:, j].view(1, K, 1) for j in range(NUMERATOR_DEGREE + 1)]
-        b = [coefficients[:, NUMERATOR_DEGREE + k].abs().view(1, K, 1) for k in range(1, DENOMINATOR_DEGREE + 1)]
+        a, b = _terms(coefficients)
         # Contiguous, so that the per-model sums below run the same whatever the caller's layout.
         t = grad.contiguous() / q  # dR/dP times the incoming gradient
         magnitude = x.abs()
