@@ -1,7 +1,8 @@
 """Activation functions by name, so that a configuration can say which one it uses.
 
-A spec is a built-in (``"relu"``, ``"gelu"``, ``"silu"``, any case) or a formula
-in ``x`` in gplearn's notation (``"mul(cos(x), x)"``). A data set's discovered
+A spec is a built-in (``"relu"``, ``"gelu"``, ``"silu"``, any case), the learned
+rational activation (``"rational"``, ``nslib.rational``) or a formula in ``x`` in
+gplearn's notation (``"mul(cos(x), x)"``). A data set's discovered
 formula is looked up by the caller (``nslib.grids.formulas_for``) and passed as
 a formula, so that naming an activation never loads data or runs GP.
 """
@@ -14,20 +15,26 @@ from functools import partial
 
 from torch import nn
 
+from nslib.rational import Rational
 from nslib.symbolic import Formula, FormulaError, parse
 
-# key -> (label for tables, factory). GELU is the exact one, as in the paper's code.
+# key -> (label for tables, factory). The paper's fixed activations, which its
+# claims compare with; GELU is the exact one, as in the paper's code.
 BUILTINS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
     "relu": ("ReLU", nn.ReLU),
     "gelu": ("GELU", partial(nn.GELU, approximate="none")),
     "silu": ("SiLU", nn.SiLU),
 }
-BUILTIN_LABELS = tuple(label for label, _ in BUILTINS.values())
+# Named activations with learned parameters, beyond the paper: not among its baselines.
+LEARNED: dict[str, tuple[str, Callable[[], nn.Module]]] = {"rational": ("Rational", Rational)}
+_NAMED = {**BUILTINS, **LEARNED}
+# The labels of every named (not formula) activation, as tables show them.
+BUILTIN_LABELS = tuple(label for label, _ in _NAMED.values())
 
 # A lone word that is not a variable is a name the user expected us to know.
 _UNKNOWN_NAME = re.compile(r"(?!x$|X\d+$)[A-Za-z_]\w*")
 _OPTIONS = (
-    f"use one of {', '.join(BUILTINS)} (any case) or a formula in x such as 'mul(cos(x), x)'; "
+    f"use one of {', '.join(_NAMED)} (any case) or a formula in x such as 'mul(cos(x), x)'; "
     "for a data set's discovered formula pass nslib.grids.formulas_for(...)[name]"
 )
 
@@ -37,7 +44,7 @@ def _formula(spec: str) -> Formula | None:
     if not isinstance(spec, str):
         raise TypeError(f"activation spec {spec!r} must be a string; {_OPTIONS}.")
     key = spec.strip()
-    if key.lower() in BUILTINS:
+    if key.lower() in _NAMED:
         return None
     if not key or _UNKNOWN_NAME.fullmatch(key):
         raise ValueError(f"activation {spec!r} is not known; {_OPTIONS}.")
@@ -51,18 +58,18 @@ def _formula(spec: str) -> Formula | None:
 
 
 def activation_module(spec: str) -> nn.Module:
-    """A fresh activation module for ``spec``: a torch built-in or the formula elementwise."""
+    """A fresh activation module for ``spec``: a torch built-in, a ``Rational`` or the formula elementwise."""
     formula = _formula(spec)
-    return BUILTINS[spec.strip().lower()][1]() if formula is None else formula.to_torch()
+    return _NAMED[spec.strip().lower()][1]() if formula is None else formula.to_torch()
 
 
 def activation_label(spec: str) -> str:
-    """A readable name for tables: ``ReLU``, ``GELU``, ``SiLU`` or the formula in canonical form."""
+    """A readable name for tables: ``ReLU``, ``GELU``, ``SiLU``, ``Rational`` or the formula in canonical form."""
     formula = _formula(spec)
-    return BUILTINS[spec.strip().lower()][0] if formula is None else str(formula)
+    return _NAMED[spec.strip().lower()][0] if formula is None else str(formula)
 
 
 def resolve_formula(spec: str) -> str:
-    """The canonical formula text ``spec`` stands for, to record with results; empty for a built-in."""
+    """The canonical formula text ``spec`` stands for, to record with results; empty for a named activation."""
     formula = _formula(spec)
     return "" if formula is None else str(formula)

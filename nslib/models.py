@@ -155,10 +155,15 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def count_params_of(d: int, widths: Sequence[int]) -> int:
-    """The trainable parameters of ``mlp(d, widths, ...)`` for a parameter-free activation."""
+def count_params_of(d: int, widths: Sequence[int], activation: str = "relu") -> int:
+    """The trainable parameters of ``mlp(d, widths, activation)``, without building it.
+
+    A parameter-free activation (ReLU, a formula) adds nothing; ``"rational"``
+    adds its 10 coefficients per hidden layer.
+    """
+    per_activation = count_params(activation_module(activation))
     total, width_in = 0, d
     for width in check_widths(widths):
-        total += width_in * width + width + 2 * width
+        total += width_in * width + width + 2 * width + per_activation
         width_in = width
     return total + width_in + 1

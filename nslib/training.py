@@ -107,6 +107,7 @@ from nslib.models import (
     widths_of,
 )
 from nslib.parallel import Executor, executor_from_env, map_unordered
+from nslib.rational import N_COEFFICIENTS, Rational, rational
 from nslib.repro import data_fingerprint, pick_device, versions_text
 from nslib.results import RUN_CODE_VERSION, RunStore, as_table
 
@@ -324,7 +325,7 @@ def _row(
     device: torch.device,
 ) -> dict:
     """One row of ``runs.csv`` (see ``nslib.results.COLUMNS``)."""
-    params = count_params_of(d, spec.widths)
+    params = count_params_of(d, spec.widths, spec.module_spec)
     acc, auc, test_loss = metrics if metrics is not None else (math.nan, math.nan, math.nan)
     return {
         "key": spec.key,
@@ -388,6 +389,32 @@ def run(
     This is the reference ``run_grid`` is tested against: same split, same
     initial weights, same permutations and dropout masks, same metrics.
     """
+    return trained_network(
+        dataset, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
+        test_size=test_size, validation=validation, device=device, widths=widths,
+    )[0]
+
+
+def trained_network(
+    dataset: Dataset,
+    arch: str,
+    activation: str,
+    seed: int,
+    *,
+    epochs: int = 15,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    test_size: float = 0.2,
+    validation: float = 0.0,
+    device: str | torch.device = "auto",
+    widths: Sequence[int] | None = None,
+) -> tuple[dict, nn.Sequential]:
+    """``run``, also returning the trained network (eval mode): its row and the ``nn.Sequential``.
+
+    For looking inside a trained network, e.g. a rational activation's learned
+    curves (``nslib.rational.learned_coefficients``); a failed run returns the
+    network as it was when it failed.
+    """
     spec = make_spec(
         dataset.name, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
         test_size=test_size, validation=validation, widths=widths,
@@ -396,7 +423,7 @@ def run(
         return _reference_run(spec, dataset, pick_device(device))
 
 
-def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> dict:
+def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> tuple[dict, nn.Sequential]:
     start = time.perf_counter()
     split = _split(dataset, spec, device)
     n, d = split.X_train.shape
@@ -416,8 +443,9 @@ def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> dic
             loss = F.binary_cross_entropy(p, split.y_train[rows]) if torch.isfinite(p).all() else None
             if loss is None or not torch.isfinite(loss):
                 reason = _failure("the output" if loss is None else "the loss", epoch, batch, spec)
-                return _row(spec, dataset, d, status="failed", reason=reason, train_loss=losses,
-                            val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
+                row = _row(spec, dataset, d, status="failed", reason=reason, train_loss=losses,
+                           val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
+                return row, model.train(False)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -431,8 +459,9 @@ def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> dic
     with torch.no_grad():
         p = model(split.X_test).squeeze(1).cpu().numpy()
     status, reason, metrics = _score(spec, p, split.y_test_numpy)
-    return _row(spec, dataset, d, status=status, reason=reason, metrics=metrics, train_loss=losses,
-                val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
+    row = _row(spec, dataset, d, status=status, reason=reason, metrics=metrics, train_loss=losses,
+               val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
+    return row, model
 
 
 # ------------------------------------------------------------ the stacked engine
@@ -518,7 +547,9 @@ class _Stack:
     block of columns). Weights are ``[K, in, out]``, biases ``[K, out]``.
     BatchNorm, the activation and dropout work on blocks padded to whole SIMD
     blocks (``_padded``); BatchNorm's weights and running statistics are flat
-    ``[K * padded]`` in that order, the padding's entries inert.
+    ``[K * padded]`` in that order, the padding's entries inert. A stack with
+    rational runs holds their coefficients as ``[K, 10]`` per hidden layer,
+    initialised from each run's own ``Rational`` modules.
     """
 
     def __init__(self, specs: Sequence[RunSpec], d: int, device: torch.device) -> None:
@@ -528,8 +559,10 @@ class _Stack:
         self.K, self.device, self.widths = len(self.specs), device, self.specs[0].widths
         self.padded = [_padded(units) for units in self.widths]
         models = [_initial_model(spec, d) for spec in self.specs]
-        if any(p.requires_grad for act in _activations(models[0]) for p in act.parameters()):
-            raise ValueError("the stacked engine needs parameter-free activations; use run() for this one.")
+        activations = [_activations(model) for model in models]
+        if any(p.requires_grad for acts in activations for act in acts if not isinstance(act, Rational)
+               for p in act.parameters()):
+            raise ValueError("the stacked engine learns the parameters of Rational activations only; use run().")
         linears = [[m for m in model if isinstance(m, nn.Linear)] for model in models]
         norms = [[m for m in model if isinstance(m, nn.BatchNorm1d)] for model in models]
 
@@ -547,7 +580,15 @@ class _Stack:
         self.beta = [flat(layer, "bias", 0.0).requires_grad_() for layer in hidden]
         self.running_mean = [flat(layer, "running_mean", 0.0) for layer in hidden]
         self.running_var = [flat(layer, "running_var", 1.0) for layer in hidden]
-        self.parameters = [*self.W, *self.b, *self.gamma, *self.beta]
+        # Per hidden layer, each model's rational coefficients [K, 10] (the row of
+        # a model without one stays zero, unused): only where some run is rational.
+        def coefficients(layer: int) -> torch.Tensor:
+            acts = [acts[layer] for acts in activations]
+            return stacked(a.coefficients if isinstance(a, Rational) else torch.zeros(N_COEFFICIENTS) for a in acts)
+
+        any_rational = any(isinstance(acts[0], Rational) for acts in activations)
+        self.coefficients = [coefficients(layer).requires_grad_() for layer in hidden] if any_rational else []
+        self.parameters = [*self.W, *self.b, *self.gamma, *self.beta, *self.coefficients]
         # Not fused=True: faster, but its kernel rounds some tensors' tails differently.
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
         self.groups = _groups(self.specs, device)
@@ -557,15 +598,22 @@ class _Stack:
         self.stopped_at = [self.specs[0].epochs] * self.K  # epochs completed by each run
         self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
-    def _activate(self, h: torch.Tensor) -> torch.Tensor:
-        if len(self.groups) == 1:
-            return self.groups[0][2](h)
+    def _activate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         units = h.shape[1] // self.K
+
+        def apply(first: int, last: int, act: nn.Module, block: torch.Tensor) -> torch.Tensor:
+            if isinstance(act, Rational):  # each model's own coefficients, not the module's
+                out = rational(block.view(block.shape[0], last - first, units), self.coefficients[layer][first:last])
+                return out.view(block.shape)
+            return act(block)
+
+        if len(self.groups) == 1:
+            return apply(*self.groups[0], h)
         # split, not slicing: its backward is one concatenation, not a zero-filled
         # full-size gradient per group. Blocks are made contiguous because some
         # kernels (GELU's) round differently on strided input.
         blocks = h.split([(last - first) * units for first, last, _ in self.groups], dim=1)
-        return torch.cat([act(block.contiguous()) for (_, _, act), block in zip(self.groups, blocks)], dim=1)
+        return torch.cat([apply(*group, block.contiguous()) for group, block in zip(self.groups, blocks)], dim=1)
 
     def forward(self, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
         """Probabilities ``[K, batch]`` for inputs ``[batch, K * d]``; training mode when ``masks`` are given."""
@@ -576,7 +624,7 @@ class _Stack:
                 h, self.running_mean[layer], self.running_var[layer], self.gamma[layer], self.beta[layer],
                 training=masks is not None, momentum=BN_MOMENTUM, eps=BN_EPS,
             )
-            h = self._activate(h)
+            h = self._activate(h, layer)
             a = h * masks[layer] if masks is not None else h
         return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1], 1).T)
 
@@ -629,7 +677,11 @@ def _activations(model: nn.Sequential) -> list[nn.Module]:
 
 
 def _groups(specs: Sequence[RunSpec], device: torch.device) -> list[tuple[int, int, nn.Module]]:
-    """Contiguous slices of the stack that share an activation, with that activation's module."""
+    """Contiguous slices of the stack that share an activation, with that activation's module.
+
+    A ``Rational`` module only marks its slice: the slice computes with its
+    models' rows of ``_Stack.coefficients``.
+    """
     groups: list[tuple[int, int, nn.Module]] = []
     for k, spec in enumerate(specs):
         if groups and specs[groups[-1][0]].module_spec == spec.module_spec:
@@ -746,7 +798,7 @@ def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
 def _cost(stack: Sequence[RunSpec], dataset: Dataset) -> float:
     """A rough training cost of a stack (multiply-adds, plus elementwise work), to start the longest first."""
     spec = stack[0]
-    per_sample = count_params_of(dataset.n_features, spec.widths) + 20 * sum(spec.widths)
+    per_sample = count_params_of(dataset.n_features, spec.widths, spec.module_spec) + 20 * sum(spec.widths)
     return len(stack) * dataset.n_rows * (1 - spec.test_size) * spec.epochs * per_sample
 
 

@@ -52,7 +52,7 @@ def test_a_malformed_formula_reports_where_it_breaks():
 
 @pytest.mark.parametrize("spec", ["tanh", "", "  ", "cos", "leaky_relu"])
 def test_an_unknown_name_lists_the_options(spec):
-    with pytest.raises(ValueError, match=r"is not known; use one of relu, gelu, silu .*mul\(cos\(x\), x\)"):
+    with pytest.raises(ValueError, match=r"is not known; use one of relu, gelu, silu, rational .*mul\(cos\(x\), x\)"):
         activation_module(spec)
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -63,7 +64,9 @@ def test_a_reference_run_learns_and_reports_consistent_metrics() -> None:
     assert row["rows"] == 1200 and row["data_sha256"] == digest.hexdigest() and row["code_version"] != ""
 
 
-@pytest.mark.parametrize(("activation", "widths"), [("relu", (64, 32)), ("gelu", (16, 16)), (HYBRID, (64, 32))])
+@pytest.mark.parametrize(
+    ("activation", "widths"), [("relu", (64, 32)), ("gelu", (16, 16)), (HYBRID, (64, 32)), ("rational", (64, 32))]
+)
 def test_the_stacked_engine_matches_the_reference_loop(activation: str, widths: tuple[int, int]) -> None:
     # Same initial weights, permutations and dropout masks; only the rounding of
     # batched against single matrix products differs, and training amplifies it.
@@ -87,6 +90,25 @@ def test_a_run_gives_the_same_numbers_alone_and_in_any_stack(widths: tuple[int, 
     columns = ["acc", "auc", "test_loss", "train_loss"]
     assert alone[columns].iloc[0].tolist() == together[columns].iloc[0].tolist()
     assert together[columns].equals(in_threads[columns])
+
+
+@pytest.mark.parametrize("widths", [(64, 32), (12, 6)])
+def test_a_rational_run_gives_the_same_numbers_alone_beside_rationals_and_in_mixed_stacks(
+    widths: tuple[int, int],
+) -> None:
+    # Each rational run has its own coefficients, learned from its own batches:
+    # its numbers must not depend on its neighbours, its place or the workers.
+    specs = _grid(["gelu", HYBRID, "relu", "rational"], seeds=(42, 43), widths=widths)
+    rationals = [spec for spec in specs if spec.activation == "rational"]
+    columns = ["acc", "auc", "test_loss", "train_loss"]
+    alone = pd.concat([run_grid([spec], DATA, progress=False) for spec in rationals], ignore_index=True)
+    side_by_side = run_grid(rationals, DATA, progress=False)
+    mixed = run_grid(specs, DATA, progress=False, workers=1)
+    in_threads = run_grid(specs, DATA, progress=False, workers=2, max_stack=3)  # rationals at other places
+    assert alone[columns].equals(side_by_side[columns])
+    assert alone[columns].equals(mixed[mixed["activation"] == "Rational"][columns].reset_index(drop=True))
+    assert mixed[columns].equals(in_threads[columns])
+    assert alone["auc"].iloc[0] != alone["auc"].iloc[1]  # two seeds, two different runs
 
 
 def test_an_overflowing_activation_fails_its_run_and_its_stack_trains_on() -> None:
