@@ -311,6 +311,12 @@ class Claim:
         return "paper" if self.paper_words else OWN_QUESTION
 
 
+def split_sizes(n_rows: int, test_size: float = 0.2) -> tuple[int, int]:
+    """The training and test part sizes of ``train_test_split`` (which rounds the test part up)."""
+    n_test = math.ceil(n_rows * test_size)
+    return n_rows - n_test, n_test
+
+
 def judge_family(
     claims: Sequence[Claim], runs: pd.DataFrame, rows: Mapping[str, int], *, by: str = "config",
     test_size: float = 0.2,
@@ -324,10 +330,9 @@ def judge_family(
     for claim in claims:
         diffs = seed_differences(runs, claim.dataset, claim.better, claim.worse, claim.metric, by=by,
                                  relative=claim.relative) - claim.offset
-        n = rows[claim.dataset]
-        n_test = int(np.ceil(n * test_size))  # train_test_split rounds the test part up
+        n_train, n_test = split_sizes(rows[claim.dataset], test_size)
         family.append({**asdict(claim), "kind": claim.kind, "differences": diffs.to_numpy(),
-                       "n_train": n - n_test, "n_test": n_test})
+                       "n_train": n_train, "n_test": n_test})
     return judge(pd.DataFrame(family))
 
 
