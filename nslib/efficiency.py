@@ -499,3 +499,70 @@ def plot_curve(
     axes[0, -1].legend(title="activation", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------ the HIGGS row count
+
+
+def _power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    return a - b * np.power(n, -c)
+
+
+def _fit_power_law(rows: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    from scipy.optimize import curve_fit
+
+    start = (min(1.0, accuracy.max() + 0.02), 1.0, 0.5)
+    params, _ = curve_fit(_power_law, rows, accuracy, p0=start, bounds=([0.5, 0, 0.01], [1, np.inf, 2]),
+                          maxfev=20_000)
+    return params
+
+
+def row_curve(runs: pd.DataFrame, target_rows: int, n_boot: int = 500, random_state: int = 0) -> pd.DataFrame:
+    """Per config, a learning curve acc(n) = a - b n^(-c) over the row counts in ``runs``, read at ``target_rows``.
+
+    ``runs`` hold one config's runs at several row counts (column ``rows``)
+    with the same seeds. The curve is fit by least squares to the mean
+    accuracy per row count; its uncertainty by resampling the seeds with
+    replacement at each row count (``n_boot`` times, seeded) and refitting:
+    ``low`` and ``high`` are the 2.5% and 97.5% points of the extrapolated
+    accuracy. With four row counts and three parameters the extrapolation is
+    an estimate, and the interval says how loose.
+    """
+    ok = runs[runs["status"] == "ok"]
+    rng = np.random.default_rng(random_state)
+    out = []
+    for config, part in ok.groupby("config", sort=False):
+        by_rows = {int(n): group["acc"].to_numpy(dtype=float) for n, group in part.groupby("rows")}
+        if len(by_rows) < 3:
+            raise ValueError(f"{config}: a curve with three parameters needs at least 3 row counts, got {sorted(by_rows)}.")
+        sizes = np.array(sorted(by_rows), dtype=float)
+        means = np.array([by_rows[int(n)].mean() for n in sizes])
+        params = _fit_power_law(sizes, means)
+        boot = []
+        for _ in range(n_boot):
+            sample = np.array([rng.choice(by_rows[int(n)], len(by_rows[int(n)])).mean() for n in sizes])
+            boot.append(_power_law(target_rows, *_fit_power_law(sizes, sample)))
+        low, high = np.percentile(boot, [2.5, 97.5])
+        out.append({"config": config, "rows_max": int(sizes[-1]), "acc_at_max": float(means[-1]),
+                    "target_rows": target_rows, "estimate": float(_power_law(target_rows, *params)),
+                    "low": float(low), "high": float(high), "a": params[0], "b": params[1], "c": params[2]})
+    return pd.DataFrame(out)
+
+
+def plot_row_curve(runs: pd.DataFrame, fits: pd.DataFrame, paper_acc: float, paper_label: str) -> plt.Figure:
+    """Mean accuracy per row count with the fitted curves extended to ``target_rows`` and the paper's figure."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ok = runs[runs["status"] == "ok"]
+    for (config, part), colour in zip(ok.groupby("config", sort=False), sns.color_palette("colorblind")):
+        means = part.groupby("rows")["acc"].agg(["mean", "std"])
+        ax.errorbar(means.index, means["mean"], yerr=means["std"], fmt="o", color=colour, capsize=3, label=config)
+        fit = fits.set_index("config").loc[config]
+        grid = np.geomspace(means.index.min(), fit["target_rows"], 100)
+        ax.plot(grid, _power_law(grid, fit["a"], fit["b"], fit["c"]), color=colour, linestyle="--")
+        ax.errorbar([fit["target_rows"]], [fit["estimate"]], yerr=[[fit["estimate"] - fit["low"]],
+                    [fit["high"] - fit["estimate"]]], fmt="s", color=colour, capsize=4)
+    ax.axhline(paper_acc, color="black", linewidth=1, label=paper_label)
+    ax.set(xscale="log", xlabel="HIGGS rows used (80% train, 20% test)", ylabel="test accuracy (mean ± sd over seeds)",
+           title="Accuracy against rows, extrapolated to the paper's row count")
+    ax.legend(loc="lower right")
+    return fig

@@ -24,6 +24,7 @@ class Profile:
     random_programs: int
     widths: tuple[tuple[int, int], ...]
     control_seeds: tuple[int, ...]
+    curve_seeds: tuple[int, ...]
     tune_lrs: tuple[float, ...]
     tune_epochs: int
     tune_seeds: tuple[int, ...]
@@ -43,6 +44,7 @@ PROFILES = {
         random_programs=100,
         widths=((8, 4), (16, 8), (32, 16), (64, 32), (128, 64), (200, 100)),
         control_seeds=(42, 43),
+        curve_seeds=(42, 43, 44),
         tune_lrs=(3e-3, 1e-2, 3e-2),
         tune_epochs=30,
         tune_seeds=(42,),
@@ -60,10 +62,11 @@ PROFILES = {
         random_programs=4,
         widths=((16, 8), (64, 32)),
         control_seeds=(42, 43),
+        curve_seeds=(42,),
         tune_lrs=(1e-3, 1e-2),
         tune_epochs=4,
         tune_seeds=(42,),
-        higgs_rows=(1000,),
+        higgs_rows=(750, 1500),
     ),
 }
 
