@@ -13,29 +13,30 @@ trainable parameters as the Light MLP (within 10%). One hidden layer keeps the
 choice to one number and the learned functions few enough to look at.
 
 The settings (``GRID``, ``ORDER``, ``EPOCHS``, ``LR``) were measured on this
-project's 2-core machine, torch on one thread, batch 1024, mean of a few runs:
+project's 2-core machine (shared, load 5-7), torch on one thread, batch 1024,
+``kan_grid`` over seeds 0-9 (mean and std over seeds; seconds are wall time):
 
-=============  =====  ==========  ===========  ================  ===========
-data set       d      hidden h    parameters   seconds per run   ROC AUC
-=============  =====  ==========  ===========  ================  ===========
-HIGGS          28     14 (4,161)  4,060        1.5-3             0.777
-FOREST_COVER   54     11 (5,825)  5,940        4.5-7             0.893
-SPAMBASE       57     10 (6,017)  5,800        0.5-1.5           0.948
-=============  =====  ==========  ===========  ================  ===========
+=============  ==  ========  =====================  =========  ==============
+data set       d   hidden h  parameters (Light MLP)  s per run  ROC AUC
+=============  ==  ========  =====================  =========  ==============
+HIGGS          28  14        4,060 (4,161)           1.3        0.776 +- 0.005
+FOREST_COVER   54  11        6,050 (5,825)           5.3        0.894 +- 0.003
+SPAMBASE       57  10        5,800 (6,017)           0.3        0.956 +- 0.006
+=============  ==  ========  =====================  =========  ==============
 
-(the Light MLP's count in brackets). A training step costs about 25 ms on
-FOREST_COVER, mostly pykan's elementwise B-spline arithmetic on
-``[batch, d, h]`` tensors, so a KAN epoch costs about ten Light MLP epochs:
-three epochs at lr 2e-2 keep ten seeds on the three data sets near 90 s.
-More epochs help SPAMBASE most (15 epochs: 0.977), whose 3,680 training rows
-make only four steps an epoch. Two torch threads ran five times slower on the
-shared cores than one.
+All 30 runs took 70 s of wall time and 47 s of CPU. A training step costs
+about 20 ms of CPU on FOREST_COVER, mostly pykan's elementwise B-spline
+arithmetic on ``[batch, d, h]`` tensors, about ten times a Light MLP step:
+hence three epochs, at lr 2e-2. More epochs help SPAMBASE most (15 epochs, one
+seed: 0.977), whose 3,680 training rows make only four steps an epoch. Two
+torch threads ran five times slower on the shared cores than one.
 
 pykan's checkpoint files (``auto_save``), its symbolic branch during training
 and its grid updates are all off: every input is standardised, and the fixed
 grid on [-1, 1] plus the SiLU part outside it trained as well as grids fitted
-to the data (measured: HIGGS 0.775 with a grid update before training, 0.759 on
-[-3, 3], 0.778 as here).
+to the data (measured with pykan's initial spline noise, seed 0, 5 epochs at
+lr 1e-2: HIGGS 0.775 with a grid update before training, 0.759 on [-3, 3],
+0.778 with the fixed grid).
 """
 
 from __future__ import annotations
@@ -98,9 +99,13 @@ def build_kan(
 
     ``torch.manual_seed(seed)`` and pykan's own ``seed=`` decide every random
     choice; the caller's global generators are left as they were. Nothing is
-    written to disk (``auto_save=False``). The symbolic branch is off and its
-    affine parameters are frozen: until an edge is fixed to a formula they are
-    multiplied by a zero mask, so they never change the output.
+    written to disk (``auto_save=False``). The splines start at zero
+    (``noise_scale=0``; pykan's docstrings use it too): pykan fits its initial
+    spline noise by least squares, whose last bits varied from call to call
+    here, so one seed did not give one model. The random ``scale_base`` of each
+    edge's SiLU part still makes the edges differ. The symbolic branch is off
+    and its affine parameters are frozen: until an edge is fixed to a formula
+    they are multiplied by a zero mask, so they never change the output.
     """
     check_int("d", d, example="28")
     hidden = check_widths(hidden)
@@ -264,7 +269,8 @@ def _train(spec: _KanSpec, dataset: Dataset, device: torch.device) -> tuple[dict
             loss = F.binary_cross_entropy(p, y[rows]) if torch.isfinite(p).all() else None
             if loss is None or not torch.isfinite(loss):
                 kind = "the output" if loss is None else "the loss"
-                reason = f"{kind} became NaN or infinite at epoch {epoch + 1} batch {batch + 1} (of {spec.epochs} epochs)"
+                reason = (f"{kind} became NaN or infinite at epoch {epoch + 1} batch {batch + 1} "
+                          f"(of {spec.epochs} epochs)")
                 return row(status="failed", reason=reason), model
             optimizer.zero_grad()
             loss.backward()
@@ -276,7 +282,8 @@ def _train(spec: _KanSpec, dataset: Dataset, device: torch.device) -> tuple[dict
     if not np.isfinite(p).all():
         return row(status="failed", reason="the output on the test set is NaN or infinite"), model
     if len(np.unique(y_test)) < 2:
-        return row(status="failed", reason="the test set holds one class only, so ROC AUC is undefined; use more rows"), model
+        reason = "the test set holds one class only, so ROC AUC is undefined; use more rows"
+        return row(status="failed", reason=reason), model
     return row(status="ok", metrics=binary_metrics(p, np.asarray(y_test))), model
 
 
@@ -306,23 +313,35 @@ def kan_grid(
     seeds: Iterable[int],
     store: RunStore | None = None,
     *,
+    hidden: Sequence[int] | None = None,
+    grid: int = GRID,
+    order: int = ORDER,
+    epochs: int = EPOCHS,
+    batch_size: int = 1024,
+    lr: float = LR,
+    test_size: float = 0.2,
+    device: str | torch.device = "auto",
     progress: bool = True,
-    **settings: object,
 ) -> pd.DataFrame:
     """``train_kan`` on every data set and seed; one row each, data set by data set, seeds in order.
 
-    ``settings`` are ``train_kan``'s keywords. With a ``store``, runs it holds
-    for the same data and code version (``RunStore.current``) are read back,
-    not trained again, and each new row is appended as soon as it is trained.
+    The settings are ``train_kan``'s. With a ``store``, runs it holds for the
+    same data and code version (``RunStore.current``) are read back, not
+    trained again, and each new row is appended as soon as it is trained.
+    ``datasets`` maps each Dataset's name to it.
     """
+    misnamed = [f"{name!r}: {data.name!r}" for name, data in datasets.items() if name != data.name]
+    if misnamed:
+        raise ValueError(f"datasets maps names to Datasets of other names ({', '.join(misnamed)}); "
+                         "use {data.name: data}.")
     seeds = list(seeds)
-    unknown = sorted(set(settings) - {"hidden", "grid", "order", "epochs", "batch_size", "lr", "test_size", "device"})
-    if unknown:
-        raise ValueError(f"unknown settings {unknown}; kan_grid takes train_kan's keywords.")
-    device = settings.pop("device", "auto")
-    training = {"hidden": None, "grid": GRID, "order": ORDER, "epochs": EPOCHS, "batch_size": 1024, "lr": LR,
-                "test_size": 0.2} | settings
-    jobs = [(data, _spec(data, seed, **training)) for data in datasets.values() for seed in seeds]
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"seeds={seeds} repeats a seed; each run must be asked for once.")
+    jobs = [
+        (data, _spec(data, seed, hidden, grid, order, epochs, batch_size, lr, test_size))
+        for data in datasets.values()
+        for seed in seeds
+    ]
     keys = [spec.key for _, spec in jobs]
     old = store.current(datasets) if store is not None else as_table([])
     old = old[old["key"].isin(keys)]

@@ -189,5 +189,5 @@ def test_bad_inspection_arguments_are_refused_by_name() -> None:
         edge_functions(model, np.zeros((10, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="SYMBOLIC_LIB"):
         symbolic_edges(model, np.zeros((10, 2), dtype=np.float32), library=("sinh2",))
-    with pytest.raises(ValueError, match="unknown settings"):
-        kan_grid({"SYNTH": _data()}, seeds=(0,), width=3)
+    with pytest.raises(ValueError, match="'DATA': 'SYNTH'"):
+        kan_grid({"DATA": _data()}, seeds=(0,))
