@@ -294,7 +294,7 @@ def _failure(kind: str, epoch: int, batch: int, spec: RunSpec) -> str:
     )
 
 
-def _metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+def binary_metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Accuracy at p > 0.5, ROC AUC and BCE test loss (log clamped at -100, like BCELoss)."""
     from sklearn.metrics import roc_auc_score  # here: importing sklearn costs a training worker 70 MB
 
@@ -364,7 +364,7 @@ def _score(spec: RunSpec, p: np.ndarray, y: np.ndarray) -> tuple[str, str, tuple
         return "failed", "the output on the test set is NaN or infinite: the activation overflows float32", None
     if len(np.unique(y)) < 2:
         return "failed", "the test set holds one class only, so ROC AUC is undefined; use more rows", None
-    return "ok", "", _metrics(p, y)
+    return "ok", "", binary_metrics(p, y)
 
 
 # ------------------------------------------------------------ the reference loop
@@ -419,7 +419,7 @@ def trained_network(
         dataset.name, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
         test_size=test_size, validation=validation, widths=widths,
     )
-    with _one_thread():
+    with one_thread():
         return _reference_run(spec, dataset, pick_device(device))
 
 
@@ -825,7 +825,7 @@ def _keep_freed_memory() -> None:
 
 
 @contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
+def one_thread() -> Iterator[None]:
     """Run torch on one thread in this block, then restore the setting.
 
     Multi-threaded kernels on small tensors gain little, change rounding with
@@ -866,7 +866,7 @@ def run_grid(
     Runs of the same shape are trained together in stacks of at most
     ``max_stack`` (see the module docstring), and ``workers`` stacks at a time,
     each in its own thread (default: one per CPU core; one on a GPU). Every torch
-    operation runs on one thread meanwhile (``_one_thread``), so a run's numbers
+    operation runs on one thread meanwhile (``one_thread``), so a run's numbers
     do not depend on its stack or on ``workers``.
 
     With a ``store``, runs it holds for the same data and code version
@@ -923,7 +923,7 @@ def run_grid(
     _keep_freed_memory()
     workers = workers or _default_workers(device)
     with progress_bar(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
-              disable=not progress) as bar, _one_thread():
+              disable=not progress) as bar, one_thread():
         if executor.scheduler is not None:
             for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data, _ in jobs], executor):
                 bar.update(sum(row["epochs"] for row in rows))
@@ -942,7 +942,7 @@ def _train_elsewhere(job: tuple[list[RunSpec], Dataset, str]) -> list[dict]:
     stack, dataset, device_type = job
     device = pick_device(device_type if device_type != "cuda" else "auto")
     seed_splits = {spec.seed: _split(dataset, spec, device) for spec in stack}
-    with _one_thread():
+    with one_thread():
         return _train_stack(stack, dataset, seed_splits, device, lambda epochs: None)
 
 
