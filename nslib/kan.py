@@ -302,6 +302,8 @@ def _row(
         "acc": acc, "auc": auc, "test_loss": test_loss, "params": params, "efficiency": efficiency(auc, params),
         "seconds": seconds, "status": status, "reason": reason,
         "train_loss": ";".join(f"{loss:.6g}" for loss in train_loss),
+        "validation": 0.0,
+        "val_auc": "",
         "data_sha256": data_fingerprint(dataset.X, dataset.y), "code_version": RUN_CODE_VERSION,
         "versions": f"{versions_text()} pykan={version('pykan')}", "device": str(device),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
