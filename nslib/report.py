@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from nslib import paper
+from nslib.verdicts import BUDGETS, MARGIN, PAPER, REGISTER_FILE, TUNED, tally
 from nslib.paths import PROJECT_ROOT, reference_dir
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -77,24 +78,40 @@ def _headline_lines() -> list[str]:
     return lines
 
 
+def _estimate(row: pd.Series, budget: str) -> str:
+    mean = row[f"mean_{budget}"]
+    if pd.isna(mean):
+        return "-"
+    if pd.isna(row[f"ci_low_{budget}"]):
+        return f"{mean:+.3f}"
+    return f"{mean:+.3f} [{row[f'ci_low_{budget}']:+.3f}, {row[f'ci_high_{budget}']:+.3f}]"
+
+
 def _verdict_lines(derived: Path) -> list[str]:
-    frames = [pd.read_csv(path) for path in sorted(derived.glob("verdicts_*.csv"))]
-    verdicts = pd.concat(frames, ignore_index=True)
-    # Accuracy rows repeat the AUC claims; the notebooks show both.
-    verdicts = verdicts[verdicts["metric"] != "acc"]
-    counts = verdicts["verdict"].value_counts()
+    path = derived / REGISTER_FILE
+    if not path.exists():
+        return []
+    register = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    paper_claims = register[register["kind"] == "paper"]
+    counts = tally(register)
+    summary = "; ".join(
+        f"at the {budget} budget " + ", ".join(f"{counts.loc[v, budget]} {v}" for v in counts.index
+                                              if counts.loc[v, budget])
+        for budget in BUDGETS
+    )
     lines = [
-        "Verdicts on the paper's claims (`verdicts_*.csv`; paired over seeds, 95% interval). "
-        f"Of {len(verdicts)} claims, {counts.get('holds', 0)} hold, {counts.get('does not hold', 0)} do not "
-        f"hold, and {counts.get('cannot tell at this sample size', 0)} cannot be told at this sample size:",
+        f"The paper's claims, each counted once (`{REGISTER_FILE}`; ten seeds, paired by seed, corrected "
+        f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC): of "
+        f"{len(paper_claims)} claims, {summary}. The compendium's own questions are in the register too, "
+        "and are not counted here.",
         "",
-        "| claim | data set | metric | seeds | mean [95% CI] | verdict |",
-        "|---|---|---|---|---|---|",
+        "| claim | data set | metric | paper budget: estimate | verdict | tuned budget: estimate | verdict |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for row in verdicts.itertuples():
+    for _, row in paper_claims.iterrows():
         lines.append(
-            f"| {row.claim} | {row.dataset} | {row.metric} | {row.n_seeds} | "
-            f"{row.mean_diff:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] | **{row.verdict}** |"
+            f"| {row['claim']} | {row['dataset']} | {row['metric']} | {_estimate(row, PAPER)} | "
+            f"**{row['verdict_paper_budget']}** | {_estimate(row, TUNED)} | **{row['verdict_tuned_budget']}** |"
         )
     return lines
 

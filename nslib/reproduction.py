@@ -44,10 +44,8 @@ KEY_TABLES = (
     KeyTable("table2.csv", "The paper's grid (mean over seeds)", ("Dataset", "Architecture", "Activation"),
              numbers=("Acc", "AUC"), dataset_column="Dataset"),
     KeyTable("baselines.csv", "Baselines on the same splits", ("dataset", "model"), numbers=("acc", "auc")),
-    KeyTable("verdicts_transfer.csv", "Transfer verdicts", ("claim", "dataset", "metric"),
-             numbers=("mean_diff",), exact=("verdict",)),
-    KeyTable("verdicts_efficiency.csv", "Efficiency verdicts", ("claim", "dataset", "metric"),
-             numbers=("mean_diff",), exact=("verdict",)),
+    KeyTable("claims.csv", "The claims register", ("id", "dataset"), numbers=("mean_paper", "mean_tuned"),
+             exact=("verdict_paper_budget", "verdict_tuned_budget")),
 )
 
 

@@ -67,8 +67,9 @@ def _tables(folder, sha, acc, verdict, program):
         folder / "datasets.csv", index=False)
     pd.DataFrame({"Dataset": ["HIGGS"], "Architecture": ["Light"], "Activation": ["ReLU"], "Acc": [acc],
                   "AUC": [0.7]}).to_csv(folder / "table2.csv", index=False)
-    pd.DataFrame({"claim": ["c"], "dataset": ["HIGGS"], "metric": ["auc"], "mean_diff": [0.01],
-                  "verdict": [verdict]}).to_csv(folder / "verdicts_transfer.csv", index=False)
+    pd.DataFrame({"id": ["c"], "dataset": ["HIGGS"], "mean_paper": [0.01], "mean_tuned": [0.02],
+                  "verdict_paper_budget": [verdict], "verdict_tuned_budget": ["holds"]}).to_csv(
+        folder / "claims.csv", index=False)
     record = {"dataset": "HIGGS", "seed": 42, "program": program,
               "settings": {"population_size": 500, "generations": 5}}
     (folder / "formulas.json").write_text(json.dumps({"k": record}))
@@ -81,7 +82,8 @@ def test_report_judges_numbers_on_the_same_data_with_their_tolerances(tmp_path):
                                               {"trained": 3, "resumed": 0, "from_reference": 0}, ["header"])
     numbers = reproduction.key_numbers(tmp_path / "run" / "derived", tmp_path / "reference")[1].set_index(["table", "number"])
     assert numbers.loc[("table2.csv", "Acc"), "status"] == "within"  # 0.005 <= 0.01
-    assert numbers.loc[("verdicts_transfer.csv", "verdict"), "status"] == "OUT of tolerance"
+    assert numbers.loc[("claims.csv", "verdict_paper_budget"), "status"] == "OUT of tolerance"
+    assert numbers.loc[("claims.csv", "verdict_tuned_budget"), "status"] == "within"
     assert numbers.loc[("formulas.json", "program"), "status"] == "within"
     assert "1 are out of tolerance" in summary[2] and "The data are the reference's" in path.read_text()
 

@@ -33,9 +33,10 @@ def test_study_on_a_headerless_csv_with_text_labels_uses_every_row_and_judges_th
     data = pd.read_csv(run_dir / "derived" / "datasets.csv").set_index("dataset")
     name = next(index for index in data.index if index != "HIGGS")
     assert data.loc[name, "rows used"] == rows
-    verdicts = pd.read_csv(run_dir / "derived" / "verdicts_transfer.csv")
-    mine = verdicts[verdicts["dataset"] == name]
+    register = pd.read_csv(run_dir / "derived" / "claims.csv")
+    mine = register[register["dataset"] == name]
     for rival in ("ReLU", "GELU", "SiLU"):
-        assert mine["claim"].str.contains(rival).any(), mine
-    assert "Does the HIGGS formula transfer?" in report and "holds no row" not in report
+        assert mine["claim"].str.contains(f"Transfer \\(HIGGS\\) beats Light {rival}").any(), mine
+    assert set(mine["verdict_paper_budget"]) <= {"holds", "does not hold", "equivalent", "cannot tell"}
+    assert "The questions, judged" in report and "holds no row" not in report
     assert "gradient boosting" in report
