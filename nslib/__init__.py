@@ -6,9 +6,11 @@ per job: ``paths`` (where things go), ``repro`` (seeds, devices, versions),
 ``registry``, ``fetch`` and ``user_csv`` behind it),
 ``symbolic`` (formulas), ``activations``, ``discovery`` (genetic programming),
 ``models``, ``training``, ``results`` (runs.csv), ``parallel`` (cores, Dask),
-``grids`` (the paper's grid), ``comparisons`` (paired verdicts), ``transfer``
-(notebook 04), ``efficiency`` (notebook 05), ``baselines``, ``paper`` (the
-paper's numbers), ``report`` (the README's results) and ``plots``.
+``grids`` (the paper's grid), ``tuning`` (the fair budget), ``comparisons``
+(per-seed pairing), ``verdicts`` (tests, verdicts and the claims register),
+``transfer`` (notebook 04), ``efficiency`` (notebook 05), ``baselines``,
+``rational``, ``kan`` and ``search`` (notebook 06), ``paper`` (the paper's
+numbers), ``report`` (the README's results) and ``plots``.
 """
 
 __version__ = "0.1.0"

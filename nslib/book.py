@@ -176,24 +176,23 @@ def formulas_markdown(derived: Path) -> str:
 
 
 def claims_table(derived: Path) -> pd.DataFrame:
-    """The claims register: ``claims.csv`` when it exists, else the ``verdicts_*.csv`` tables together."""
+    """The claims register, ``claims.csv``, with its numbers rounded for reading."""
     register = derived / "claims.csv"
-    if register.exists():
-        return pd.read_csv(register)
-    frames = [pd.read_csv(path) for path in sorted(derived.glob("verdicts_*.csv"))]
-    if not frames:
-        raise FileNotFoundError(f"No claims.csv or verdicts_*.csv in {derived}; run notebooks 03-05 (make reproduce).")
-    return pd.concat(frames, ignore_index=True).round(4)
+    if not register.exists():
+        raise FileNotFoundError(f"No claims.csv in {derived}; run notebooks 03-06 (make reproduce).")
+    columns = ["id", "kind", "paper_words", "claim", "dataset", "metric", "mean_paper", "verdict_paper_budget",
+               "mean_tuned", "verdict_tuned_budget", "note"]
+    return pd.read_csv(register, keep_default_na=False, na_values=[""])[columns].round(4)
 
 
 def _claims_page(derived: Path, src: Path) -> None:
-    table = claims_table(derived)
-    table.to_csv(src / "claims.csv", index=False)
-    source = "claims.csv" if (derived / "claims.csv").exists() else "the verdicts_*.csv tables"
+    claims_table(derived).to_csv(src / "claims.csv", index=False)
     (src / "claims.md").write_text(
         "# Claims register\n\n"
-        f"Every claim of the paper we put on trial, with its verdict, read from {source} in "
-        "`data/derived/` when the book was built. The notebooks explain each test.\n\n"
+        "Every claim the notebooks put on trial, read from claims.csv in `data/derived/` when the book "
+        "was built: the paper's claims with its words, and the compendium's own questions (kind "
+        "\"own question\"), each with its verdict at the paper's training budget and at a tuned one. "
+        "The notebooks explain each test.\n\n"
         "```{csv-table}\n:file: claims.csv\n:header-rows: 1\n:class: claims-register\n```\n"
     )
 
