@@ -30,7 +30,10 @@ def test_logistic_regression_solves_a_linear_problem() -> None:
 
 
 def _nonlinear(n: int = 800) -> Dataset:
-    return synthetic_dataset("CURVED", n=n, seed=3, label=lambda X, noise: X[:, 0] * X[:, 1] + np.sin(2 * X[:, 2]) + 0.3 * noise)
+    """A problem with an interaction and a wave, where boosting's settings make a difference."""
+    return synthetic_dataset(
+        "CURVED", n=n, seed=3, label=lambda X, noise: X[:, 0] * X[:, 1] + np.sin(2 * X[:, 2]) + 0.3 * noise
+    )
 
 
 def _split(data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
