@@ -87,6 +87,12 @@ def _estimate(row: pd.Series, budget: str) -> str:
     return f"{mean:+.3f} [{row[f'ci_low_{budget}']:+.3f}, {row[f'ci_high_{budget}']:+.3f}]"
 
 
+def _verdict(row: pd.Series, budget: str) -> str:
+    # A claim missing at one budget has an empty verdict there; tally counts it as "not judged".
+    verdict = row[f"verdict_{budget}_budget"]
+    return "not judged" if pd.isna(verdict) else verdict
+
+
 def _verdict_lines(derived: Path) -> list[str]:
     path = derived / REGISTER_FILE
     if not path.exists():
@@ -111,7 +117,7 @@ def _verdict_lines(derived: Path) -> list[str]:
     for _, row in paper_claims.iterrows():
         lines.append(
             f"| {row['claim']} | {row['dataset']} | {row['metric']} | {_estimate(row, PAPER)} | "
-            f"**{row['verdict_paper_budget']}** | {_estimate(row, TUNED)} | **{row['verdict_tuned_budget']}** |"
+            f"**{_verdict(row, PAPER)}** | {_estimate(row, TUNED)} | **{_verdict(row, TUNED)}** |"
         )
     return lines
 

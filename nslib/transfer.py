@@ -186,8 +186,9 @@ def transfer_claims(datasets: Sequence[str], gp_formulas: Mapping[int, str], for
     as the compendium's own questions the paper's reported formula x*cos(x) and
     the HIGGS formulas of the other GP seeds in ``gp_formulas`` (seed: formula)
     against Light ReLU. On SPAMBASE, the paper's boundary: Light ReLU beats the
-    HIGGS formula, and the Specialist does too. GP seeds whose formula is the
-    seed-42 one are the same runs and are not asked again.
+    HIGGS formula, and the Specialist does too. A GP seed whose formula is
+    already asked about (seed 42's, x*cos(x) or an earlier GP seed's) has the
+    same runs and is not asked again.
     """
     target = target_of(datasets)
     transfer = transfer_label(SOURCE)
@@ -200,12 +201,13 @@ def transfer_claims(datasets: Sequence[str], gp_formulas: Mapping[int, str], for
     ]
     claims.append(Claim("04-transfer-xcosx", f"{PAPER_FORMULA_LABEL} beats Light ReLU", target, PAPER_FORMULA_LABEL,
                         "Light ReLU"))
-    seed_42 = str(parse(formulas[SOURCE]))
-    claims += [
-        Claim(f"04-transfer-gp{seed}", f"{gp_seed_label(seed)} beats Light ReLU", target, gp_seed_label(seed),
-              "Light ReLU")
-        for seed, formula in gp_formulas.items() if str(parse(formula)) != seed_42
-    ]
+    # label_configs names a formula once: seed 42's as the Transfer, x*cos(x) as the paper's, else its first GP seed.
+    asked = {str(parse(formulas[SOURCE])), str(parse(HIGGS_FORMULA_REPORTED))}
+    for seed, formula in gp_formulas.items():
+        if str(parse(formula)) not in asked:
+            asked.add(str(parse(formula)))
+            claims.append(Claim(f"04-transfer-gp{seed}", f"{gp_seed_label(seed)} beats Light ReLU", target,
+                                gp_seed_label(seed), "Light ReLU"))
     if "SPAMBASE" in datasets:
         claims += [
             Claim("04-boundary-relu", f"Light ReLU beats {transfer}", "SPAMBASE", "Light ReLU", transfer,

@@ -375,7 +375,9 @@ def record(family: str, judged: Mapping[str, pd.DataFrame], notes: Mapping[str, 
     merged["note"] = merged["id"].map(dict(notes or {})).fillna("")
     merged = merged.reindex(columns=REGISTER_COLUMNS)
     path = derived_dir() / REGISTER_FILE
-    register = pd.read_csv(path, keep_default_na=False) if path.exists() else pd.DataFrame(columns=REGISTER_COLUMNS)
+    # Read as text: a family named "03" must stay "03" to be found and replaced.
+    register = (pd.read_csv(path, keep_default_na=False, dtype={"id": str, "family": str}) if path.exists()
+                else pd.DataFrame(columns=REGISTER_COLUMNS))
     register = pd.concat([register[register["family"] != family], merged], ignore_index=True)
     with atomic_write(path) as handle:
         handle.write(register.to_csv(index=False).encode())

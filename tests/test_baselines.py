@@ -1,12 +1,21 @@
 """Reference models on the same splits as the MLP runs."""
 
+import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from nslib.baselines import BASELINES, baseline_table, fit_baseline
+from nslib.baselines import (
+    BASELINES,
+    TUNED_BOOSTING,
+    baseline_table,
+    fit_baseline,
+    tune_boosting,
+    tuned_boosting,
+)
 from nslib.data import Dataset
 from synthetic import synthetic_dataset
 
@@ -20,8 +29,22 @@ def test_logistic_regression_solves_a_linear_problem() -> None:
     assert row["acc"] > 0.95 and row["auc"] > 0.99
 
 
+def _nonlinear(n: int = 800) -> Dataset:
+    """A problem with an interaction and a wave, where boosting's settings make a difference."""
+    return synthetic_dataset(
+        "CURVED", n=n, seed=3, label=lambda X, noise: X[:, 0] * X[:, 1] + np.sin(2 * X[:, 2]) + 0.3 * noise
+    )
+
+
+def _split(data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The reference: sklearn's own split (test_size 0.2, random_state = seed), a scaler fit on the training part."""
+    X_train, X_test, y_train, y_test = train_test_split(data.X.astype(np.float64), data.y, test_size=0.2,
+                                                        random_state=seed)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
 def test_a_baseline_is_fit_and_scored_on_the_seeds_split() -> None:
-    # The reference: sklearn's own split (test_size 0.2, random_state = seed) and scaler fit on the training part.
     data = _separable()
     X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, test_size=0.2, random_state=7)
     scaler = StandardScaler().fit(X_train)
@@ -41,3 +64,51 @@ def test_table_has_one_row_per_data_set_model_and_seed() -> None:
 def test_unknown_baseline_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="gradient boosting"):
         fit_baseline(_separable(), "random forest", seed=42)
+
+
+def test_a_given_classifier_is_fit_on_the_seeds_split_under_its_own_name() -> None:
+    data = _separable()
+    X_train, X_test, y_train, y_test = _split(data, 7)
+    proba = LogisticRegression(C=0.01).fit(X_train, y_train).predict_proba(X_test)[:, 1]
+    row = fit_baseline(data, "weak logistic regression", seed=7, classifier=LogisticRegression(C=0.01))
+    assert row["model"] == "weak logistic regression"
+    assert row["auc"] == pytest.approx(roc_auc_score(y_test, proba), abs=1e-6)
+
+
+def _validation_aucs(data: Dataset, seed: int) -> dict[tuple[float, int], float]:
+    """Our own search: every grid point's validation AUC on a split carved from seed's training part."""
+    X_train, _, y_train, _ = _split(data, seed)
+    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.2, random_state=seed)
+    scores = {}
+    for learning_rate in (0.05, 0.1, 0.2):
+        for leaves in (15, 31, 63):
+            model = HistGradientBoostingClassifier(learning_rate=learning_rate, max_leaf_nodes=leaves,
+                                                   random_state=seed).fit(X_fit, y_fit)
+            scores[learning_rate, leaves] = roc_auc_score(y_val, model.predict_proba(X_val)[:, 1])
+    return scores
+
+
+def test_tune_boosting_picks_the_grid_point_with_the_best_validation_auc() -> None:
+    data = _nonlinear()
+    scores = _validation_aucs(data, 42)
+    assert max(scores.values()) - min(scores.values()) > 0.005  # the grid matters on this problem
+    chosen = tune_boosting(data, seed=42)
+    assert chosen["dataset"] == "CURVED"
+    assert chosen["val_auc"] == pytest.approx(max(scores.values()), abs=1e-6)
+    # Grid points can tie (few rows leave trees equal): the chosen one must reach the best score.
+    assert scores[chosen["learning_rate"], chosen["max_leaf_nodes"]] == pytest.approx(max(scores.values()), abs=1e-6)
+
+
+def test_tuned_boosting_rows_are_the_chosen_settings_scored_on_each_seeds_test_split() -> None:
+    data = _nonlinear()
+    chosen, rows = tuned_boosting({"CURVED": data}, seeds=(42, 43), tune_seed=42)
+    (settings,) = chosen.to_dict("records")
+    assert settings["val_auc"] == pytest.approx(max(_validation_aucs(data, 42).values()), abs=1e-6)
+    assert rows["model"].tolist() == [TUNED_BOOSTING] * 2 and rows["seed"].tolist() == [42, 43]
+    for row in rows.itertuples():
+        X_train, X_test, y_train, y_test = _split(data, row.seed)
+        model = HistGradientBoostingClassifier(learning_rate=settings["learning_rate"],
+                                               max_leaf_nodes=settings["max_leaf_nodes"], random_state=row.seed)
+        proba = model.fit(X_train, y_train).predict_proba(X_test)[:, 1]
+        assert row.auc == pytest.approx(roc_auc_score(y_test, proba), abs=1e-6)
+        assert row.acc == pytest.approx(((proba > 0.5) == y_test).mean())

@@ -84,6 +84,43 @@ def test_paper_specs_names_the_data_set_whose_formula_is_missing():
         grids.paper_specs(["SPAMBASE"], {"SPAMBASE": "sin(x)"}, seeds=(42,), epochs=15, transfer_from="HIGGS")
 
 
+def test_paper_configs_list_the_grid_per_data_set_with_the_arch_widths():
+    configs = grids.paper_configs(["HIGGS", "SPAMBASE"], FORMULAS, transfer_from="HIGGS")
+    assert configs == [
+        ("HIGGS", "heavy", "relu", None), ("HIGGS", "light", "relu", None), ("HIGGS", "light", "gelu", None),
+        ("HIGGS", "light", "silu", None), ("HIGGS", "light", "mul(cos(x), x)", None),
+        ("SPAMBASE", "heavy", "relu", None), ("SPAMBASE", "light", "relu", None), ("SPAMBASE", "light", "gelu", None),
+        ("SPAMBASE", "light", "silu", None), ("SPAMBASE", "light", "add(x, sin(x))", None),
+        ("SPAMBASE", "light", "mul(cos(x), x)", None),
+    ]
+    with pytest.raises(ValueError, match=r"no formula for \['SPAMBASE'\]"):
+        grids.paper_configs(["SPAMBASE"], {"HIGGS": "sin(x)"})
+
+
+def test_specs_for_gives_every_spec_the_lr_and_validation_split():
+    configs = [("HIGGS", "light", "relu", None), ("HIGGS", "width", "sin(x)", (8, 4))]
+    specs = grids.specs_for(configs, (42, 43), 20, lr=3e-3, validation=0.2)
+    assert [(s.activation, s.seed, s.widths) for s in specs] == [
+        ("relu", 42, (64, 32)), ("relu", 43, (64, 32)), ("sin(x)", 42, (8, 4)), ("sin(x)", 43, (8, 4))
+    ]
+    assert {(s.lr, s.validation, s.epochs) for s in specs} == {(3e-3, 0.2, 20)}
+    assert specs[0].key == make_spec("HIGGS", "light", "relu", 42, epochs=20, lr=3e-3, validation=0.2).key
+    # The defaults are the paper's budget: lr 1e-3 and no validation split.
+    assert {(s.lr, s.validation) for s in grids.specs_for(configs, (42,), 15)} == {(1e-3, 0.0)}
+
+
+def test_grid_claims_ask_whether_each_light_alternative_and_heavy_beats_light_relu_as_own_questions():
+    claims = grids.grid_claims(["HIGGS", "SPAMBASE"])
+    assert [claim.id for claim in claims] == [
+        "03-HIGGS-light-gelu", "03-HIGGS-light-silu", "03-HIGGS-specialist", "03-HIGGS-heavy-relu",
+        "03-SPAMBASE-light-gelu", "03-SPAMBASE-light-silu", "03-SPAMBASE-specialist", "03-SPAMBASE-heavy-relu",
+    ]
+    assert {claim.worse for claim in claims} == {"Light ReLU"}
+    assert [claim.better for claim in claims[:4]] == ["Light GELU", "Light SiLU", "Specialist", "Heavy ReLU"]
+    assert claims[2].claim == "Specialist beats Light ReLU"
+    assert all(claim.kind == "own question" and claim.metric == "auc" and not claim.relative for claim in claims)
+
+
 def test_with_roles_labels_a_shared_formula_by_its_relation_to_the_rows_data_set():
     specs = grids.paper_specs(FORMULAS, FORMULAS, seeds=(42,), epochs=15, transfer_from="HIGGS")
     labelled = grids.with_roles(rows_of(specs), FORMULAS)

@@ -5,14 +5,23 @@ import pytest
 from nslib.profiles import PROFILES, check_seeds, get_profile
 
 
-def test_full_profile_uses_the_papers_settings() -> None:
+def test_full_profile_uses_the_papers_settings_and_ten_seeds_where_claims_are_judged() -> None:
     full = get_profile("full")
     assert full.rows is None
     assert full.epochs == 15
-    assert full.seeds == (42, 43, 44)
+    assert full.seeds == full.transfer_seeds == (42, 43, 44, 45, 46, 47, 48, 49, 50, 51)
     assert (full.gp_population, full.gp_generations) == (500, 5)
-    assert full.random_programs >= 20
-    assert len(full.transfer_seeds) > len(full.seeds)
+    assert len(full.gp_stability_seeds) >= 5  # transfer is judged for at least five GP seeds' formulas
+    assert full.random_programs >= 100  # at least 100 random-formula draws per data set
+
+
+def test_full_profile_tunes_on_a_stated_search_and_measures_the_higgs_row_curve() -> None:
+    full = get_profile("full")
+    assert len(full.tune_lrs) >= 2 and all(lr > 0 for lr in full.tune_lrs)
+    assert full.tune_epochs > full.epochs  # the tuned budget may train longer than the paper's
+    assert full.tune_seeds and set(full.tune_seeds) <= set(full.seeds)
+    assert len(full.higgs_rows) >= 2 and list(full.higgs_rows) == sorted(full.higgs_rows)
+    assert full.control_seeds and full.curve_seeds
 
 
 def test_quick_profile_is_smaller_in_every_dimension() -> None:
@@ -20,6 +29,9 @@ def test_quick_profile_is_smaller_in_every_dimension() -> None:
     assert quick.rows is not None and quick.epochs < full.epochs
     assert len(quick.seeds) <= len(full.seeds)
     assert quick.gp_population < full.gp_population
+    assert quick.random_programs < full.random_programs
+    assert quick.tune_epochs < full.tune_epochs and len(quick.tune_lrs) <= len(full.tune_lrs)
+    assert max(quick.higgs_rows) <= quick.rows and len(quick.curve_seeds) <= len(full.curve_seeds)
 
 
 def test_unknown_profile_names_the_known_ones() -> None:

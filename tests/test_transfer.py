@@ -1,4 +1,4 @@
-"""The transfer trial of notebook 04: its grid, transfer matrix, random-formula control and verdicts."""
+"""The transfer trial of notebook 04: its grid, claims, transfer matrix and random-formula control."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ import pandas as pd
 import pytest
 
 from nslib import transfer
-from nslib.comparisons import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, paired_difference
 from nslib.paper import HIGGS_FORMULA_REPORTED
-from nslib.training import make_spec, run_grid
+from nslib.profiles import get_profile
+from nslib.training import run_grid
+from nslib.verdicts import OWN_QUESTION, judge_family
 from synthetic import synthetic_dataset as synthetic
 
 FORMULAS = {"HIGGS": "sin(x)", "FOREST_COVER": "abs(x)", "SPAMBASE": "add(x, sin(x))"}
+# GP seeds on HIGGS: seed 42 found FORMULAS["HIGGS"] (spelt differently), 43 another formula, 44 the same as 43,
+# 45 the paper's reported x*cos(x).
+GP_FORMULAS = {42: "sin( x )", 43: "cos(x)", 44: "cos(x)", 45: HIGGS_FORMULA_REPORTED}
 
 
 def runs_table(rows: list[tuple]) -> pd.DataFrame:
@@ -38,40 +42,69 @@ def paired_runs(better: list[float], worse: list[float], *, dataset="FOREST_COVE
     return rows
 
 
-
-
 # ------------------------------------------------------------------ the grid
 
 
-def test_transfer_specs_trains_every_formula_on_every_data_set_once_and_no_heavy_model():
-    specs = transfer.transfer_specs(list(FORMULAS), FORMULAS, seeds=(42, 43), epochs=3)
-    # relu, gelu, silu and four formulas (three discovered, the paper's) per data set and seed
-    assert len(specs) == 3 * 2 * 7
+def test_transfer_specs_trains_every_formula_on_every_data_set_the_extras_on_the_target_and_no_heavy_model():
+    specs = transfer.transfer_specs(list(FORMULAS), FORMULAS, GP_FORMULAS, seeds=(42, 43), epochs=3)
+    # Per seed: relu, gelu, silu and the three discovered formulas on each data set; on the target
+    # FOREST_COVER also the paper's x*cos(x) and GP seed 43's cos(x) (seeds 42 and 44 repeat formulas).
+    assert len(specs) == 2 * (6 + 6 + 8)
     assert len({spec.key for spec in specs}) == len(specs)
     assert {spec.arch for spec in specs} == {"light"}
-    on_spambase = {spec.activation for spec in specs if spec.dataset == "SPAMBASE" and spec.seed == 42}
-    assert on_spambase == {"relu", "gelu", "silu", *FORMULAS.values(), HIGGS_FORMULA_REPORTED}
+    assert {spec.epochs for spec in specs} == {3}
+
+    def on(dataset):
+        return {spec.formula or spec.activation for spec in specs if spec.dataset == dataset and spec.seed == 42}
+
+    discovered = {"sin(x)", "abs(x)", "add(x, sin(x))"}
+    assert on("SPAMBASE") == on("HIGGS") == {"relu", "gelu", "silu", *discovered}
+    assert on("FOREST_COVER") == {"relu", "gelu", "silu", *discovered, HIGGS_FORMULA_REPORTED, "cos(x)"}
 
 
 def test_transfer_specs_lists_a_formula_shared_by_two_data_sets_once():
     formulas = {"HIGGS": "sin(x)", "FOREST_COVER": "sin(x)"}
-    specs = transfer.transfer_specs(list(formulas), formulas, seeds=(42,), epochs=3, extra_formulas=())
-    assert [spec.activation for spec in specs if spec.dataset == "FOREST_COVER"] == ["relu", "gelu", "silu", "sin(x)"]
+    specs = transfer.transfer_specs(list(formulas), formulas, {}, seeds=(42,), epochs=3)
+    assert [spec.activation for spec in specs if spec.dataset == "FOREST_COVER"] == [
+        "relu", "gelu", "silu", "sin(x)", HIGGS_FORMULA_REPORTED
+    ]
 
 
 def test_transfer_specs_needs_the_higgs_formula():
     with pytest.raises(ValueError, match="no formula for HIGGS"):
-        transfer.transfer_specs(["SPAMBASE"], {"SPAMBASE": "sin(x)"}, seeds=(42,), epochs=3)
+        transfer.transfer_specs(["SPAMBASE"], {"SPAMBASE": "sin(x)"}, {}, seeds=(42,), epochs=3)
 
 
-def test_label_configs_names_the_papers_reported_formula():
+def test_label_configs_names_the_papers_reported_formula_and_each_gp_seeds_formula():
+    gp_formulas = {42: "sin(x)", 43: "cos(x)", 44: "cos(x)", 45: "mul(x, x)"}
     runs = runs_table([
-        ("FOREST_COVER", "light", HIGGS_FORMULA_REPORTED, 42, 0.8, 0.7, "ok"),
+        ("FOREST_COVER", "light", "mul(cos(x), x)", 42, 0.8, 0.7, "ok"),
         ("FOREST_COVER", "light", "sin(x)", 42, 0.8, 0.7, "ok"),
+        ("FOREST_COVER", "light", "cos(x)", 42, 0.8, 0.7, "ok"),
+        ("FOREST_COVER", "light", "mul(x, x)", 42, 0.8, 0.7, "ok"),
         ("FOREST_COVER", "light", "ReLU", 42, 0.8, 0.7, "ok"),
     ])
-    labels = transfer.label_configs(runs, FORMULAS)["config"].tolist()
-    assert labels == [transfer.PAPER_FORMULA_LABEL, "Transfer (HIGGS)", "Light ReLU"]
+    labels = transfer.label_configs(runs, FORMULAS, gp_formulas)["config"].tolist()
+    assert labels == [
+        "Paper's HIGGS formula x*cos(x)",
+        "Transfer (HIGGS)",  # GP seed 42's formula is the data set's formula: its role wins
+        "HIGGS formula, GP seed 43",  # seeds 43 and 44 found the same formula: the first seed names it
+        "HIGGS formula, GP seed 45",
+        "Light ReLU",
+    ]
+
+
+def test_gp_seed_formulas_run_the_profiles_stability_study(monkeypatch):
+    calls = []
+
+    def recording_stability(data, seeds, **settings):
+        calls.append((data.name, tuple(seeds), settings))
+        return pd.DataFrame({"seed": list(seeds), "formula": [f"formula {seed}" for seed in seeds]})
+
+    monkeypatch.setattr(transfer, "stability", recording_stability)
+    profile = get_profile("quick")
+    assert transfer.gp_seed_formulas(synthetic("HIGGS"), profile) == {42: "formula 42", 43: "formula 43"}
+    assert calls == [("HIGGS", (42, 43), {"population_size": 100, "generations": 2})]
 
 
 def test_check_parameters_names_what_is_wrong():
@@ -82,6 +115,71 @@ def test_check_parameters_names_what_is_wrong():
     with pytest.raises(ValueError, match="RANDOM_SEED=-1"):
         transfer.check_parameters(["HIGGS", "FOREST_COVER"], 20, -1)
     transfer.check_parameters(["HIGGS", "FOREST_COVER"], 20, 0)
+
+
+# ------------------------------------------------------------------ claims
+
+
+def test_transfer_claims_ask_each_question_once_so_that_holds_means_the_claim_is_right():
+    claims = transfer.transfer_claims(list(FORMULAS), GP_FORMULAS, FORMULAS)
+    # GP seeds 42, 44 and 45 found formulas already asked about (the Transfer, seed 43's, x*cos(x)): only 43 is asked.
+    assert [claim.id for claim in claims] == [
+        "04-transfer-relu", "04-transfer-gelu", "04-transfer-silu", "04-transfer-xcosx", "04-transfer-gp43",
+        "04-boundary-relu", "04-boundary-specialist",
+    ]
+    pairs = {claim.id: (claim.dataset, claim.better, claim.worse) for claim in claims}
+    assert pairs["04-transfer-gelu"] == ("FOREST_COVER", "Transfer (HIGGS)", "Light GELU")
+    assert pairs["04-transfer-xcosx"] == ("FOREST_COVER", "Paper's HIGGS formula x*cos(x)", "Light ReLU")
+    assert pairs["04-transfer-gp43"] == ("FOREST_COVER", "HIGGS formula, GP seed 43", "Light ReLU")
+    assert pairs["04-boundary-relu"] == ("SPAMBASE", "Light ReLU", "Transfer (HIGGS)")
+    assert pairs["04-boundary-specialist"] == ("SPAMBASE", "Specialist", "Transfer (HIGGS)")
+
+
+def test_only_the_papers_own_claims_carry_its_words():
+    claims = transfer.transfer_claims(list(FORMULAS), GP_FORMULAS, FORMULAS)
+    paper = {claim.id for claim in claims if claim.paper_words}
+    assert paper == {"04-transfer-relu", "04-transfer-gelu", "04-transfer-silu", "04-boundary-relu"}
+    assert all(claim.kind == "paper" and claim.source for claim in claims if claim.id in paper)
+    assert all(claim.kind == OWN_QUESTION and not claim.source for claim in claims if claim.id not in paper)
+
+
+def test_transfer_claims_leave_spambase_out_when_it_is_not_loaded():
+    claims = transfer.transfer_claims(["HIGGS", "FOREST_COVER"], GP_FORMULAS, FORMULAS)
+    assert {claim.dataset for claim in claims} == {"FOREST_COVER"}
+    assert not [claim for claim in claims if claim.id.startswith("04-boundary")]
+
+
+def test_a_users_data_set_is_the_transfer_target_and_its_claims_are_not_the_papers():
+    names = ["HIGGS", "SPAMBASE", "tumours"]
+    assert transfer.target_of(names) == "tumours"
+    assert transfer.target_of(["HIGGS", "FOREST_COVER", "SPAMBASE"]) == "FOREST_COVER"
+    formulas = {"HIGGS": "cos(x)", "SPAMBASE": "sin(x)", "tumours": "abs(x)"}
+    mine = [claim for claim in transfer.transfer_claims(names, {42: "cos(x)"}, formulas) if claim.dataset == "tumours"]
+    assert [(c.id, c.better, c.worse) for c in mine] == [
+        ("04-transfer-relu", "Transfer (HIGGS)", "Light ReLU"),
+        ("04-transfer-gelu", "Transfer (HIGGS)", "Light GELU"),
+        ("04-transfer-silu", "Transfer (HIGGS)", "Light SiLU"),
+        ("04-transfer-xcosx", "Paper's HIGGS formula x*cos(x)", "Light ReLU"),
+    ]
+    assert all(claim.kind == OWN_QUESTION for claim in mine)
+    transfer.check_parameters(names, 3, 0)
+    with pytest.raises(ValueError, match=r"lacks \['HIGGS'\].*tumours"):
+        transfer.check_parameters(["tumours"], 3, 0)
+
+
+def test_transfer_configs_add_the_papers_formula_and_the_gp_seeds_formulas_on_the_target_only():
+    configs = transfer.transfer_configs(["HIGGS", "FOREST_COVER"], FORMULAS, {43: "cos(x)"})
+    assert {arch for _, arch, _, _ in configs} == {"light"}
+    extras = [(dataset, activation) for dataset, _, activation, _ in configs
+              if activation in (HIGGS_FORMULA_REPORTED, "cos(x)")]
+    assert extras == [("FOREST_COVER", HIGGS_FORMULA_REPORTED), ("FOREST_COVER", "cos(x)")]
+    assert ("FOREST_COVER", "light", "sin(x)", None) in configs  # the Transfer
+
+
+def test_rank_claim_is_an_own_question_about_the_higgs_formula_on_each_data_set():
+    claim = transfer.rank_claim("SPAMBASE")
+    assert (claim.id, claim.claim, claim.dataset) == ("04-rank-SPAMBASE", transfer.RANK_CLAIM, "SPAMBASE")
+    assert (claim.better, claim.kind) == ("Transfer (HIGGS)", OWN_QUESTION)
 
 
 # ------------------------------------------------------------------ pairing and the matrix
@@ -105,7 +203,7 @@ def test_seed_differences_name_the_activation_that_was_never_trained():
         transfer.seed_differences(runs, "FOREST_COVER", "cos(x)", "relu")
 
 
-def test_transfer_matrix_agrees_with_paired_difference_and_adds_the_sd():
+def test_transfer_matrix_gives_the_mean_and_sd_of_the_paired_differences():
     rows = paired_runs([0.80, 0.83, 0.81], [0.79, 0.80, 0.80])
     rows += paired_runs([0.60, 0.62, 0.61], [0.79, 0.80, 0.80], label="abs(x)")[::2]
     runs = runs_table(rows)
@@ -113,13 +211,11 @@ def test_transfer_matrix_agrees_with_paired_difference_and_adds_the_sd():
     assert list(matrix.columns) == transfer.MATRIX_COLUMNS
     assert matrix[["target", "source"]].values.tolist() == [["FOREST_COVER", "HIGGS"], ["FOREST_COVER", "FOREST_COVER"]]
     higgs = matrix.iloc[0]
-    reference = paired_difference(runs, "FOREST_COVER", "sin(x)", "ReLU")
-    assert (higgs["n_seeds"], higgs["diff_mean"]) == (3, pytest.approx(reference["mean_diff"]))
-    assert higgs["ci_low"] == pytest.approx(reference["ci_low"])
-    assert higgs["ci_high"] == pytest.approx(reference["ci_high"])
+    assert higgs["n_seeds"] == 3
+    assert higgs["diff_mean"] == pytest.approx(np.mean([0.01, 0.03, 0.01]))
     assert higgs["diff_sd"] == pytest.approx(np.std([0.01, 0.03, 0.01], ddof=1))
     assert higgs["auc_mean"] == pytest.approx(np.mean([0.80, 0.83, 0.81]))
-    assert matrix.iloc[1]["diff_mean"] == pytest.approx(-0.1867, abs=1e-4)
+    assert matrix.iloc[1]["diff_mean"] == pytest.approx(np.mean([0.60 - 0.79, 0.62 - 0.80, 0.61 - 0.80]))
 
 
 def test_plot_transfer_matrix_writes_mean_and_sd_in_each_cell():
@@ -127,45 +223,6 @@ def test_plot_transfer_matrix_writes_mean_and_sd_in_each_cell():
     fig = transfer.plot_transfer_matrix(transfer.transfer_matrix(runs, {"FOREST_COVER": "sin(x)"}))
     texts = [text.get_text() for text in fig.axes[0].texts]
     assert texts == ["+0.017\n± 0.012"]
-    plt.close(fig)
-
-
-# ------------------------------------------------------------------ claims
-
-
-def test_paper_claims_put_the_higgs_formula_second_on_spambase_so_holds_means_the_paper_is_right():
-    claims = {(c.claim, c.dataset): (c.better, c.worse) for c in transfer.paper_claims(list(FORMULAS), FORMULAS)}
-    assert claims[("HIGGS formula beats Light GELU", "FOREST_COVER")] == ("sin(x)", "gelu")
-    assert claims[("HIGGS formula is worse than the Specialist", "SPAMBASE")] == ("add(x, sin(x))", "sin(x)")
-    assert claims[("HIGGS formula is worse than Light ReLU", "SPAMBASE")] == ("relu", "sin(x)")
-    paper_silu = (f"{transfer.PAPER_FORMULA_LABEL} beats Light SiLU", "FOREST_COVER")
-    assert claims[paper_silu] == (HIGGS_FORMULA_REPORTED, "silu")
-    assert len(claims) == 8
-
-
-def test_paper_claims_leave_spambase_out_when_it_is_not_loaded():
-    claims = transfer.paper_claims(["HIGGS", "FOREST_COVER"], FORMULAS)
-    assert {claim.dataset for claim in claims} == {"FOREST_COVER"}
-
-
-def test_a_claim_whose_formula_failed_on_every_seed_cannot_be_told():
-    runs = runs_table(paired_runs([0.80, 0.81], [0.70, 0.71]))
-    runs.loc[runs["activation"] == "sin(x)", "status"] = "failed"
-    row = transfer.Comparison("sin beats ReLU", "FOREST_COVER", "sin(x)", "relu").result(runs)
-    assert (row["n_seeds"], row["verdict"]) == (0, CANNOT_TELL)
-
-
-def test_claim_table_gives_one_row_per_claim_and_metric_with_its_verdict():
-    runs = runs_table(paired_runs([0.80, 0.81, 0.82], [0.70, 0.705, 0.71]))
-    claims = [transfer.Comparison("sin beats ReLU", "FOREST_COVER", "sin(x)", "relu"),
-              transfer.Comparison("ReLU beats sin", "FOREST_COVER", "relu", "sin(x)")]
-    table = transfer.claim_table(runs, claims)
-    assert list(table.columns) == transfer.VERDICT_COLUMNS
-    assert table[["metric", "verdict"]].values.tolist() == [
-        ["auc", HOLDS], ["auc", DOES_NOT_HOLD], ["acc", HOLDS], ["acc", DOES_NOT_HOLD]
-    ]
-    fig = transfer.plot_paired(table)
-    assert len(fig.axes) == 2
     plt.close(fig)
 
 
@@ -216,62 +273,66 @@ def test_control_results_give_repeated_draws_the_same_numbers_and_show_failures(
         transfer.control_results(pd.DataFrame({"formula": ["cos(x)"]}), runs, "FOREST_COVER")
 
 
-@pytest.mark.parametrize(
-    ("beaten", "expected"),
-    [(20, HOLDS), (19, HOLDS), (18, CANNOT_TELL), (11, CANNOT_TELL), (10, DOES_NOT_HOLD), (0, DOES_NOT_HOLD)],
-)
-def test_rank_claim_holds_only_when_the_exact_interval_of_the_share_beaten_clears_75_percent(beaten, expected):
-    # Of 20 draws, 19 beaten gives a Clopper-Pearson lower bound of 0.7513; 10 an upper bound of 0.7281.
-    others = [0.5] * beaten + [0.9] * (20 - beaten)
-    result = transfer.rank_claim(0.7, others)
-    assert (result["beaten"], result["rank"], result["out_of"]) == (beaten, 21 - beaten, 21)
-    assert result["mean_diff"] == pytest.approx(beaten / 20 - 0.75)
-    assert result["verdict"] == expected
-
-
-def test_rank_claim_leaves_formulas_that_always_failed_out_of_the_ranking():
-    result = transfer.rank_claim(0.7, [0.5, 0.6, math.nan])
-    assert (result["beaten"], result["out_of"]) == (2, 3)
-
-
-def test_reference_ranks_average_each_reference_over_the_control_runs():
-    runs = runs_table(paired_runs([0.80, 0.84], [0.70, 0.72]) + [
+def test_draw_table_has_one_row_per_distinct_formula_with_every_seed_ok():
+    draws = pd.DataFrame({"formula": ["sin(x)", "mul(x, x)", "sin(x)", "cos(x)"]})
+    runs = runs_table([
+        ("FOREST_COVER", "light", "sin(x)", 42, 0.80, 0.70, "ok"),
+        ("FOREST_COVER", "light", "sin(x)", 43, 0.84, 0.74, "ok"),
+        ("FOREST_COVER", "light", "mul(x, x)", 42, 0.60, 0.50, "ok"),
+        ("FOREST_COVER", "light", "mul(x, x)", 43, math.nan, math.nan, "failed"),  # not on every seed: left out
         ("FOREST_COVER", "light", "cos(x)", 42, 0.75, 0.65, "ok"),
         ("FOREST_COVER", "light", "cos(x)", 43, 0.77, 0.67, "ok"),
+        ("FOREST_COVER", "heavy", "cos(x)", 42, 0.99, 0.99, "ok"),  # Heavy is not a draw
+        ("FOREST_COVER", "light", "ReLU", 42, 0.90, 0.80, "ok"),  # a reference, not a draw
+        ("SPAMBASE", "light", "sin(x)", 42, 0.10, 0.10, "ok"),  # another data set
     ])
-    draws = pd.DataFrame({"draw": [1], "formula": ["cos(x)"], "constant": [False], "first_draw": [1]})
-    results = transfer.control_results(draws, runs, "FOREST_COVER")
-    ranks = transfer.reference_ranks(runs, results, {"HIGGS formula": "sin(x)", "Light ReLU": "relu"}, "FOREST_COVER")
-    assert ranks.loc["HIGGS formula", "mean"] == pytest.approx(0.82)
-    assert ranks["rank"].tolist() == [1, 2]
+    table = transfer.draw_table(draws, runs, "FOREST_COVER")
+    assert sorted(table.index) == ["cos(x)", "sin(x)"]
+    assert list(table.columns) == [42, 43]
+    assert table.loc["sin(x)"].tolist() == pytest.approx([0.80, 0.84])
+    assert table.loc["cos(x)"].tolist() == pytest.approx([0.75, 0.77])
+    assert transfer.draw_table(draws, runs, "FOREST_COVER", metric="acc").loc["cos(x)"].tolist() == pytest.approx(
+        [0.65, 0.67])
 
 
-def test_plot_random_control_marks_the_references_and_counts_failed_formulas():
+def test_reference_table_gives_each_references_mean_and_the_share_of_draws_it_beats():
+    runs = runs_table([
+        ("FOREST_COVER", "light", "x", 42, 0.78, 0.70, "ok"),
+        ("FOREST_COVER", "light", "x", 43, 0.80, 0.70, "ok"),
+        ("FOREST_COVER", "light", "ReLU", 42, 0.86, 0.70, "ok"),
+        ("FOREST_COVER", "light", "ReLU", 43, 0.84, 0.70, "ok"),
+    ])
+    results = pd.DataFrame({"auc_mean": [0.70, 0.75, 0.80, 0.85, math.nan]})  # the last draw failed on every seed
+    table = transfer.reference_table(runs, results, {"x": "x", "Light ReLU": "relu"}, "FOREST_COVER")
+    # x: mean 0.79 beats 0.70 and 0.75 of 4 draws; ReLU: mean 0.85 beats 0.70, 0.75, 0.80 (not itself).
+    assert table["mean"].tolist() == pytest.approx([0.79, 0.85])
+    assert table["draws"].tolist() == [4, 4]
+    assert table["share_beaten"].tolist() == pytest.approx([2 / 4, 3 / 4])
+    assert table.index.tolist() == ["x", "Light ReLU"]
+    with pytest.raises(ValueError, match=r"no Light runs of \['cos\(x\)'\] on FOREST_COVER"):
+        transfer.reference_table(runs, results, {"cos": "cos(x)"}, "FOREST_COVER")
+
+
+def test_the_one_operator_references_are_named_formulas_in_x():
+    assert transfer.ONE_OPERATOR_REFERENCES == {"x": "x", "sin(x)": "sin(x)", "cos(x)": "cos(x)",
+                                                "x cos(x)": "mul(cos(x), x)"}
+
+
+def test_plot_random_control_marks_the_references_shades_the_band_and_counts_failed_formulas():
     results = pd.DataFrame({"auc_mean": [0.8, 0.5, math.nan], "constant": [False, True, False]})
-    fig = transfer.plot_random_control(results, {"HIGGS formula": 0.85, "Light ReLU": 0.83}, "FOREST_COVER")
-    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["HIGGS formula (0.850)", "Light ReLU (0.830)"]
+    marks = {"HIGGS formula": 0.85, "Light ReLU": 0.83}
+    fig = transfer.plot_random_control(results, marks, "FOREST_COVER", band=(0.84, 0.86))
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == [
+        "HIGGS formula (0.850)", "Light ReLU (0.830)", "HIGGS formula's interval"
+    ]
     assert "1 failed on every seed" in fig.get_suptitle()
     rows = [label.get_text() for label in fig.axes[0].get_yticklabels()]
     assert rows == ["formula in x (2 draws)", "constant formula (1 draws)"]
     assert fig.axes[1].get_xlim() == pytest.approx((0.81, 0.855))  # the zoom: marks and the draws near them
     plt.close(fig)
-
-
-# ------------------------------------------------------------------ verdicts
-
-
-def test_verdict_table_adds_the_rank_claim_and_puts_auc_first():
-    runs = runs_table(paired_runs([0.80, 0.81, 0.82], [0.70, 0.705, 0.71]))
-    paired = transfer.claim_table(runs, [transfer.Comparison("sin beats ReLU", "FOREST_COVER", "sin(x)", "relu")])
-    ranks = {metric: transfer.rank_claim(0.7, [0.5] * 20) for metric in ("acc", "auc")}
-    verdicts = transfer.verdict_table(paired, ranks, "FOREST_COVER", n_seeds=3)
-    assert list(verdicts.columns) == transfer.VERDICT_COLUMNS
-    assert verdicts[["claim", "metric"]].values.tolist() == [
-        ["sin beats ReLU", "auc"], [transfer.RANK_CLAIM, "auc"], ["sin beats ReLU", "acc"], [transfer.RANK_CLAIM, "acc"]
-    ]
-    summary = transfer.verdict_summary(verdicts)
-    assert list(summary.columns) == ["ROC AUC: estimate", "ROC AUC: verdict", "accuracy: estimate", "accuracy: verdict"]
-    assert summary.loc[(transfer.RANK_CLAIM, "FOREST_COVER"), "ROC AUC: verdict"] == HOLDS
+    fig = transfer.plot_random_control(results, marks, "FOREST_COVER")
+    assert len(fig.legends[0].get_texts()) == 2
+    plt.close(fig)
 
 
 # ------------------------------------------------------------------ end to end
@@ -279,25 +340,12 @@ def test_verdict_table_adds_the_rank_claim_and_puts_auc_first():
 
 def test_the_trial_runs_end_to_end_on_small_data_with_the_training_engine():
     datasets = {name: synthetic(name, seed=i) for i, name in enumerate(FORMULAS)}
-    specs = transfer.transfer_specs(list(FORMULAS), FORMULAS, seeds=(42, 43), epochs=1)
-    runs = run_grid(specs, datasets, progress=False)
+    specs = transfer.transfer_specs(list(FORMULAS), FORMULAS, GP_FORMULAS, seeds=(42, 43), epochs=1)
+    runs = transfer.label_configs(run_grid(specs, datasets, progress=False), FORMULAS, GP_FORMULAS)
     matrix = transfer.transfer_matrix(runs, FORMULAS)
     assert matrix["n_seeds"].tolist() == [2] * 9
-    verdicts = transfer.claim_table(runs, transfer.paper_claims(list(FORMULAS), FORMULAS))
-    assert len(verdicts) == 2 * 8 and verdicts["n_seeds"].eq(2).all()
-
-
-def test_a_users_data_set_is_the_transfer_target_with_the_papers_three_claims():
-    names = ["HIGGS", "SPAMBASE", "tumours"]
-    assert transfer.target_of(names) == "tumours"
-    assert transfer.target_of(["HIGGS", "FOREST_COVER", "SPAMBASE"]) == "FOREST_COVER"
-    formulas = {"HIGGS": "cos(x)", "SPAMBASE": "sin(x)", "tumours": "abs(x)"}
-    mine = [claim for claim in transfer.paper_claims(names, formulas) if claim.dataset == "tumours"]
-    assert [(c.claim, c.better, c.worse) for c in mine] == [
-        ("HIGGS formula beats Light ReLU", "cos(x)", "relu"),
-        ("HIGGS formula beats Light GELU", "cos(x)", "gelu"),
-        ("HIGGS formula beats Light SiLU", "cos(x)", "silu"),
-    ]
-    transfer.check_parameters(names, 3, 0)
-    with pytest.raises(ValueError, match=r"lacks \['HIGGS'\].*tumours"):
-        transfer.check_parameters(["tumours"], 3, 0)
+    # Every claim's configurations are among the labelled runs, repeated GP formulas included.
+    claims = transfer.transfer_claims(list(FORMULAS), GP_FORMULAS, FORMULAS)
+    judged = judge_family(claims, runs, {name: len(data.y) for name, data in datasets.items()})
+    assert judged["id"].tolist() == [claim.id for claim in claims]
+    assert judged["n_seeds"].eq(2).all() and judged["n_test"].eq(60).all()

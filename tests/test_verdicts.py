@@ -2,24 +2,40 @@
 
 import math
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.model_selection import train_test_split
 
 from nslib.verdicts import (
     CANNOT_TELL,
     DOES_NOT_HOLD,
     EQUIVALENT,
     HOLDS,
+    OWN_QUESTION,
     RANK_SHARE,
+    REGISTER_COLUMNS,
     VERDICTS,
+    Claim,
     corrected_t,
     decide,
     holm,
     interval,
     judge,
+    judge_family,
+    plot_claims,
+    rank_row,
     rank_share,
+    record,
+    side_by_side,
+    split_sizes,
+    tally,
 )
 
 D = np.array([0.010, 0.020, 0.000, 0.030, 0.015])  # five seeds' paired differences
@@ -258,3 +274,232 @@ def test_rank_share_refuses_failed_draws_and_a_flat_list() -> None:
         rank_share(REFERENCE, [[0.8, 0.8], [math.nan, 0.7]], 8000, 2000)
     with pytest.raises(ValueError, match="one row per random draw"):
         rank_share(REFERENCE, [0.8, 0.7], 8000, 2000)
+
+
+# ------------------------------------------------------------ claims on runs: judge_family and split_sizes
+
+SEEDS = list(range(42, 52))
+BASE = [0.70, 0.80, 0.75, 0.90, 0.72, 0.78, 0.85, 0.74, 0.81, 0.77]  # seeds differ far more than the effects
+GAINS = [0.010, 0.020, 0.000, 0.030, 0.015, 0.012, 0.018, 0.005, 0.025, 0.015]  # mean 0.015
+
+
+def _config_runs(dataset: str = "D", metric: str = "auc", **configs: list[float]) -> pd.DataFrame:
+    """Finished runs, one per seed from 42, of each keyword's configuration (underscores for spaces)."""
+    return pd.DataFrame([
+        {"dataset": dataset, "config": name.replace("_", " "), "seed": seed, "status": "ok", metric: value}
+        for name, values in configs.items() for seed, value in zip(SEEDS, values)
+    ])
+
+
+def _by_hand(d: list[float], n_train: int, n_test: int) -> tuple[float, float, float]:
+    """Mean, corrected standard error and two-sided p of paired differences, with numpy and scipy only."""
+    d = np.asarray(d)
+    se = math.sqrt((1 / len(d) + n_test / n_train) * np.var(d, ddof=1))
+    return d.mean(), se, 2 * stats.t.sf(abs(d.mean()) / se, len(d) - 1)
+
+
+def test_judge_family_pairs_runs_by_seed_and_applies_the_corrected_test_and_holm_by_hand() -> None:
+    noise = [0.004, -0.006, 0.001, 0.003, -0.002, 0.000, -0.005, 0.006, -0.001, 0.002]
+    runs = _config_runs(A=[b + g for b, g in zip(BASE, GAINS)], B=BASE, C=[b + n for b, n in zip(BASE, noise)])
+    claims = [Claim("gain", "A beats B", "D", "A", "B"), Claim("noise", "C beats B", "D", "C", "B")]
+    table = judge_family(claims, runs, {"D": 1000})  # 800 training rows, 200 test rows
+    mean_a, se_a, p_a = _by_hand(GAINS, 800, 200)
+    mean_c, se_c, p_c = _by_hand(noise, 800, 200)
+    assert (mean_a, p_a < p_c) == (pytest.approx(0.015), True)
+    assert table["id"].tolist() == ["gain", "noise"]
+    assert table[["n_train", "n_test", "n_seeds"]].values.tolist() == [[800, 200, 10], [800, 200, 10]]
+    assert table["mean"].tolist() == pytest.approx([mean_a, mean_c])
+    assert table["se"].tolist() == pytest.approx([se_a, se_c])
+    assert table["p"].tolist() == pytest.approx([p_a, p_c])
+    # Holm with two p-values: the smaller doubled, the larger at least that.
+    assert table["p_holm"].tolist() == pytest.approx([2 * p_a, min(1.0, max(2 * p_a, p_c))])
+    half = stats.t.ppf(1 - 0.05 / 4, 9) * se_a  # the smallest p is tested at 1 - alpha / 2
+    assert (table.loc[0, "ci_low"], table.loc[0, "ci_high"]) == pytest.approx((mean_a - half, mean_a + half))
+    assert table["verdict"].tolist() == [HOLDS, CANNOT_TELL]
+
+
+def test_judge_family_reaches_holds_does_not_hold_and_cannot_tell_on_runs() -> None:
+    rng = np.random.default_rng(5)
+    runs = _config_runs(
+        Winner=[b + 0.01 + 0.001 * e for b, e in zip(BASE, rng.normal(size=10))],
+        Loser=[b - 0.05 + 0.002 * e for b, e in zip(BASE, rng.normal(size=10))],
+        Coin=[b + 0.02 * e for b, e in zip(BASE, rng.normal(size=10))],
+        Base=BASE,
+    )
+    claims = [Claim(name, f"{name} beats Base", "D", name, "Base") for name in ("Winner", "Loser", "Coin")]
+    table = judge_family(claims, runs, {"D": 5000})
+    assert table["verdict"].tolist() == [HOLDS, DOES_NOT_HOLD, CANNOT_TELL]
+
+
+def test_judge_family_leaves_failed_runs_out_of_the_pairs() -> None:
+    runs = _config_runs(A=[b + g for b, g in zip(BASE, GAINS)], B=BASE)
+    runs.loc[(runs["config"] == "A") & (runs["seed"] == 45), "status"] = "failed"  # the 0.030 gain
+    kept = GAINS[:3] + GAINS[4:]
+    row = judge_family([Claim("gain", "A beats B", "D", "A", "B")], runs, {"D": 1000}).iloc[0]
+    mean, se, p = _by_hand(kept, 800, 200)
+    assert row["n_seeds"] == 9
+    assert (row["mean"], row["se"], row["p"]) == pytest.approx((mean, se, p))
+
+
+def test_judge_family_takes_a_relative_difference_minus_the_claimed_offset() -> None:
+    # "A is more than 18% more efficient than B": A / B - 1 - 0.18 per seed.
+    ratios = [1.20, 1.22, 1.19, 1.21, 1.25, 1.20, 1.23, 1.18, 1.24, 1.22]
+    runs = _config_runs(metric="efficiency", A=[0.2 * r for r in ratios], B=[0.2] * 10)
+    claim = Claim("gain", "A gains 18%", "D", "A", "B", metric="efficiency", relative=True, offset=0.18, margin=0.01)
+    row = judge_family([claim], runs, {"D": 1000}).iloc[0]
+    mean, se, p = _by_hand([r - 1.18 for r in ratios], 800, 200)
+    assert row["mean"] == pytest.approx(np.mean(ratios) - 1.18)
+    assert (row["se"], row["p"], row["margin"]) == pytest.approx((se, p, 0.01))
+    assert row["metric"] == "efficiency"
+
+
+def test_judge_family_marks_the_papers_claims_and_its_own_questions() -> None:
+    runs = _config_runs(A=[b + g for b, g in zip(BASE, GAINS)], B=BASE)
+    claims = [Claim("paper", "A beats B", "D", "A", "B", paper_words='"A is better"', source="abstract"),
+              Claim("own", "A beats B again", "D", "A", "B")]
+    table = judge_family(claims, runs, {"D": 1000})
+    assert table["kind"].tolist() == ["paper", OWN_QUESTION]
+    assert table["paper_words"].tolist() == ['"A is better"', ""]
+
+
+def test_judge_family_names_a_configuration_that_was_never_trained() -> None:
+    with pytest.raises(ValueError, match=r"no runs of \['Z'\] on D"):
+        judge_family([Claim("z", "Z beats B", "D", "Z", "B")], _config_runs(B=BASE), {"D": 1000})
+
+
+@pytest.mark.parametrize("n_rows", [5, 7, 1001, 4601, 20978, 581012])
+@pytest.mark.parametrize("test_size", [0.2, 0.25, 0.33])
+def test_split_sizes_are_the_lengths_of_sklearns_train_test_split(n_rows: int, test_size: float) -> None:
+    train, test = train_test_split(np.arange(n_rows), test_size=test_size, random_state=0)
+    assert split_sizes(n_rows, test_size) == (len(train), len(test))
+
+
+# ------------------------------------------------------------ the claims register
+
+
+def _judged(gains: list[float], *claims: Claim) -> pd.DataFrame:
+    runs = _config_runs(A=[b + g for b, g in zip(BASE, gains)], B=BASE)
+    return judge_family(list(claims), runs, {"D": 1000})
+
+
+PAPER_CLAIM = Claim("03-a", "A beats B", "D", "A", "B", paper_words='"A wins"', source="Table 2")
+OWN_CLAIM = Claim("03-own", "A beats B by hand", "D", "A", "B")
+LOSSES = [-g - 0.01 for g in GAINS]
+
+
+@pytest.fixture
+def derived(tmp_path, monkeypatch):
+    """The register is written into an empty folder of its own."""
+    monkeypatch.setenv("NSLIB_DERIVED_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _read(folder) -> pd.DataFrame:
+    return pd.read_csv(folder / "claims.csv", keep_default_na=False, dtype={"family": str})
+
+
+def test_record_writes_both_budgets_verdicts_side_by_side_in_the_register(derived) -> None:
+    judged = {"paper": _judged(GAINS, PAPER_CLAIM, OWN_CLAIM), "tuned": _judged(LOSSES, PAPER_CLAIM, OWN_CLAIM)}
+    record("03", judged)
+    register = _read(derived)
+    assert list(register.columns) == REGISTER_COLUMNS
+    assert {"verdict_paper_budget", "verdict_tuned_budget", "paper_words", "kind"} <= set(register.columns)
+    assert register["id"].tolist() == ["03-a", "03-own"]
+    assert register["family"].tolist() == ["03", "03"]
+    assert register["kind"].tolist() == ["paper", OWN_QUESTION]
+    assert register["paper_words"].tolist() == ['"A wins"', ""]
+    assert register["verdict_paper_budget"].tolist() == [HOLDS, HOLDS]
+    assert register["verdict_tuned_budget"].tolist() == [DOES_NOT_HOLD, DOES_NOT_HOLD]
+    assert register["mean_paper"].tolist() == pytest.approx([0.015, 0.015])
+    assert register["mean_tuned"].tolist() == pytest.approx([-0.025, -0.025])
+    assert register["n_seeds_tuned"].tolist() == [10, 10]
+    assert register["test"].tolist() == ["corrected resampled t, Holm within 03, margin 0.005"] * 2
+
+
+def test_record_leaves_a_claim_missing_at_one_budget_unjudged_there_with_its_note(derived) -> None:
+    judged = {"paper": _judged(GAINS, PAPER_CLAIM, OWN_CLAIM), "tuned": _judged(LOSSES, PAPER_CLAIM)}
+    record("03", judged, notes={"03-own": "A failed at every tuned learning rate"})
+    register = _read(derived).set_index("id")
+    assert register.loc["03-own", "verdict_paper_budget"] == HOLDS
+    assert register.loc["03-own", "verdict_tuned_budget"] == ""
+    assert register.loc["03-own", "mean_tuned"] == ""
+    assert register.loc["03-own", "note"] == "A failed at every tuned learning rate"
+    assert register.loc["03-a", "note"] == ""
+
+
+def test_record_replaces_its_own_familys_rows_and_keeps_the_others(derived) -> None:
+    # Family names that look like numbers ("03") must still be found in the file and replaced.
+    record("03", {"paper": _judged(GAINS, PAPER_CLAIM, OWN_CLAIM), "tuned": _judged(GAINS, PAPER_CLAIM, OWN_CLAIM)})
+    other = Claim("04-a", "A beats B on D", "D", "A", "B")
+    record("04", {"paper": _judged(LOSSES, other), "tuned": _judged(LOSSES, other)})
+    assert _read(derived)["id"].tolist() == ["03-a", "03-own", "04-a"]
+    returned = record("03", {"paper": _judged(LOSSES, PAPER_CLAIM), "tuned": _judged(LOSSES, PAPER_CLAIM)})
+    register = _read(derived)
+    assert register["id"].tolist() == ["04-a", "03-a"]
+    assert register.set_index("id").loc["03-a", "verdict_paper_budget"] == DOES_NOT_HOLD
+    assert returned["id"].tolist() == ["04-a", "03-a"]
+
+
+def test_record_keeps_a_rank_rows_own_test_name(derived) -> None:
+    claim = Claim("04-rank-D", "A ranks in the top 25% of random formulas", "D", "A", "random formulas")
+    result = {"n_seeds": 10, "share_above": 0.05, "share_inside": 0.10, "ci_low": 0.79, "ci_high": 0.81,
+              "verdict": HOLDS}
+    judged = {budget: pd.concat([_judged(GAINS, OWN_CLAIM), pd.DataFrame([rank_row(claim, result)])],
+                                ignore_index=True) for budget in ("paper", "tuned")}
+    record("04", judged)
+    rank = _read(derived).set_index("id").loc["04-rank-D"]
+    assert rank["test"] == RANK_SHARE
+    assert rank["p_holm_paper"] == ""
+    assert float(rank["mean_tuned"]) == pytest.approx(0.15)
+
+
+def test_record_refuses_an_unknown_budget(derived) -> None:
+    with pytest.raises(ValueError, match=r"budgets \['long'\] are not known"):
+        record("03", {"long": _judged(GAINS, PAPER_CLAIM)})
+
+
+def test_rank_row_puts_the_share_at_or_above_the_reference_in_the_mean_column() -> None:
+    claim = Claim("04-rank-D", "A ranks in the top 25%", "D", "A", "random formulas")
+    row = rank_row(claim, {"n_seeds": 10, "share_above": 0.1, "share_inside": 0.2, "ci_low": 0.7, "ci_high": 0.9,
+                           "verdict": CANNOT_TELL})
+    assert row["mean"] == pytest.approx(0.3)
+    assert (row["n_seeds"], row["ci_low"], row["ci_high"], row["verdict"]) == (10, 0.7, 0.9, CANNOT_TELL)
+    assert row["test"] == RANK_SHARE and math.isnan(row["p_holm"])
+    assert (row["id"], row["kind"], row["dataset"]) == ("04-rank-D", OWN_QUESTION, "D")
+
+
+def test_tally_counts_only_the_papers_claims_and_shows_what_was_not_judged() -> None:
+    register = pd.DataFrame({
+        "kind": ["paper", "paper", "paper", "paper", OWN_QUESTION, OWN_QUESTION],
+        "verdict_paper_budget": [HOLDS, DOES_NOT_HOLD, CANNOT_TELL, HOLDS, HOLDS, EQUIVALENT],
+        "verdict_tuned_budget": [HOLDS, EQUIVALENT, "", DOES_NOT_HOLD, HOLDS, HOLDS],
+    })
+    counts = tally(register)
+    assert counts.index.tolist() == [HOLDS, DOES_NOT_HOLD, EQUIVALENT, CANNOT_TELL, "not judged"]
+    assert counts["paper"].tolist() == [2, 1, 0, 1, 0]
+    assert counts["tuned"].tolist() == [1, 1, 1, 0, 1]
+
+
+def test_tally_reads_a_missing_verdict_from_a_csv_as_not_judged(tmp_path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_text("kind,verdict_paper_budget,verdict_tuned_budget\npaper,holds,\n")
+    counts = tally(pd.read_csv(path))
+    assert counts.loc["not judged", "tuned"] == 1 and counts.loc[HOLDS, "paper"] == 1
+
+
+def test_side_by_side_shows_each_budgets_estimate_and_verdict_per_claim() -> None:
+    judged = {"paper": _judged(GAINS, PAPER_CLAIM), "tuned": _judged(LOSSES, PAPER_CLAIM)}
+    table = side_by_side(judged, digits=3)
+    row = table.loc["03-a"]
+    mean, se, _ = _by_hand(GAINS, 800, 200)
+    half = stats.t.ppf(1 - 0.05 / 2, 9) * se  # one claim: the 95% interval
+    assert row["paper: estimate"] == f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
+    assert (row["paper: verdict"], row["tuned: verdict"]) == (HOLDS, DOES_NOT_HOLD)
+
+
+def test_plot_claims_draws_one_panel_per_budget() -> None:
+    judged = {"paper": _judged(GAINS, PAPER_CLAIM, OWN_CLAIM), "tuned": _judged(LOSSES, PAPER_CLAIM, OWN_CLAIM)}
+    fig = plot_claims(judged, "notebook 03")
+    assert [ax.get_title() for ax in fig.axes] == ["paper budget", "tuned budget"]
+    assert fig.get_suptitle() == "notebook 03"
+    plt.close(fig)

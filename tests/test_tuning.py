@@ -1,0 +1,131 @@
+"""The fair budget: learning rate and epochs chosen per configuration on validation curves, never on the test split."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from nslib.profiles import get_profile
+from nslib.results import RunStore
+from nslib.tuning import VALIDATION, choose_budgets, tune_and_train, tuned_specs, tuning_specs, validation_curves
+from synthetic import synthetic_dataset
+
+CONFIGS = [("SYNTHETIC", "light", "relu", None), ("SYNTHETIC", "light", "sin(x)", None)]
+
+
+def tuning_rows(activation: str, curves: dict[float, list[str]], formula: str = "") -> list[dict]:
+    """Tuning runs of one Light configuration on D: per learning rate, one ``val_auc`` text per seed from 42."""
+    return [
+        {"dataset": "D", "arch": "light", "widths": "64-32", "activation": activation, "formula": formula, "lr": lr,
+         "seed": 42 + i, "status": "ok" if text and ";" in text else "failed", "val_auc": text}
+        for lr, texts in curves.items() for i, text in enumerate(texts)
+    ]
+
+
+def test_choose_budgets_takes_the_best_lr_and_epoch_of_the_seed_mean_and_ties_go_to_fewer_epochs():
+    rows = tuning_rows("ReLU", {
+        # Mean curve 0.71, 0.76, 0.76: best 0.76, first reached at epoch 2 (epoch 3 ties).
+        1e-3: ["0.70;0.75;0.74", "0.72;0.77;0.78"],
+        # Seed 42 alone peaks at 0.80, but the mean curve (0.70, 0.72) is worse than 1e-3's.
+        1e-2: ["0.80;0.74", "0.60;0.70"],
+    })
+    (budget,) = choose_budgets(pd.DataFrame(rows)).to_dict("records")
+    assert budget == {"dataset": "D", "arch": "light", "widths": "64-32", "activation": "ReLU", "formula": "",
+                      "lr": 1e-3, "epochs": 2, "val_auc": pytest.approx(0.76)}
+
+
+def test_choose_budgets_skips_an_lr_whose_seed_failed_and_ends_a_curve_where_a_seed_failed():
+    rows = tuning_rows("sin(x)", {
+        1e-3: ["", "0.99;0.99;0.99"],  # seed 42 failed before its first epoch ended: this lr is skipped
+        1e-2: ["0.60;0.65;0.66", "0.62;0.67;0.68"],  # mean 0.61, 0.66, 0.67: epoch 3
+        # Seed 43 failed after one epoch: the mean curve is (0.50 + 0.70) / 2 = 0.60 long, not seed 42's 0.95.
+        3e-2: ["0.50;0.90;0.95", "0.70"],
+    }, formula="sin(x)")
+    (budget,) = choose_budgets(pd.DataFrame(rows)).to_dict("records")
+    assert (budget["lr"], budget["epochs"], budget["val_auc"]) == (1e-2, 3, pytest.approx(0.67))
+    assert budget["formula"] == "sin(x)"
+
+
+def test_choose_budgets_gives_one_row_per_configuration_in_the_order_of_the_runs():
+    rows = tuning_rows("SiLU", {1e-3: ["0.5;0.6"], 1e-2: ["0.7;0.65"]})
+    rows += tuning_rows("ReLU", {1e-3: ["0.8;0.9"], 1e-2: ["0.85;0.7"]})
+    budgets = choose_budgets(pd.DataFrame(rows))
+    assert budgets[["activation", "lr", "epochs"]].values.tolist() == [["SiLU", 1e-2, 1], ["ReLU", 1e-3, 2]]
+    assert budgets["val_auc"].tolist() == pytest.approx([0.7, 0.9])
+
+
+def test_choose_budgets_names_a_configuration_that_failed_at_every_lr():
+    rows = tuning_rows("ReLU", {1e-3: ["0.8;0.9"]}) + tuning_rows("sin(x)", {1e-3: [""], 1e-2: [""]}, "sin(x)")
+    with pytest.raises(ValueError, match=r"every tuning run of sin\(x\) \(light 64-32\) on D failed.*'reason'"):
+        choose_budgets(pd.DataFrame(rows))
+
+
+def test_choose_budgets_refuses_runs_without_validation_curves():
+    with pytest.raises(ValueError, match=r"no validation curves.*tuning_specs"):
+        choose_budgets(pd.DataFrame(tuning_rows("ReLU", {1e-3: ["", ""]})))
+    with pytest.raises(ValueError, match="no validation curves"):
+        choose_budgets(pd.DataFrame(columns=["dataset", "val_auc"]))
+
+
+def test_tuning_specs_hold_out_a_validation_split_at_every_lr_seed_and_configuration():
+    specs = tuning_specs(CONFIGS, seeds=(42, 43), lrs=(1e-3, 1e-2, 3e-2), max_epochs=30)
+    assert len(specs) == 2 * 2 * 3
+    assert len({spec.key for spec in specs}) == len(specs)
+    assert {spec.validation for spec in specs} == {0.2} and VALIDATION == 0.2
+    assert {spec.epochs for spec in specs} == {30}
+    for activation in ("relu", "sin(x)"):
+        assert sorted({spec.lr for spec in specs if spec.activation == activation}) == [1e-3, 1e-2, 3e-2]
+        assert sorted({spec.seed for spec in specs if spec.activation == activation}) == [42, 43]
+
+
+def test_tuned_specs_train_every_seed_at_the_chosen_budget_on_the_whole_training_part():
+    budgets = pd.DataFrame([
+        {"dataset": "D", "arch": "light", "widths": "64-32", "activation": "ReLU", "formula": "", "lr": 0.01,
+         "epochs": 7, "val_auc": 0.8},
+        {"dataset": "D", "arch": "width", "widths": "8-4", "activation": "sin(x)", "formula": "sin(x)", "lr": 0.003,
+         "epochs": 12, "val_auc": 0.7},
+    ])
+    specs = tuned_specs(budgets, seeds=(42, 43))
+    assert [(s.arch, s.widths, s.activation, s.formula, s.seed, s.lr, s.epochs) for s in specs] == [
+        ("light", (64, 32), "ReLU", "", 42, 0.01, 7),
+        ("light", (64, 32), "ReLU", "", 43, 0.01, 7),
+        ("width", (8, 4), "sin(x)", "sin(x)", 42, 0.003, 12),
+        ("width", (8, 4), "sin(x)", "sin(x)", 43, 0.003, 12),
+    ]
+    assert {s.validation for s in specs} == {0.0}
+
+
+def test_tune_and_train_runs_the_search_then_the_seeds_at_each_configurations_budget(tmp_path):
+    data = {"SYNTHETIC": synthetic_dataset(n=300)}
+    profile = replace(get_profile("quick"), tune_epochs=2, tune_lrs=(1e-3, 1e-1), tune_seeds=(42,))
+    store = RunStore(tmp_path / "runs.csv")
+    tuning, budgets, tuned = tune_and_train(CONFIGS, data, profile, seeds=(42, 43), store=store)
+    assert len(tuning) == 2 * 2 and set(tuning["validation"]) == {VALIDATION} and set(tuning["epochs"]) == {2}
+    assert len(budgets) == 2 and len(tuned) == 2 * 2
+    for budget in budgets.itertuples():
+        # One tuning seed: the best budget is the highest validation AUC of any lr and epoch, and where it is.
+        mine = tuning[tuning["activation"] == budget.activation]
+        curves = {row.lr: [float(v) for v in row.val_auc.split(";")] for row in mine.itertuples()}
+        best = max(max(curve) for curve in curves.values())
+        assert budget.val_auc == pytest.approx(best, abs=1e-6)
+        assert curves[budget.lr][budget.epochs - 1] == pytest.approx(best, abs=1e-6)
+        runs = tuned[tuned["activation"] == budget.activation]
+        assert runs["seed"].tolist() == [42, 43]
+        assert set(runs["lr"]) == {budget.lr} and set(runs["epochs"]) == {budget.epochs}
+        assert set(runs["validation"]) == {0.0} and (runs["status"] == "ok").all()
+    stored = len(store.read())
+    again = tune_and_train(CONFIGS, data, profile, seeds=(42, 43), store=store)
+    assert len(store.read()) == stored  # read back, not trained again
+    assert again[2]["auc"].tolist() == pytest.approx(tuned["auc"].tolist())
+
+
+def test_validation_curves_give_one_row_per_run_and_epoch():
+    rows = pd.DataFrame(tuning_rows("ReLU", {1e-3: ["0.70;0.75", ""], 1e-2: ["0.80;0.74"]}))
+    curves = validation_curves(rows)
+    assert list(curves.columns) == ["dataset", "activation", "lr", "seed", "epoch", "val_auc"]
+    assert curves[["lr", "seed", "epoch"]].values.tolist() == [[1e-3, 42, 1], [1e-3, 42, 2], [1e-2, 42, 1],
+                                                               [1e-2, 42, 2]]
+    assert curves["val_auc"].tolist() == pytest.approx([0.70, 0.75, 0.80, 0.74])
+    assert "config" in validation_curves(rows.assign(config="Light ReLU")).columns
