@@ -97,7 +97,9 @@ def test_constant_formulas_are_listed_but_never_trained(data, recorded):
 
 def test_the_same_random_state_gives_the_same_table_and_another_a_different_one(data):
     settings = dict(population=6, generations=2, elite=2, progress=False, **TINY)
+    np.random.seed(1)  # numpy's global generator must play no part
     first = search(data, random_state=5, **settings)
+    np.random.seed(2)
     pd.testing.assert_frame_equal(first, search(data, random_state=5, **settings))
     assert list(search(data, random_state=6, **settings)["formula"]) != list(first["formula"])
 
