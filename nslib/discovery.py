@@ -305,20 +305,22 @@ def write_cache(dataset: Dataset, records: Sequence[Discovery]) -> None:
         file.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
-def random_programs(
-    n: int,
+def gp_program(
+    random_state: np.random.RandomState | None,
     *,
-    seed: int,
     n_features: int,
     function_set: Sequence[str] = PAPER_FUNCTION_SET,
     init_depth: tuple[int, int] = (2, 6),
-) -> list[str]:
-    """``n`` random programs from gplearn's own generator, the grammar GP starts from.
+    p_point_replace: float = 0.05,
+    program: list | None = None,
+) -> _Program:
+    """A gplearn ``_Program``: ``program`` (a flat node list) as given, or a random one drawn from ``random_state``.
 
-    Each is drawn like a member of ``SymbolicClassifier``'s first generation
-    (ramped half-and-half, depth ``init_depth``, constants in (-1, 1)), from one
-    ``RandomState(seed)``, so the list is fixed by ``seed``. They answer "would
-    any formula from the same grammar do as well?" (notebook 04).
+    A random program is drawn like a member of ``SymbolicClassifier``'s first
+    generation: ramped half-and-half, a depth from ``init_depth`` (both ends
+    included), constants in (-1, 1). Its ``crossover``, ``subtree_mutation``,
+    ``hoist_mutation`` and ``point_mutation`` (which replaces each node with
+    probability ``p_point_replace``) breed new node lists.
     """
     unknown = [name for name in function_set if name not in _function_map]
     if unknown:
@@ -327,22 +329,37 @@ def random_programs(
     arities: dict[int, list] = {}
     for function in functions:
         arities.setdefault(function.arity, []).append(function)
+    return _Program(
+        function_set=functions,
+        arities=arities,
+        init_depth=init_depth,
+        init_method="half and half",
+        n_features=n_features,
+        const_range=(-1.0, 1.0),
+        metric=_fitness_map["log loss"],
+        p_point_replace=p_point_replace,
+        parsimony_coefficient=0.001,
+        random_state=random_state,
+        program=program,
+    )
+
+
+def random_programs(
+    n: int,
+    *,
+    seed: int,
+    n_features: int,
+    function_set: Sequence[str] = PAPER_FUNCTION_SET,
+    init_depth: tuple[int, int] = (2, 6),
+) -> list[str]:
+    """``n`` random programs from gplearn's own generator (``gp_program``), the grammar GP starts from.
+
+    Drawn from one ``RandomState(seed)``, so the list is fixed by ``seed``. They
+    answer "would any formula from the same grammar do as well?" (notebook 04).
+    """
     random_state = np.random.RandomState(seed)
     return [
-        str(
-            _Program(
-                function_set=functions,
-                arities=arities,
-                init_depth=init_depth,
-                init_method="half and half",
-                n_features=n_features,
-                const_range=(-1.0, 1.0),
-                metric=_fitness_map["log loss"],
-                p_point_replace=0.05,
-                parsimony_coefficient=0.001,
-                random_state=random_state,
-            )
-        )
+        str(gp_program(random_state, n_features=n_features, function_set=function_set, init_depth=init_depth))
         for _ in range(n)
     ]
 
