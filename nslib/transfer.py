@@ -318,12 +318,17 @@ def plot_random_control(
 
 
 def draw_table(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: str = "auc") -> pd.DataFrame:
-    """The random draws' ``metric`` on ``dataset``, one row per distinct formula with ok runs on every seed and one
-    column per seed: the ``draws`` argument of ``verdicts.rank_share``."""
+    """The random draws' ``metric`` on ``dataset``: one row per draw (a repeated formula repeats its row, as the
+    grammar drew it that often) and one column per seed, the ``draws`` argument of ``verdicts.rank_share``.
+
+    Draws whose formula failed on some seed are left out; ``len(draws) - len(table)`` says how many.
+    """
     light = _light(runs)
     here = light[(light["dataset"] == dataset) & light["activation"].isin(draws["formula"].map(activation_label))]
-    table = here[here["status"] == "ok"].pivot_table(index="activation", columns="seed", values=metric)
-    return table.dropna()
+    table = here[here["status"] == "ok"].pivot_table(index="activation", columns="seed", values=metric).dropna()
+    labels = draws["formula"].map(activation_label)
+    kept = labels[labels.isin(table.index)]
+    return table.loc[kept].set_axis(draws.loc[kept.index, "draw"] if "draw" in draws else kept.index, axis=0)
 
 
 def rank_claim(dataset: str) -> Claim:

@@ -372,7 +372,7 @@ def record(family: str, judged: Mapping[str, pd.DataFrame], notes: Mapping[str, 
                                                       "dataset", "metric", "test"], sort=False)
     order = list(dict.fromkeys(claim for table in judged.values() for claim in table["id"]))
     merged = merged.set_index("id").loc[order].reset_index()
-    merged["note"] = merged["id"].map(dict(notes or {})).fillna("")
+    merged["note"] = [dict(notes or {}).get(claim, "") for claim in merged["id"]]
     merged = merged.reindex(columns=REGISTER_COLUMNS)
     path = derived_dir() / REGISTER_FILE
     # Read as text: a family named "03" must stay "03" to be found and replaced.
@@ -388,7 +388,8 @@ def tally(register: pd.DataFrame) -> pd.DataFrame:
     """How many of the paper's claims (own questions left out) got each verdict, at each budget."""
     paper = register[register["kind"] == "paper"]
     counts = {
-        budget: paper[f"verdict_{budget}_budget"].replace("", np.nan).fillna("not judged").value_counts()
+        budget: pd.Series([verdict if isinstance(verdict, str) and verdict else "not judged"
+                           for verdict in paper[f"verdict_{budget}_budget"]], dtype=object).value_counts()
         for budget in BUDGETS
     }
     return pd.DataFrame(counts).reindex([*VERDICTS, "not judged"]).fillna(0).astype(int).rename_axis("verdict")

@@ -273,8 +273,8 @@ def test_control_results_give_repeated_draws_the_same_numbers_and_show_failures(
         transfer.control_results(pd.DataFrame({"formula": ["cos(x)"]}), runs, "FOREST_COVER")
 
 
-def test_draw_table_has_one_row_per_distinct_formula_with_every_seed_ok():
-    draws = pd.DataFrame({"formula": ["sin(x)", "mul(x, x)", "sin(x)", "cos(x)"]})
+def test_draw_table_has_one_row_per_draw_whose_formula_has_every_seed_ok():
+    draws = pd.DataFrame({"draw": [1, 2, 3, 4], "formula": ["sin(x)", "mul(x, x)", "sin(x)", "cos(x)"]})
     runs = runs_table([
         ("FOREST_COVER", "light", "sin(x)", 42, 0.80, 0.70, "ok"),
         ("FOREST_COVER", "light", "sin(x)", 43, 0.84, 0.74, "ok"),
@@ -287,11 +287,11 @@ def test_draw_table_has_one_row_per_distinct_formula_with_every_seed_ok():
         ("SPAMBASE", "light", "sin(x)", 42, 0.10, 0.10, "ok"),  # another data set
     ])
     table = transfer.draw_table(draws, runs, "FOREST_COVER")
-    assert sorted(table.index) == ["cos(x)", "sin(x)"]
+    assert list(table.index) == [1, 3, 4]  # draw 2's formula failed on seed 43; draw 3 repeats draw 1
     assert list(table.columns) == [42, 43]
-    assert table.loc["sin(x)"].tolist() == pytest.approx([0.80, 0.84])
-    assert table.loc["cos(x)"].tolist() == pytest.approx([0.75, 0.77])
-    assert transfer.draw_table(draws, runs, "FOREST_COVER", metric="acc").loc["cos(x)"].tolist() == pytest.approx(
+    assert table.loc[1].tolist() == pytest.approx([0.80, 0.84]) and table.loc[3].tolist() == pytest.approx([0.80, 0.84])
+    assert table.loc[4].tolist() == pytest.approx([0.75, 0.77])
+    assert transfer.draw_table(draws, runs, "FOREST_COVER", metric="acc").loc[4].tolist() == pytest.approx(
         [0.65, 0.67])
 
 
