@@ -101,7 +101,7 @@ def _verdict_lines(derived: Path) -> list[str]:
     paper_claims = register[register["kind"] == "paper"]
     counts = tally(register)
     summary = "; ".join(
-        f"at the {budget} budget " + ", ".join(f"{counts.loc[v, budget]} {v}" for v in counts.index
+        f"at the {budget} budget " + ", ".join(f"{v}: {counts.loc[v, budget]}" for v in counts.index
                                               if counts.loc[v, budget])
         for budget in BUDGETS
     )

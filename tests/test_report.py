@@ -68,8 +68,8 @@ def test_results_count_only_the_papers_claims_at_both_budgets(tmp_path) -> None:
         shutil.copy(COMMITTED / name, tmp_path / name)
     _claims_csv(tmp_path)
     text = results_markdown(tmp_path)
-    assert ("of 3 claims, at the paper budget 2 holds, 1 cannot tell; "
-            "at the tuned budget 1 does not hold, 1 equivalent, 1 not judged.") in text
+    assert ("of 3 claims, at the paper budget holds: 2, cannot tell: 1; "
+            "at the tuned budget does not hold: 1, equivalent: 1, not judged: 1.") in text
     lines = text.splitlines()
     assert ("| A beats B | FOREST_COVER | auc | +0.012 [+0.004, +0.020] | **holds** | -0.010 [-0.018, -0.002] | "
             "**does not hold** |") in lines
