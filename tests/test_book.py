@@ -105,11 +105,16 @@ def test_book_notebook_puts_markdown_solutions_in_a_dropdown_and_hides_code_ones
     assert staged.cells[2].outputs == nb.cells[2].outputs
 
 
-def test_claims_register_prefers_claims_csv(tmp_path: Path) -> None:
-    (tmp_path / "verdicts_a.csv").write_text("claim,verdict\nx,holds\n")
-    assert book.claims_table(tmp_path)["claim"].tolist() == ["x"]
-    (tmp_path / "claims.csv").write_text("id,claim,verdict\nC1,y,does not hold\n")
-    assert book.claims_table(tmp_path)["id"].tolist() == ["C1"]
+def test_claims_register_is_claims_csv_and_its_absence_says_how_to_make_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="make reproduce"):
+        book.claims_table(tmp_path)
+    columns = ["id", "kind", "paper_words", "claim", "dataset", "metric", "mean_paper", "verdict_paper_budget",
+               "mean_tuned", "verdict_tuned_budget", "note"]
+    row = ["C1", "paper", "words", "y", "HIGGS", "auc", "0.012345", "holds", "", "", ""]
+    (tmp_path / "claims.csv").write_text(",".join(columns + ["family"]) + "\n" + ",".join(row + ["03"]) + "\n")
+    table = book.claims_table(tmp_path)
+    assert table.columns.tolist() == columns and table["id"].tolist() == ["C1"]
+    assert table["mean_paper"].tolist() == [0.0123] and table["verdict_tuned_budget"].isna().all()
 
 
 # --- the HTML book in headless Chromium ---------------------------------------------
