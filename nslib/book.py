@@ -214,7 +214,7 @@ def stage_book(src: Path, derived: Path | None = None) -> None:
         chapters.append(f"notebooks/{source.stem}")
     _claims_page(derived, src)
     intro = (DOCS_DIR / "index.md").read_text()
-    method = "Notebooks 01-05 below run the method and put each claim on trial."
+    method = "Notebooks 01-05 below run the method and put each claim on trial; notebook 06 goes past it."
     if (DOCS_DIR / "method.md").exists():
         method = f"[The method page](docs/method.md) describes it step by step. {method}"
     intro = intro.replace("{{ method }}", method)
