@@ -5,6 +5,14 @@ Gradient boosting and logistic regression, each fit on the training part of
 sit beside the MLP runs seed for seed. Gradient boosting also gets the networks'
 fairness (``tuned_boosting``): a small grid search on a validation split carved
 from the training part, as ``nslib.tuning`` does for the networks.
+
+Every fit is independent, so the fits run on all local cores (``NSLIB_JOBS``
+sets how many, as for the training grid), each on one OpenMP thread. Each fit's
+result is kept on disk in ``derived_dir()/cache``, keyed by the data's
+fingerprint, the data set's name, the model and its settings, the seed, this
+code's ``BASELINE_CODE_VERSION`` and scikit-learn's version: notebooks 05 and 06
+ask for the same fits, and the second gets them without fitting again. Results
+of other data or older code are never read back.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import sklearn
+from joblib import Memory
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -20,7 +30,10 @@ from sklearn.model_selection import ParameterGrid, train_test_split
 from threadpoolctl import threadpool_limits
 
 from nslib.data import Dataset, split_and_scale
+from nslib.parallel import Executor, executor_from_env, map_unordered
+from nslib.paths import derived_dir
 from nslib.progress import progress
+from nslib.repro import data_fingerprint
 
 BASELINES = {
     "gradient boosting": lambda seed: HistGradientBoostingClassifier(random_state=seed),
@@ -28,33 +41,89 @@ BASELINES = {
 }
 TUNED_BOOSTING = "gradient boosting (tuned)"
 BOOSTING_GRID = {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}
+# Bump with any change that alters a baseline's numbers: cached fits of another version are then fit again.
+BASELINE_CODE_VERSION = "1"
+
+
+def _scores(dataset: Dataset, seed: int, classifier: ClassifierMixin, validation: float | None) -> tuple:
+    """Fit ``classifier`` on ``seed``'s training split; return (probabilities, labels, fit seconds).
+
+    With ``validation``, the fit uses the training part less a validation
+    split carved with ``train_test_split(random_state=seed)``, as the
+    networks' is, and is scored there; the test part is not looked at.
+    """
+    X_train, X_test, y_train, y_test = split_and_scale(dataset, seed)
+    if validation is not None:
+        X_train, X_test, y_train, y_test = train_test_split(X_train, y_train, test_size=validation, random_state=seed)
+    start = time.perf_counter()
+    # One OpenMP thread: on shared cores scikit-learn's threads wait for each other (4-30x slower, measured).
+    with threadpool_limits(1):
+        classifier.fit(X_train, y_train)
+    return classifier.predict_proba(X_test)[:, 1], y_test, time.perf_counter() - start
+
+
+def _fit(dataset: Dataset, name: str, fingerprint: str, model: str, seed: int, classifier: ClassifierMixin,
+         validation: float | None, code_version: tuple[str, str]) -> dict:
+    """One fit's row; ``name``, ``fingerprint`` and ``code_version`` are the cache key's, ``dataset`` is not."""
+    proba, y, seconds = _scores(dataset, seed, classifier, validation)
+    row = {"dataset": name, "model": model, "seed": seed, "acc": float(((proba > 0.5) == y).mean()),
+           "auc": float(roc_auc_score(y, proba)), "seconds": seconds}
+    return row if validation is None else {**row, "validation": validation}
+
+
+def _fit_cached(task: tuple[Dataset, str, int, ClassifierMixin, float | None]) -> dict:
+    dataset, model, seed, classifier, validation = task
+    cached = Memory(derived_dir() / "cache", verbose=0).cache(_fit, ignore=["dataset"])
+    return cached(dataset, dataset.name, data_fingerprint(dataset.X, dataset.y), model, seed, classifier, validation,
+                  (BASELINE_CODE_VERSION, sklearn.__version__))
+
+
+def _executor() -> Executor:
+    """``NSLIB_JOBS`` processes (or the Dask scheduler), else one per core."""
+    executor = executor_from_env()
+    return executor if executor.jobs is not None or executor.scheduler else Executor(jobs=-1)
+
+
+def _fit_all(tasks: list[tuple], desc: str) -> list[dict]:
+    """Every task's row, fit in parallel, returned in the tasks' order."""
+    found = dict(progress(map_unordered(_indexed, list(enumerate(tasks)), _executor()), total=len(tasks), desc=desc))
+    return [found[index] for index in range(len(tasks))]
+
+
+def _indexed(item: tuple[int, tuple]) -> tuple[int, dict]:
+    index, task = item
+    return index, _fit_cached(task)
 
 
 def fit_baseline(dataset: Dataset, model: str, seed: int, classifier: ClassifierMixin | None = None) -> dict:
     """Fit one baseline (or ``classifier``, labelled ``model``) on the seed's training split; return its test row."""
     if classifier is None and model not in BASELINES:
         raise ValueError(f"baseline {model!r} is not known; use one of {sorted(BASELINES)}.")
-    X_train, X_test, y_train, y_test = split_and_scale(dataset, seed)
     classifier = classifier if classifier is not None else BASELINES[model](seed)
-    start = time.perf_counter()
-    # One OpenMP thread: on shared cores scikit-learn's threads wait for each other (4-30x slower, measured).
-    with threadpool_limits(1):
-        classifier.fit(X_train, y_train)
-    proba = classifier.predict_proba(X_test)[:, 1]
-    return {
-        "dataset": dataset.name,
-        "model": model,
-        "seed": seed,
-        "acc": float(((proba > 0.5) == y_test).mean()),
-        "auc": float(roc_auc_score(y_test, proba)),
-        "seconds": time.perf_counter() - start,
-    }
+    return _fit_cached((dataset, model, seed, classifier, None))
 
 
 def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.DataFrame:
     """Every baseline on every data set and seed, one row each."""
-    jobs = [(data, model, seed) for data in datasets.values() for model in BASELINES for seed in seeds]
-    return pd.DataFrame([fit_baseline(*job) for job in progress(jobs, desc="baselines")])
+    tasks = [(data, model, seed, make(seed), None) for data in datasets.values()
+             for model, make in BASELINES.items() for seed in seeds]
+    return pd.DataFrame(_fit_all(tasks, "baselines"))
+
+
+def _boosting(seed: int, settings: dict) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(random_state=seed, learning_rate=settings["learning_rate"],
+                                          max_leaf_nodes=int(settings["max_leaf_nodes"]))
+
+
+def _tuning_tasks(dataset: Dataset, seed: int, validation: float) -> list[tuple]:
+    return [(dataset, "gradient boosting", seed, _boosting(seed, settings), validation)
+            for settings in ParameterGrid(BOOSTING_GRID)]
+
+
+def _best(dataset: Dataset, rows: list[dict]) -> dict:
+    """The grid point whose validation ROC AUC is highest (the first of equals, in ``ParameterGrid`` order)."""
+    best, settings = max(zip(rows, ParameterGrid(BOOSTING_GRID)), key=lambda pair: pair[0]["auc"])
+    return {"dataset": dataset.name, **settings, "val_auc": best["auc"]}
 
 
 def tune_boosting(dataset: Dataset, seed: int = 42, validation: float = 0.2) -> dict:
@@ -64,15 +133,7 @@ def tune_boosting(dataset: Dataset, seed: int = 42, validation: float = 0.2) -> 
     ``train_test_split(random_state=seed)``, as the networks' are; the test
     part is not looked at.
     """
-    X_train, _, y_train, _ = split_and_scale(dataset, seed)
-    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=validation, random_state=seed)
-    scores = []
-    for settings in ParameterGrid(BOOSTING_GRID):
-        with threadpool_limits(1):
-            model = HistGradientBoostingClassifier(random_state=seed, **settings).fit(X_fit, y_fit)
-        scores.append((roc_auc_score(y_val, model.predict_proba(X_val)[:, 1]), settings))
-    auc, best = max(scores, key=lambda item: item[0])
-    return {"dataset": dataset.name, **best, "val_auc": float(auc)}
+    return _best(dataset, _fit_all(_tuning_tasks(dataset, seed, validation), "tuning boosting"))
 
 
 def tuned_boosting(datasets: dict[str, Dataset], seeds: tuple[int, ...], tune_seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -81,11 +142,10 @@ def tuned_boosting(datasets: dict[str, Dataset], seeds: tuple[int, ...], tune_se
     Returns the chosen settings, one row per data set, and the test rows
     (model ``TUNED_BOOSTING``), in ``baseline_table``'s columns.
     """
-    chosen = pd.DataFrame([tune_boosting(data, tune_seed) for data in progress(datasets.values(), desc="tuning boosting")])
-    rows = []
-    for data, settings in zip(datasets.values(), chosen.itertuples()):
-        for seed in seeds:
-            classifier = HistGradientBoostingClassifier(
-                random_state=seed, learning_rate=settings.learning_rate, max_leaf_nodes=int(settings.max_leaf_nodes))
-            rows.append(fit_baseline(data, TUNED_BOOSTING, seed, classifier))
-    return chosen, pd.DataFrame(rows)
+    grid = len(ParameterGrid(BOOSTING_GRID))
+    tuning = _fit_all([task for data in datasets.values() for task in _tuning_tasks(data, tune_seed, 0.2)],
+                      "tuning boosting")
+    chosen = [_best(data, tuning[i * grid : (i + 1) * grid]) for i, data in enumerate(datasets.values())]
+    tasks = [(data, TUNED_BOOSTING, seed, _boosting(seed, settings), None)
+             for data, settings in zip(datasets.values(), chosen) for seed in seeds]
+    return pd.DataFrame(chosen), pd.DataFrame(_fit_all(tasks, "tuned boosting"))

@@ -1,13 +1,16 @@
 """Reference models on the same splits as the MLP runs."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
+import nslib.baselines
 from nslib.baselines import (
     BASELINES,
     TUNED_BOOSTING,
@@ -18,6 +21,12 @@ from nslib.baselines import (
 )
 from nslib.data import Dataset
 from synthetic import synthetic_dataset
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """Each test's fits are cached in a folder of its own, so nothing is read back from another test."""
+    monkeypatch.setenv("NSLIB_DERIVED_DIR", str(tmp_path))
 
 
 def _separable(n: int = 600) -> Dataset:
@@ -82,8 +91,9 @@ def _validation_aucs(data: Dataset, seed: int) -> dict[tuple[float, int], float]
     scores = {}
     for learning_rate in (0.05, 0.1, 0.2):
         for leaves in (15, 31, 63):
-            model = HistGradientBoostingClassifier(learning_rate=learning_rate, max_leaf_nodes=leaves,
-                                                   random_state=seed).fit(X_fit, y_fit)
+            with threadpool_limits(1):  # OpenMP threads on busy cores wait for each other
+                model = HistGradientBoostingClassifier(learning_rate=learning_rate, max_leaf_nodes=leaves,
+                                                       random_state=seed).fit(X_fit, y_fit)
             scores[learning_rate, leaves] = roc_auc_score(y_val, model.predict_proba(X_val)[:, 1])
     return scores
 
@@ -109,6 +119,35 @@ def test_tuned_boosting_rows_are_the_chosen_settings_scored_on_each_seeds_test_s
         X_train, X_test, y_train, y_test = _split(data, row.seed)
         model = HistGradientBoostingClassifier(learning_rate=settings["learning_rate"],
                                                max_leaf_nodes=settings["max_leaf_nodes"], random_state=row.seed)
-        proba = model.fit(X_train, y_train).predict_proba(X_test)[:, 1]
+        with threadpool_limits(1):
+            proba = model.fit(X_train, y_train).predict_proba(X_test)[:, 1]
         assert row.auc == pytest.approx(roc_auc_score(y_test, proba), abs=1e-6)
         assert row.acc == pytest.approx(((proba > 0.5) == y_test).mean())
+
+
+def test_a_fit_is_read_back_for_the_same_data_and_code_and_fit_again_otherwise(monkeypatch) -> None:
+    fits = []
+    scores = nslib.baselines._scores
+    monkeypatch.setattr(nslib.baselines, "_scores", lambda *args: fits.append(args[1]) or scores(*args))
+    data = _separable()
+    first = fit_baseline(data, "logistic regression", seed=7)
+    assert fit_baseline(_separable(), "logistic regression", seed=7) == first  # equal data, a new object
+    assert len(fits) == 1
+    fit_baseline(data, "logistic regression", seed=8)
+    fit_baseline(_separable(n=500), "logistic regression", seed=7)  # other data
+    monkeypatch.setattr(nslib.baselines, "BASELINE_CODE_VERSION", "changed")
+    again = fit_baseline(data, "logistic regression", seed=7)
+    assert fits == [7, 8, 7, 7]
+    assert {key: value for key, value in again.items() if key != "seconds"} == {
+        key: value for key, value in first.items() if key != "seconds"}
+
+
+def test_parallel_fits_equal_fits_in_this_process(monkeypatch) -> None:
+    data = _nonlinear()
+    monkeypatch.setenv("NSLIB_JOBS", "2")
+    parallel = tuned_boosting({"CURVED": data}, seeds=(42, 43))
+    monkeypatch.setenv("NSLIB_JOBS", "1")
+    monkeypatch.setattr(nslib.baselines, "BASELINE_CODE_VERSION", "in this process")  # nothing read back
+    here = tuned_boosting({"CURVED": data}, seeds=(42, 43))
+    pd.testing.assert_frame_equal(parallel[0], here[0])
+    pd.testing.assert_frame_equal(parallel[1].drop(columns="seconds"), here[1].drop(columns="seconds"))
