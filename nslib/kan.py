@@ -5,7 +5,7 @@ activation on every node: pykan's edge ``(l, i, j)`` computes
 ``scale_base * silu(x) + scale_sp * spline(x)``, a B-spline of ``grid``
 intervals and order ``order`` (cubic by default), and node ``j`` sums its edges.
 Here a KAN ``[d, h, 1]`` with a sigmoid on its output is trained like one
-Light MLP run (``nslib.training.run``): ``split_and_scale``, binary
+Light MLP run (``nslib.training.trained_network``): ``split_and_scale``, binary
 cross-entropy, mini-batch Adam, the same metrics, one row of ``runs.csv``.
 
 The hidden width ``h`` is chosen by ``kan_width`` so that the KAN has as many

@@ -6,7 +6,7 @@ and a Sigmoid. Heavy is ``(200, 100)`` wide with ReLU; Light is ``(64, 32)`` wid
 with any activation.
 
 Dropout masks come from 16-bit random words (one per unit and sample) so that the
-reference loop in ``nslib.training.run`` and the stacked engine draw exactly the
+reference loop in ``nslib.training.trained_network`` and the stacked engine draw exactly the
 same masks from a run's own generator; see ``dropout_words``.
 """
 

@@ -6,7 +6,7 @@ log clamped at -100), shuffled mini-batches of 1024 (the last, partial one
 included), 15 epochs; then, in eval mode, accuracy at p > 0.5, ROC AUC and
 efficiency = AUC / log10(params).
 
-``run`` is the reference: an ``nn.Module`` loop, slow but plainly right.
+``trained_network`` is the reference: an ``nn.Module`` loop, slow but plainly right.
 ``run_grid`` trains many runs at once and is what the notebooks use. Runs of the
 same shape (data set, widths, epochs, batch size, learning rate) are stacked, K
 at a time: their weights become ``[K, in, out]`` tensors multiplied with
@@ -370,31 +370,6 @@ def _score(spec: RunSpec, p: np.ndarray, y: np.ndarray) -> tuple[str, str, tuple
 # ------------------------------------------------------------ the reference loop
 
 
-def run(
-    dataset: Dataset,
-    arch: str,
-    activation: str,
-    seed: int,
-    *,
-    epochs: int = 15,
-    batch_size: int = 1024,
-    lr: float = 1e-3,
-    test_size: float = 0.2,
-    validation: float = 0.0,
-    device: str | torch.device = "auto",
-    widths: Sequence[int] | None = None,
-) -> dict:
-    """Train and evaluate one network with a plain ``nn.Module`` loop; return its ``runs.csv`` row.
-
-    This is the reference ``run_grid`` is tested against: same split, same
-    initial weights, same permutations and dropout masks, same metrics.
-    """
-    return trained_network(
-        dataset, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
-        test_size=test_size, validation=validation, device=device, widths=widths,
-    )[0]
-
-
 def trained_network(
     dataset: Dataset,
     arch: str,
@@ -409,11 +384,13 @@ def trained_network(
     device: str | torch.device = "auto",
     widths: Sequence[int] | None = None,
 ) -> tuple[dict, nn.Sequential]:
-    """``run``, also returning the trained network (eval mode): its row and the ``nn.Sequential``.
+    """Train and evaluate one network with a plain ``nn.Module`` loop; return its ``runs.csv`` row and the network.
 
-    For looking inside a trained network, e.g. a rational activation's learned
-    curves (``nslib.rational.learned_coefficients``); a failed run returns the
-    network as it was when it failed.
+    This is the reference ``run_grid`` is tested against: same split, same
+    initial weights, same permutations and dropout masks, same metrics. The
+    network (eval mode) is for looking inside, e.g. a rational activation's
+    learned curves (``nslib.rational.learned_coefficients``); a failed run
+    returns it as it was when it failed.
     """
     spec = make_spec(
         dataset.name, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -562,7 +539,7 @@ class _Stack:
         activations = [_activations(model) for model in models]
         if any(p.requires_grad for acts in activations for act in acts if not isinstance(act, Rational)
                for p in act.parameters()):
-            raise ValueError("the stacked engine learns the parameters of Rational activations only; use run().")
+            raise ValueError("the stacked engine learns the parameters of Rational activations only; use trained_network().")
         linears = [[m for m in model if isinstance(m, nn.Linear)] for model in models]
         norms = [[m for m in model if isinstance(m, nn.BatchNorm1d)] for model in models]
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from nslib.data import Dataset, Provenance
-from nslib.training import make_spec, run, run_grid
+from nslib.training import make_spec, run_grid, trained_network
 
 # Overflows float32 within the first batches: x * 1e30 after BatchNorm.
 OVERFLOWING = "mul(x, 1e30)"
@@ -52,7 +52,7 @@ def test_a_spec_records_its_widths_and_formula_and_has_a_stable_key() -> None:
 
 
 def test_a_reference_run_learns_and_reports_consistent_metrics() -> None:
-    row = run(DATA["SYN"], "light", "relu", 42, **SETTINGS)
+    row = trained_network(DATA["SYN"], "light", "relu", 42, **SETTINGS)[0]
     assert row["status"] == "ok" and row["reason"] == ""
     assert row["auc"] > 0.8 and 0.5 < row["acc"] <= 1
     assert row["params"] == 64 * 6 + 64 + 128 + 64 * 32 + 32 + 64 + 33
@@ -70,7 +70,7 @@ def test_a_reference_run_learns_and_reports_consistent_metrics() -> None:
 def test_the_stacked_engine_matches_the_reference_loop(activation: str, widths: tuple[int, int]) -> None:
     # Same initial weights, permutations and dropout masks; only the rounding of
     # batched against single matrix products differs, and training amplifies it.
-    reference = run(DATA["SYN"], "light", activation, 42, widths=widths, **SETTINGS)
+    reference = trained_network(DATA["SYN"], "light", activation, 42, widths=widths, **SETTINGS)[0]
     stacked = run_grid(_grid([activation], widths=widths), DATA, progress=False).iloc[0]
     reference_loss = [float(v) for v in reference["train_loss"].split(";")]
     stacked_loss = [float(v) for v in stacked["train_loss"].split(";")]
@@ -119,7 +119,7 @@ def test_an_overflowing_activation_fails_its_run_and_its_stack_trains_on() -> No
     assert "epoch 1 batch" in failed["reason"] and "overflows" in failed["reason"]
     alone = run_grid(specs[:1], DATA, progress=False).iloc[0]
     assert rows.iloc[0]["status"] == "ok" and rows.iloc[0]["auc"] == alone["auc"]
-    reference = run(DATA["SYN"], "light", OVERFLOWING, 42, **SETTINGS)
+    reference = trained_network(DATA["SYN"], "light", OVERFLOWING, 42, **SETTINGS)[0]
     assert reference["status"] == "failed" and reference["reason"] == failed["reason"]
 
 
@@ -163,7 +163,7 @@ def test_a_validation_run_records_one_validation_auc_per_epoch_in_either_engine(
     specs = _grid(["relu", HYBRID], seeds=(42, 43), epochs=3, validation=0.25)
     stacked = run_grid(specs, DATA, progress=False, workers=2, max_stack=2)
     alone = run_grid(specs[:1], DATA, progress=False).iloc[0]
-    reference = run(DATA["SYN"], "light", "relu", 42, epochs=3, batch_size=128, validation=0.25)
+    reference = trained_network(DATA["SYN"], "light", "relu", 42, epochs=3, batch_size=128, validation=0.25)[0]
     val_auc = [[float(v) for v in row.split(";")] for row in stacked["val_auc"]]
     assert [len(values) for values in val_auc] == [3, 3, 3, 3]
     assert all(0 <= value <= 1 for values in val_auc for value in values) and min(val_auc[0]) > 0.7
