@@ -63,8 +63,9 @@ study: $(KERNEL_SPEC) ## The whole study on your CSV, into build/study/NAME, wit
 quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about a minute)
 	$(BIN)/python -m nslib.pipeline quick
 
-unit-test: $(KERNEL_SPEC) ## Run nslib's tests (pytest)
-	$(BIN)/pytest tests
+# Two workers (pytest-xdist): the slow end-to-end runs go first, one on each.
+unit-test: $(KERNEL_SPEC) ## Run nslib's tests (pytest, two workers)
+	$(BIN)/pytest -n 2 tests
 
 # nbval re-executes the committed notebooks; derived results and figures go to
 # a fresh folder so the check recomputes them instead of reading the committed ones,

@@ -11,13 +11,17 @@ sets how many, as for the training grid), each on one OpenMP thread. Each fit's
 result is kept on disk in ``derived_dir()/cache``, keyed by the data's
 fingerprint, the data set's name, the model and its settings, the seed, this
 code's ``BASELINE_CODE_VERSION`` and scikit-learn's version: notebooks 05 and 06
-ask for the same fits, and the second gets them without fitting again. Results
-of other data or older code are never read back.
+ask for the same fits, and the second gets them without fitting again (only
+missing fits go to the workers). Results of other data or older code are never
+read back. Logistic regression's lbfgs rounds differently with the arrays'
+memory alignment, so its scores can move in the fourth digit between a worker
+process and this one; gradient boosting's do not.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pandas as pd
 import sklearn
@@ -71,11 +75,19 @@ def _fit(dataset: Dataset, name: str, fingerprint: str, model: str, seed: int, c
     return row if validation is None else {**row, "validation": validation}
 
 
-def _fit_cached(task: tuple[Dataset, str, int, ClassifierMixin, float | None]) -> dict:
+def _memoised(folder: Path | None = None):
+    """``_fit`` cached in ``folder`` (default ``derived_dir()/cache``).
+
+    Workers are given the folder: a reused worker process keeps the environment it started with.
+    """
+    return Memory(folder or derived_dir() / "cache", verbose=0).cache(_fit, ignore=["dataset"])
+
+
+def _arguments(task: tuple[Dataset, str, int, ClassifierMixin, float | None]) -> tuple:
+    """``_fit``'s arguments for a task ``(dataset, model, seed, classifier, validation)``."""
     dataset, model, seed, classifier, validation = task
-    cached = Memory(derived_dir() / "cache", verbose=0).cache(_fit, ignore=["dataset"])
-    return cached(dataset, dataset.name, data_fingerprint(dataset.X, dataset.y), model, seed, classifier, validation,
-                  (BASELINE_CODE_VERSION, sklearn.__version__))
+    return (dataset, dataset.name, data_fingerprint(dataset.X, dataset.y), model, seed, classifier, validation,
+            (BASELINE_CODE_VERSION, sklearn.__version__))
 
 
 def _executor() -> Executor:
@@ -84,15 +96,19 @@ def _executor() -> Executor:
     return executor if executor.jobs is not None or executor.scheduler else Executor(jobs=-1)
 
 
+def _indexed(item: tuple[int, tuple, Path]) -> tuple[int, dict]:
+    index, task, folder = item
+    return index, _memoised(folder)(*_arguments(task))
+
+
 def _fit_all(tasks: list[tuple], desc: str) -> list[dict]:
-    """Every task's row, fit in parallel, returned in the tasks' order."""
-    found = dict(progress(map_unordered(_indexed, list(enumerate(tasks)), _executor()), total=len(tasks), desc=desc))
-    return [found[index] for index in range(len(tasks))]
-
-
-def _indexed(item: tuple[int, tuple]) -> tuple[int, dict]:
-    index, task = item
-    return index, _fit_cached(task)
+    """Every task's row, in the tasks' order: read from the cache, or fit in parallel and cached."""
+    folder = derived_dir() / "cache"
+    memoised = _memoised(folder)
+    missing = [(index, task, folder) for index, task in enumerate(tasks)
+               if not memoised.check_call_in_cache(*_arguments(task))]
+    fitted = dict(progress(map_unordered(_indexed, missing, _executor()), total=len(missing), desc=desc))
+    return [fitted[index] if index in fitted else memoised(*_arguments(task)) for index, task in enumerate(tasks)]
 
 
 def fit_baseline(dataset: Dataset, model: str, seed: int, classifier: ClassifierMixin | None = None) -> dict:
@@ -100,7 +116,7 @@ def fit_baseline(dataset: Dataset, model: str, seed: int, classifier: Classifier
     if classifier is None and model not in BASELINES:
         raise ValueError(f"baseline {model!r} is not known; use one of {sorted(BASELINES)}.")
     classifier = classifier if classifier is not None else BASELINES[model](seed)
-    return _fit_cached((dataset, model, seed, classifier, None))
+    return _memoised()(*_arguments((dataset, model, seed, classifier, None)))
 
 
 def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.DataFrame:

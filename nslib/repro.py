@@ -8,8 +8,12 @@ import random
 import weakref
 from importlib.metadata import PackageNotFoundError, version
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 # id(X) -> ((weak X, weak y), digest); a stale id is caught by the weak references.
 _FINGERPRINTS: dict[int, tuple[tuple, str]] = {}
@@ -18,6 +22,8 @@ RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "gplearn", "torch", "sym
 
 def set_seed(seed: int) -> None:
     """Seed Python's, numpy's and torch's global generators at once."""
+    import torch  # here, not at the top: worker processes that never train need not load torch (~1.2 s)
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -29,6 +35,8 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     Raises ValueError when CUDA is asked for but not available, rather than
     silently training on the CPU.
     """
+    import torch
+
     if isinstance(device, torch.device):
         device = str(device)
     if device == "auto":

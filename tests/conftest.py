@@ -25,3 +25,8 @@ def uci_server(tmp_path):
     yield f"http://127.0.0.1:{server.server_address[1]}", files
     server.shutdown()
     server.server_close()
+
+
+def pytest_collection_modifyitems(items):
+    """The slow end-to-end tests first: with ``-n 2`` (``make unit-test``) they start at once on two workers."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

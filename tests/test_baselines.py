@@ -151,3 +151,16 @@ def test_parallel_fits_equal_fits_in_this_process(monkeypatch) -> None:
     here = tuned_boosting({"CURVED": data}, seeds=(42, 43))
     pd.testing.assert_frame_equal(parallel[0], here[0])
     pd.testing.assert_frame_equal(parallel[1].drop(columns="seconds"), here[1].drop(columns="seconds"))
+
+
+def test_a_table_whose_fits_are_all_cached_sends_no_work_to_the_workers(monkeypatch) -> None:
+    data = {"SYNTH": _separable()}
+    first = baseline_table(data, seeds=(42, 43))
+    sent = []
+    real = nslib.baselines.map_unordered
+    monkeypatch.setattr(nslib.baselines, "map_unordered",
+                        lambda function, tasks, executor: sent.extend(tasks) or real(function, tasks, executor))
+    pd.testing.assert_frame_equal(baseline_table(data, seeds=(42, 43)), first)
+    assert sent == []
+    baseline_table(data, seeds=(42, 44))
+    assert sorted(task[2] for _, task, _ in sent) == [44, 44]  # one fit per baseline for the new seed only
