@@ -34,7 +34,7 @@ from sklearn.model_selection import ParameterGrid, train_test_split
 from threadpoolctl import threadpool_limits
 
 from nslib.data import Dataset, split_and_scale
-from nslib.parallel import Executor, executor_from_env, map_unordered
+from nslib.parallel import local_executor, map_unordered
 from nslib.paths import derived_dir
 from nslib.progress import progress
 from nslib.repro import data_fingerprint
@@ -90,12 +90,6 @@ def _arguments(task: tuple[Dataset, str, int, ClassifierMixin, float | None]) ->
             (BASELINE_CODE_VERSION, sklearn.__version__))
 
 
-def _executor() -> Executor:
-    """``NSLIB_JOBS`` processes (or the Dask scheduler), else one per core."""
-    executor = executor_from_env()
-    return executor if executor.jobs is not None or executor.scheduler else Executor(jobs=-1)
-
-
 def _indexed(item: tuple[int, tuple, Path]) -> tuple[int, dict]:
     index, task, folder = item
     return index, _memoised(folder)(*_arguments(task))
@@ -107,7 +101,7 @@ def _fit_all(tasks: list[tuple], desc: str) -> list[dict]:
     memoised = _memoised(folder)
     missing = [(index, task, folder) for index, task in enumerate(tasks)
                if not memoised.check_call_in_cache(*_arguments(task))]
-    fitted = dict(progress(map_unordered(_indexed, missing, _executor()), total=len(missing), desc=desc))
+    fitted = dict(progress(map_unordered(_indexed, missing, local_executor()), total=len(missing), desc=desc))
     return [fitted[index] if index in fitted else memoised(*_arguments(task)) for index, task in enumerate(tasks)]
 
 

@@ -65,6 +65,7 @@ from nslib.checks import check_int
 from nslib.comparisons import efficiency
 from nslib.data import Dataset, split_and_scale
 from nslib.models import check_widths, count_params_of, widths_of
+from nslib.parallel import Executor, local_executor, map_unordered
 from nslib.progress import progress as progress_bar
 from nslib.repro import data_fingerprint, pick_device, versions_text
 from nslib.results import RUN_CODE_VERSION, RunStore, as_table
@@ -310,6 +311,13 @@ def _row(
     }
 
 
+def _train_row(task: tuple[_KanSpec, Dataset, str]) -> dict:
+    """One KAN's row, trained on one torch thread: a task for ``map_unordered``."""
+    spec, dataset, device = task
+    with one_thread():
+        return _train(spec, dataset, torch.device(device))[0]
+
+
 def kan_grid(
     datasets: Mapping[str, Dataset],
     seeds: Iterable[int],
@@ -350,13 +358,15 @@ def kan_grid(
     done = set(old["key"])
     todo = [(data, spec) for data, spec in jobs if spec.key not in done]
     device = pick_device(device)
+    # On the CPU one process per core (NSLIB_JOBS sets how many), each on one torch thread.
+    executor = local_executor() if device.type == "cpu" else Executor()
     rows = []
-    with one_thread():
-        for data, spec in progress_bar(todo, desc=f"training {len(todo)} KANs", unit="run", disable=not progress):
-            row, _ = _train(spec, data, device)
-            if store is not None:
-                store.append([row])
-            rows.append(row)
+    tasks = [(spec, data, str(device)) for data, spec in todo]
+    for row in progress_bar(map_unordered(_train_row, tasks, executor), total=len(tasks),
+                            desc=f"training {len(todo)} KANs", unit="run", disable=not progress):
+        if store is not None:
+            store.append([row])
+        rows.append(row)
     table = pd.concat([old, as_table(rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()
 

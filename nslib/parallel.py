@@ -72,6 +72,12 @@ def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> 
     return Executor(jobs=jobs, scheduler=scheduler)
 
 
+def local_executor() -> Executor:
+    """For independent CPU-bound tasks: ``executor_from_env()`` where set, else one process per core."""
+    executor = executor_from_env()
+    return executor if executor.jobs is not None or executor.scheduler else Executor(jobs=-1)
+
+
 def map_unordered(
     function: Callable[[Task], Result], tasks: Iterable[Task], executor: Executor
 ) -> Iterator[Result]:

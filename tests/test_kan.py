@@ -4,6 +4,7 @@ import math
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from kan.spline import curve2coef
@@ -191,3 +192,13 @@ def test_bad_inspection_arguments_are_refused_by_name() -> None:
         symbolic_edges(model, np.zeros((10, 2), dtype=np.float32), library=("sinh2",))
     with pytest.raises(ValueError, match="'DATA': 'SYNTH'"):
         kan_grid({"DATA": _data()}, seeds=(0,))
+
+
+def test_the_grid_on_worker_processes_equals_the_grid_here_bit_for_bit(monkeypatch) -> None:
+    datasets = {"SYNTH": _data()}
+    tables = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("NSLIB_JOBS", jobs)
+        tables[jobs] = kan_grid(datasets, seeds=(0, 1, 2), progress=False, **SMALL)
+    columns = ["key", "seed", "acc", "auc", "test_loss", "train_loss", "params"]
+    pd.testing.assert_frame_equal(tables["1"][columns], tables["2"][columns])
