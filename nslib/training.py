@@ -63,6 +63,12 @@ time; each figure is before -> after):
 - Not kept: stacks of up to 16 runs (every seed and activation of a shape in
   one stack) instead of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory
   615 -> 738 MB, over the paper's script's 640 MB.
+- Not kept: stacks in worker processes (joblib's loky) instead of threads.
+  Threads scale poorly on Light FOREST_COVER stacks (2 workers: 1.26-1.4x
+  one worker's speed; the per-model Python loops of a step hold the GIL),
+  but on a mixed grid (48 runs, 15 epochs, the three data sets, Heavy and
+  Light) processes took 37.0 s against threads' 38.4 s: within the noise,
+  for a torch and a copy of the data per worker.
 - Not kept: ``torch.compile`` (inductor's C++ backend) of the activation. It
   fuses HIGGS's formula, forward and backward on ``[1024, 512]``, from 5.8 to
   1.0 ms, but compiling took 48 s with a cold cache and 11 s with a warm one,
