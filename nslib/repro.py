@@ -1,13 +1,11 @@
-"""Seeds, devices and versions: what a result needs to be reproduced."""
+"""Devices, versions and data fingerprints: what a result needs to be reproduced."""
 
 from __future__ import annotations
 
 import hashlib
 import platform
-import random
 import weakref
 from importlib.metadata import PackageNotFoundError, version
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,15 +16,6 @@ if TYPE_CHECKING:
 # id(X) -> ((weak X, weak y), digest); a stale id is caught by the weak references.
 _FINGERPRINTS: dict[int, tuple[tuple, str]] = {}
 RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "gplearn", "torch", "sympy")
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python's, numpy's and torch's global generators at once."""
-    import torch  # here, not at the top: worker processes that never train need not load torch (~1.2 s)
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
