@@ -49,6 +49,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
 from importlib.metadata import version
 
@@ -196,10 +197,13 @@ class _KanSpec:
 
 
 def _spec(
-    dataset: Dataset, seed: int, hidden: Sequence[int] | None, grid: int, order: int, epochs: int,
-    batch_size: int, lr: float, test_size: float,
+    dataset: Dataset, seed: int, *, hidden: Sequence[int] | None = None, grid: int = GRID, order: int = ORDER,
+    epochs: int = EPOCHS, batch_size: int = 1024, lr: float = LR, test_size: float = 0.2,
 ) -> _KanSpec:
-    """Check the settings of one run; ``hidden=None`` means the Light MLP's budget (``kan_width``)."""
+    """Check the settings of one run, ``train_kan``'s and ``kan_grid``'s.
+
+    ``hidden=None`` means the Light MLP's budget (``kan_width``).
+    """
     check_int("seed", seed, low=0, example="42")
     check_int("epochs", epochs, example=str(EPOCHS))
     check_int("batch_size", batch_size, example="1024")
@@ -215,21 +219,14 @@ def _spec(
 
 
 def train_kan(
-    dataset: Dataset,
-    seed: int,
-    *,
-    hidden: Sequence[int] | None = None,
-    grid: int = GRID,
-    order: int = ORDER,
-    epochs: int = EPOCHS,
-    batch_size: int = 1024,
-    lr: float = LR,
-    test_size: float = 0.2,
-    device: str | torch.device = "auto",
+    dataset: Dataset, seed: int, *, device: str | torch.device = "auto", **settings: Any
 ) -> tuple[dict, KAN]:
     """Train and evaluate one KAN on ``split_and_scale(dataset, seed)``; return its ``runs.csv`` row and the model.
 
-    The model is ``build_kan(d, hidden, seed)`` (default ``hidden``: ``kan_width``
+    ``settings`` (checked by ``_spec``) are ``hidden``, ``grid`` (``GRID``),
+    ``order`` (``ORDER``), ``epochs`` (``EPOCHS``), ``batch_size`` (1024),
+    ``lr`` (``LR``) and ``test_size`` (0.2). The model is
+    ``build_kan(d, hidden, seed)`` (default ``hidden``: ``kan_width``
     at the Light MLP's parameter count) with a sigmoid on its output, trained
     with binary cross-entropy and Adam on shuffled mini-batches (the last,
     partial one included) drawn by a generator seeded with ``seed``, torch on
@@ -239,7 +236,7 @@ def train_kan(
     and ``params`` the ``trainable_params``; a run whose loss or output stops
     being finite is returned as ``failed`` with the reason.
     """
-    spec = _spec(dataset, seed, hidden, grid, order, epochs, batch_size, lr, test_size)
+    spec = _spec(dataset, seed, **settings)
     device = pick_device(device)
     with one_thread():
         return _train(spec, dataset, device)
@@ -323,15 +320,9 @@ def kan_grid(
     seeds: Iterable[int],
     store: RunStore | None = None,
     *,
-    hidden: Sequence[int] | None = None,
-    grid: int = GRID,
-    order: int = ORDER,
-    epochs: int = EPOCHS,
-    batch_size: int = 1024,
-    lr: float = LR,
-    test_size: float = 0.2,
     device: str | torch.device = "auto",
     progress: bool = True,
+    **settings: Any,
 ) -> pd.DataFrame:
     """``train_kan`` on every data set and seed; one row each, data set by data set, seeds in order.
 
@@ -348,7 +339,7 @@ def kan_grid(
     if len(set(seeds)) < len(seeds):
         raise ValueError(f"seeds={seeds} repeats a seed; each run must be asked for once.")
     jobs = [
-        (data, _spec(data, seed, hidden, grid, order, epochs, batch_size, lr, test_size))
+        (data, _spec(data, seed, **settings))
         for data in datasets.values()
         for seed in seeds
     ]

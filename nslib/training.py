@@ -91,6 +91,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -377,20 +378,12 @@ def _score(spec: RunSpec, p: np.ndarray, y: np.ndarray) -> tuple[str, str, tuple
 
 
 def trained_network(
-    dataset: Dataset,
-    arch: str,
-    activation: str,
-    seed: int,
-    *,
-    epochs: int = 15,
-    batch_size: int = 1024,
-    lr: float = 1e-3,
-    test_size: float = 0.2,
-    validation: float = 0.0,
-    device: str | torch.device = "auto",
-    widths: Sequence[int] | None = None,
+    dataset: Dataset, arch: str, activation: str, seed: int, *, device: str | torch.device = "auto", **settings: Any
 ) -> tuple[dict, nn.Sequential]:
     """Train and evaluate one network with a plain ``nn.Module`` loop; return its ``runs.csv`` row and the network.
+
+    ``settings`` are ``make_spec``'s (``epochs``, ``batch_size``, ``lr``,
+    ``test_size``, ``validation``, ``widths``), with its defaults.
 
     This is the reference ``run_grid`` is tested against: same split, same
     initial weights, same permutations and dropout masks, same metrics. The
@@ -398,10 +391,7 @@ def trained_network(
     learned curves (``nslib.rational.learned_coefficients``); a failed run
     returns it as it was when it failed.
     """
-    spec = make_spec(
-        dataset.name, arch, activation, seed, epochs=epochs, batch_size=batch_size, lr=lr,
-        test_size=test_size, validation=validation, widths=widths,
-    )
+    spec = make_spec(dataset.name, arch, activation, seed, **settings)
     with one_thread():
         return _reference_run(spec, dataset, pick_device(device))
 
