@@ -49,9 +49,9 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timezone
 from importlib.metadata import version
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
