@@ -2,14 +2,17 @@
 
 ``REGISTRY`` holds each data set's official UCI source, the paper's parsing and
 label rules, its row count, feature names and, where a trusted value exists,
-the file's sha256. A loaded data set is a ``Dataset`` whose ``Provenance``
-says where every row came from; bad input raises ``DataError``.
+the file's sha256, as ``registry.toml`` (beside this module) writes them. A
+loaded data set is a ``Dataset`` whose ``Provenance`` says where every row came
+from; bad input raises ``DataError``.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -70,97 +73,24 @@ class DataSpec:
         return f"NSLIB_{self.name}_SHA256"
 
 
-_HIGGS_FEATURES = (
-    *"lepton_pT lepton_eta lepton_phi missing_energy_magnitude missing_energy_phi".split(),
-    *(f"jet_{jet}_{part}" for jet in range(1, 5) for part in ("pt", "eta", "phi", "b-tag")),
-    *"m_jj m_jjj m_lv m_jlv m_bb m_wbb m_wwbb".split(),
-)
-_COVTYPE_FEATURES = (
-    *(
-        "Elevation Aspect Slope Horizontal_Distance_To_Hydrology Vertical_Distance_To_Hydrology "
-        "Horizontal_Distance_To_Roadways Hillshade_9am Hillshade_Noon Hillshade_3pm "
-        "Horizontal_Distance_To_Fire_Points"
-    ).split(),
-    *(f"Wilderness_Area{i}" for i in range(1, 5)),
-    *(f"Soil_Type{i}" for i in range(1, 41)),
-)
-_SPAMBASE_WORDS = (
-    "make address all 3d our over remove internet order mail receive will people report addresses "
-    "free business email you credit your font 000 money hp hpl george 650 lab labs telnet 857 data "
-    "415 85 technology 1999 parts pm direct cs meeting original project re edu table conference"
-).split()
-_SPAMBASE_FEATURES = (
-    *(f"word_freq_{word}" for word in _SPAMBASE_WORDS),
-    *(f"char_freq_{char}" for char in ";([!$#"),
-    "capital_run_length_average",
-    "capital_run_length_longest",
-    "capital_run_length_total",
-)
+def _read_registry() -> dict[str, DataSpec]:
+    """The records of ``registry.toml``, beside this module, as DataSpecs keyed by name."""
+    with resources.files("nslib").joinpath("registry.toml").open("rb") as file:
+        records = tomllib.load(file)
+    return {
+        name: DataSpec(
+            name=name,
+            **record | {
+                "sha256": record.get("sha256"),
+                "label_values": tuple(record["label_values"]),
+                "feature_names": tuple(record["feature_names"]),
+            },
+        )
+        for name, record in records.items()
+    }
 
-REGISTRY: Mapping[str, DataSpec] = {
-    spec.name: spec
-    for spec in (
-        DataSpec(
-            name="HIGGS",
-            domain="physics",
-            description="Simulated LHC collisions: 21 detector measurements and 7 derived masses; "
-            "1 = a Higgs-producing signal process, 0 = background.",
-            url="https://archive.ics.uci.edu/ml/machine-learning-databases/00280/HIGGS.csv.gz",
-            file_name="HIGGS.csv.gz",
-            sha256=None,  # UCI publishes none, and no trusted copy of the value is at hand
-            source_rows=11_000_000,
-            paper_rows=100_000,
-            selection="first",
-            label_column=0,
-            label_values=(0, 1),
-            positive_value=1,
-            label_rule="column 0 (1 = signal)",
-            feature_names=_HIGGS_FEATURES,
-            mirror_file="higgs_sample.csv.gz",
-            mirror_is_sample=True,
-        ),
-        DataSpec(
-            name="FOREST_COVER",
-            domain="ecology",
-            description="30 m cells of Roosevelt National Forest, Colorado: terrain, distances, "
-            "hillshade, 4 wilderness areas and 40 soil types; 1 = Lodgepole Pine cover.",
-            url="https://archive.ics.uci.edu/ml/machine-learning-databases/covtype/covtype.data.gz",
-            file_name="covtype.data.gz",
-            # The value scikit-learn's fetch_covtype checks this very file against.
-            sha256="614360d0257557dd1792834a85a1cdebfadc3c4f30b011d56afee7ffb5b15771",
-            source_rows=581_012,
-            paper_rows=100_000,
-            selection="sample",
-            label_column=54,
-            label_values=(1, 2, 3, 4, 5, 6, 7),
-            positive_value=2,
-            label_rule="cover type == 2 (Lodgepole Pine; the paper's code calls it Spruce/Fir, UCI's type 1)",
-            feature_names=_COVTYPE_FEATURES,
-            mirror_file="covtype_sample.data.gz",
-            mirror_is_sample=True,
-        ),
-        DataSpec(
-            name="SPAMBASE",
-            domain="text-like",
-            description="4,601 e-mails as 48 word and 6 character frequencies and 3 capital-letter "
-            "run lengths; 1 = spam.",
-            url="https://archive.ics.uci.edu/ml/machine-learning-databases/spambase/spambase.data",
-            file_name="spambase.data",
-            # sha256 of the uncompressed UCI file (five public copies agree).
-            sha256="b1ef93de71f97714d3d7d4f58fc9f718da7bbc8ac8a150eff2778616a8097b12",
-            source_rows=4_601,
-            paper_rows=4_601,
-            selection="sample",
-            label_column=57,
-            label_values=(0, 1),
-            positive_value=1,
-            label_rule="last column (1 = spam)",
-            feature_names=_SPAMBASE_FEATURES,
-            mirror_file="spambase.data.gz",
-            mirror_is_sample=False,
-        ),
-    )
-}
+
+REGISTRY: Mapping[str, DataSpec] = _read_registry()
 
 
 def known_names() -> tuple[str, ...]:
