@@ -75,12 +75,9 @@ def _fit(dataset: Dataset, name: str, fingerprint: str, model: str, seed: int, c
     return row if validation is None else {**row, "validation": validation}
 
 
-def _memoised(folder: Path | None = None):
-    """``_fit`` cached in ``folder`` (default ``derived_dir()/cache``).
-
-    Workers are given the folder: a reused worker process keeps the environment it started with.
-    """
-    return Memory(folder or derived_dir() / "cache", verbose=0).cache(_fit, ignore=["dataset"])
+def _memoised(folder: Path):
+    """``_fit`` cached in ``folder``, which workers are given: a reused worker keeps the environment it started with."""
+    return Memory(folder, verbose=0).cache(_fit, ignore=["dataset"])
 
 
 def _arguments(task: tuple[Dataset, str, int, ClassifierMixin, float | None]) -> tuple:
@@ -105,14 +102,6 @@ def _fit_all(tasks: list[tuple], desc: str) -> list[dict]:
     return [fitted[index] if index in fitted else memoised(*_arguments(task)) for index, task in enumerate(tasks)]
 
 
-def fit_baseline(dataset: Dataset, model: str, seed: int, classifier: ClassifierMixin | None = None) -> dict:
-    """Fit one baseline (or ``classifier``, labelled ``model``) on the seed's training split; return its test row."""
-    if classifier is None and model not in BASELINES:
-        raise ValueError(f"baseline {model!r} is not known; use one of {sorted(BASELINES)}.")
-    classifier = classifier if classifier is not None else BASELINES[model](seed)
-    return _memoised()(*_arguments((dataset, model, seed, classifier, None)))
-
-
 def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.DataFrame:
     """Every baseline on every data set and seed, one row each."""
     tasks = [(data, model, seed, make(seed), None) for data in datasets.values()
@@ -125,36 +114,25 @@ def _boosting(seed: int, settings: dict) -> HistGradientBoostingClassifier:
                                           max_leaf_nodes=int(settings["max_leaf_nodes"]))
 
 
-def _tuning_tasks(dataset: Dataset, seed: int, validation: float) -> list[tuple]:
-    return [(dataset, "gradient boosting", seed, _boosting(seed, settings), validation)
-            for settings in ParameterGrid(BOOSTING_GRID)]
-
-
 def _best(dataset: Dataset, rows: list[dict]) -> dict:
     """The grid point whose validation ROC AUC is highest (the first of equals, in ``ParameterGrid`` order)."""
     best, settings = max(zip(rows, ParameterGrid(BOOSTING_GRID)), key=lambda pair: pair[0]["auc"])
     return {"dataset": dataset.name, **settings, "val_auc": best["auc"]}
 
 
-def tune_boosting(dataset: Dataset, seed: int = 42, validation: float = 0.2) -> dict:
-    """The ``BOOSTING_GRID`` settings with the best validation ROC AUC on ``seed``'s split of ``dataset``.
-
-    The validation rows are carved from the training part with
-    ``train_test_split(random_state=seed)``, as the networks' are; the test
-    part is not looked at.
-    """
-    return _best(dataset, _fit_all(_tuning_tasks(dataset, seed, validation), "tuning boosting"))
-
-
 def tuned_boosting(datasets: dict[str, Dataset], seeds: tuple[int, ...], tune_seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Gradient boosting at its tuned settings (``tune_boosting``) on every data set and seed.
+    """Gradient boosting at its tuned settings on every data set and seed.
 
-    Returns the chosen settings, one row per data set, and the test rows
-    (model ``TUNED_BOOSTING``), in ``baseline_table``'s columns.
+    The settings are the ``BOOSTING_GRID`` point with the best validation ROC
+    AUC on ``tune_seed``'s split, its validation rows carved from the training
+    part with ``train_test_split(random_state=tune_seed)``, as the networks'
+    are; the test part is not looked at. Returns the chosen settings, one row
+    per data set, and the test rows (model ``TUNED_BOOSTING``), in
+    ``baseline_table``'s columns.
     """
     grid = len(ParameterGrid(BOOSTING_GRID))
-    tuning = _fit_all([task for data in datasets.values() for task in _tuning_tasks(data, tune_seed, 0.2)],
-                      "tuning boosting")
+    tuning = _fit_all([(data, "gradient boosting", tune_seed, _boosting(tune_seed, settings), 0.2)
+                       for data in datasets.values() for settings in ParameterGrid(BOOSTING_GRID)], "tuning boosting")
     chosen = [_best(data, tuning[i * grid : (i + 1) * grid]) for i, data in enumerate(datasets.values())]
     tasks = [(data, TUNED_BOOSTING, seed, _boosting(seed, settings), None)
              for data, settings in zip(datasets.values(), chosen) for seed in seeds]

@@ -15,8 +15,6 @@ from nslib.baselines import (
     BASELINES,
     TUNED_BOOSTING,
     baseline_table,
-    fit_baseline,
-    tune_boosting,
     tuned_boosting,
 )
 from nslib.data import Dataset
@@ -33,8 +31,15 @@ def _separable(n: int = 600) -> Dataset:
     return synthetic_dataset("SYNTH", n=n, label=lambda X, noise: X[:, 0] + 0.5 * X[:, 1])
 
 
+def _logistic(data: Dataset, seed: int) -> dict:
+    """The logistic regression row of ``baseline_table`` for one seed."""
+    table = baseline_table({data.name: data}, seeds=(seed,))
+    (row,) = table[table["model"] == "logistic regression"].to_dict("records")
+    return row
+
+
 def test_logistic_regression_solves_a_linear_problem() -> None:
-    row = fit_baseline(_separable(), "logistic regression", seed=42)
+    row = _logistic(_separable(), seed=42)
     assert row["acc"] > 0.95 and row["auc"] > 0.99
 
 
@@ -59,7 +64,7 @@ def test_a_baseline_is_fit_and_scored_on_the_seeds_split() -> None:
     scaler = StandardScaler().fit(X_train)
     proba = LogisticRegression(max_iter=2000).fit(scaler.transform(X_train), y_train).predict_proba(
         scaler.transform(X_test))[:, 1]
-    row = fit_baseline(data, "logistic regression", seed=7)
+    row = _logistic(data, seed=7)
     assert row["auc"] == pytest.approx(roc_auc_score(y_test, proba))
     assert row["acc"] == pytest.approx(((proba > 0.5) == y_test).mean())
 
@@ -68,20 +73,6 @@ def test_table_has_one_row_per_data_set_model_and_seed() -> None:
     table = baseline_table({"SYNTH": _separable()}, seeds=(42, 43))
     assert len(table) == len(BASELINES) * 2
     assert set(table["model"]) == set(BASELINES)
-
-
-def test_unknown_baseline_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="gradient boosting"):
-        fit_baseline(_separable(), "random forest", seed=42)
-
-
-def test_a_given_classifier_is_fit_on_the_seeds_split_under_its_own_name() -> None:
-    data = _separable()
-    X_train, X_test, y_train, y_test = _split(data, 7)
-    proba = LogisticRegression(C=0.01).fit(X_train, y_train).predict_proba(X_test)[:, 1]
-    row = fit_baseline(data, "weak logistic regression", seed=7, classifier=LogisticRegression(C=0.01))
-    assert row["model"] == "weak logistic regression"
-    assert row["auc"] == pytest.approx(roc_auc_score(y_test, proba), abs=1e-6)
 
 
 def _validation_aucs(data: Dataset, seed: int) -> dict[tuple[float, int], float]:
@@ -98,22 +89,16 @@ def _validation_aucs(data: Dataset, seed: int) -> dict[tuple[float, int], float]
     return scores
 
 
-def test_tune_boosting_picks_the_grid_point_with_the_best_validation_auc() -> None:
-    data = _nonlinear()
-    scores = _validation_aucs(data, 42)
-    assert max(scores.values()) - min(scores.values()) > 0.005  # the grid matters on this problem
-    chosen = tune_boosting(data, seed=42)
-    assert chosen["dataset"] == "CURVED"
-    assert chosen["val_auc"] == pytest.approx(max(scores.values()), abs=1e-6)
-    # Grid points can tie (few rows leave trees equal): the chosen one must reach the best score.
-    assert scores[chosen["learning_rate"], chosen["max_leaf_nodes"]] == pytest.approx(max(scores.values()), abs=1e-6)
-
-
 def test_tuned_boosting_rows_are_the_chosen_settings_scored_on_each_seeds_test_split() -> None:
     data = _nonlinear()
     chosen, rows = tuned_boosting({"CURVED": data}, seeds=(42, 43), tune_seed=42)
     (settings,) = chosen.to_dict("records")
-    assert settings["val_auc"] == pytest.approx(max(_validation_aucs(data, 42).values()), abs=1e-6)
+    scores = _validation_aucs(data, 42)
+    assert max(scores.values()) - min(scores.values()) > 0.005  # the grid matters on this problem
+    assert settings["dataset"] == "CURVED"
+    assert settings["val_auc"] == pytest.approx(max(scores.values()), abs=1e-6)
+    # Grid points can tie (few rows leave trees equal): the chosen one must reach the best score.
+    assert scores[settings["learning_rate"], settings["max_leaf_nodes"]] == pytest.approx(max(scores.values()), abs=1e-6)
     assert rows["model"].tolist() == [TUNED_BOOSTING] * 2 and rows["seed"].tolist() == [42, 43]
     for row in rows.itertuples():
         X_train, X_test, y_train, y_test = _split(data, row.seed)
@@ -126,18 +111,19 @@ def test_tuned_boosting_rows_are_the_chosen_settings_scored_on_each_seeds_test_s
 
 
 def test_a_fit_is_read_back_for_the_same_data_and_code_and_fit_again_otherwise(monkeypatch) -> None:
+    monkeypatch.setenv("NSLIB_JOBS", "1")  # fits in this process, where they are counted
     fits = []
     scores = nslib.baselines._scores
     monkeypatch.setattr(nslib.baselines, "_scores", lambda *args: fits.append(args[1]) or scores(*args))
     data = _separable()
-    first = fit_baseline(data, "logistic regression", seed=7)
-    assert fit_baseline(_separable(), "logistic regression", seed=7) == first  # equal data, a new object
-    assert len(fits) == 1
-    fit_baseline(data, "logistic regression", seed=8)
-    fit_baseline(_separable(n=500), "logistic regression", seed=7)  # other data
+    first = _logistic(data, seed=7)
+    assert _logistic(_separable(), seed=7) == first  # equal data, a new object
+    assert fits == [7, 7]  # one fit per baseline
+    _logistic(data, seed=8)
+    _logistic(_separable(n=500), seed=7)  # other data
     monkeypatch.setattr(nslib.baselines, "BASELINE_CODE_VERSION", "changed")
-    again = fit_baseline(data, "logistic regression", seed=7)
-    assert fits == [7, 8, 7, 7]
+    again = _logistic(data, seed=7)
+    assert fits == [7, 7] + [8, 8] + [7, 7] + [7, 7]
     assert {key: value for key, value in again.items() if key != "seconds"} == {
         key: value for key, value in first.items() if key != "seconds"}
 
