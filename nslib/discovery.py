@@ -52,8 +52,6 @@ CACHE_FILE = "formulas.json"
 # loader's rows). Bump it with any change that alters a record; older entries
 # are then recomputed.
 DISCOVERY_CODE_VERSION = "2"
-# Arguments discover() sets itself; passing them through **gplearn_kwargs would be ambiguous.
-_OWN_ARGUMENTS = {"population_size", "generations", "function_set", "random_state"}
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ def discovery_settings(
     gplearn_kwargs: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The settings that decide a discovery's result, as a JSON-ready dict (part of the cache key)."""
-    clash = _OWN_ARGUMENTS & set(gplearn_kwargs)
+    clash = {"population_size", "generations", "function_set", "random_state"} & set(gplearn_kwargs)
     if clash:
         raise TypeError(
             f"discover() sets {sorted(clash)} itself; pass population_size, generations, "
