@@ -376,7 +376,7 @@ def stability(
     if store:
         write_cache(dataset, list(found.values()))
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
-    return pd.DataFrame([{column: getattr(found[seed], column) for column in columns} for seed in seeds], columns=columns)
+    return pd.DataFrame([found[seed].to_dict() for seed in seeds], columns=columns)
 
 
 def simplified_text(formula: str, digits: int = 3) -> str:
