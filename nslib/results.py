@@ -134,9 +134,8 @@ class RunStore:
         """
         if not self.path.exists():
             return as_table([])
-        lines = self.path.read_bytes().decode().split("\n")
-        # The last element is what follows the final newline: empty, or a torn line.
-        complete = lines[:-1]
+        # What follows the final newline is left out: it is empty, or a torn line.
+        complete = self.path.read_bytes().decode().split("\n")[:-1]
         header = next(csv.reader(complete[:1]), [])
         if "key" not in header or not set(header) <= set(COLUMNS):
             raise ValueError(
