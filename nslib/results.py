@@ -185,7 +185,7 @@ def summarise(df: pd.DataFrame, by: Sequence[str] = ("dataset", "arch", "activat
     out = []
     for group, runs in df.groupby(by, sort=False, dropna=False):
         good = runs[runs["status"] == "ok"]
-        row = dict(zip(by, group))  # a list ``by`` gives tuple groups
+        row = dict(zip(by, group))  # grouping by a list gives tuple keys
         row.update(n=len(good), failed=int((runs["status"] != "ok").sum()))
         if "params" in runs.columns:
             row["params"] = runs["params"].iloc[0]
