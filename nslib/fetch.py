@@ -163,6 +163,9 @@ def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tup
     return actual, response.bytes_read
 
 
+_RECORD_KEYS = {"url", "rows", "complete", "bytes_fetched", "source_bytes", "sha256"}
+
+
 def read_prefix(spec: DataSpec, wanted: int) -> RawTable:
     """The first ``wanted`` rows: from the cache, or streamed from the URL and then cached."""
     url = _url(spec)
@@ -181,9 +184,6 @@ def read_prefix(spec: DataSpec, wanted: int) -> RawTable:
         if record["url"] == url:
             return _read_cached_prefix(spec, path, record, wanted)
     return _stream_prefix(spec, url, path, record_path, wanted)
-
-
-_RECORD_KEYS = {"url", "rows", "complete", "bytes_fetched", "source_bytes", "sha256"}
 
 
 def _read_cached_prefix(spec: DataSpec, path: Path, record: dict, wanted: int) -> RawTable:
