@@ -102,7 +102,7 @@ def check_selection(
     user_positive: object = None,
 ) -> list[str]:
     """Validate the ``DATASETS``/``USER_CSV``/``USER_LABEL``/``USER_POSITIVE`` parameters; return the registry names."""
-    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+    if not isinstance(names, (list, tuple)):
         raise DataError(
             f"DATASETS={names!r} must be a list of names, e.g. ['HIGGS', 'SPAMBASE'] "
             f"(known: {', '.join(known_names())}); with papermill use -y 'DATASETS: [HIGGS]'."
@@ -131,11 +131,6 @@ def check_selection(
     return chosen
 
 
-def _readable(source: str) -> str:
-    """A URL as it is; a file as a reader should see it (no machine path: it goes into saved notebooks)."""
-    return source if "://" in source else shown(source)
-
-
 def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
     """Select the rows, apply the label rule and record the provenance."""
     found = len(raw.table)
@@ -144,8 +139,9 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         raise DataError(f"{spec.name}: {raw.source} holds no data rows; it is empty or not {spec.file_name}.")
     notes = list(raw.notes)
     if raw.reached_end and found < wanted:
+        readable = raw.source if "://" in raw.source else shown(raw.source)  # no machine path in saved notebooks
         message = (
-            f"{spec.name}: {wanted:,} rows were asked for but {_readable(raw.source)} holds only {found:,}; "
+            f"{spec.name}: {wanted:,} rows were asked for but {readable} holds only {found:,}; "
             f"going on with {found:,} rows (recorded in the provenance)."
         )
         warnings.warn(message, RowShortfallWarning, stacklevel=3)
@@ -216,12 +212,8 @@ def split_and_scale(
         dataset.X.astype(np.float64), dataset.y, test_size=test_size, random_state=seed
     )
     scaler = StandardScaler().fit(X_train)
-    return (
-        scaler.transform(X_train).astype(np.float32),
-        scaler.transform(X_test).astype(np.float32),
-        y_train,
-        y_test,
-    )
+    X_train, X_test = (scaler.transform(part).astype(np.float32) for part in (X_train, X_test))
+    return X_train, X_test, y_train, y_test
 
 
 def informative_features(dataset: Dataset, k: int = 4) -> list[str]:
@@ -238,23 +230,22 @@ def informative_features(dataset: Dataset, k: int = 4) -> list[str]:
 
 def provenance_table(datasets: Mapping[str, Dataset]) -> pd.DataFrame:
     """One row per data set: source, short sha256, rows, selection, sample, origin, header and label mapping."""
-    rows = []
-    for name, dataset in datasets.items():
-        record = dataset.provenance
-        rows.append(
-            {
-                "dataset": name,
-                "source": Path(record.source).name if record.from_mirror else record.source,
-                "sha256": record.sha256[:12],
-                "rows available": record.rows_available,
-                "rows used": record.rows_used,
-                "selection": record.selection,
-                "sample file": record.is_sample,
-                "origin": record.origin,
-                "header": record.header,
-                "label mapping": _mapping_text(record.label_mapping or {}),
-            }
-        )
+    records = {name: dataset.provenance for name, dataset in datasets.items()}
+    rows = [
+        {
+            "dataset": name,
+            "source": Path(record.source).name if record.from_mirror else record.source,
+            "sha256": record.sha256[:12],
+            "rows available": record.rows_available,
+            "rows used": record.rows_used,
+            "selection": record.selection,
+            "sample file": record.is_sample,
+            "origin": record.origin,
+            "header": record.header,
+            "label mapping": _mapping_text(record.label_mapping or {}),
+        }
+        for name, record in records.items()
+    ]
     return pd.DataFrame(rows).set_index("dataset")
 
 

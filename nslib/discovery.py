@@ -52,8 +52,6 @@ CACHE_FILE = "formulas.json"
 # loader's rows). Bump it with any change that alters a record; older entries
 # are then recomputed.
 DISCOVERY_CODE_VERSION = "2"
-# Arguments discover() sets itself; passing them through **gplearn_kwargs would be ambiguous.
-_OWN_ARGUMENTS = {"population_size", "generations", "function_set", "random_state"}
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ def discovery_settings(
     gplearn_kwargs: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The settings that decide a discovery's result, as a JSON-ready dict (part of the cache key)."""
-    clash = _OWN_ARGUMENTS & set(gplearn_kwargs)
+    clash = {"population_size", "generations", "function_set", "random_state"} & set(gplearn_kwargs)
     if clash:
         raise TypeError(
             f"discover() sets {sorted(clash)} itself; pass population_size, generations, "
@@ -155,18 +153,15 @@ def discovery_settings(
 
 
 def _json_ready(key: str, value: Any) -> Any:
-    # Tuples become lists, as they would in the JSON file; anything else non-JSON
+    # As formulas.json will hold it (tuples become lists); anything else non-JSON
     # (a callable metric, say) cannot be recorded or cached, so it is refused.
-    if isinstance(value, tuple):
-        value = list(value)
     try:
-        json.dumps(value, allow_nan=False)
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError):
         raise TypeError(
             f"gplearn argument {key}={value!r} cannot be recorded in {CACHE_FILE}; "
             "use gplearn's names for functions and metrics (strings), numbers or lists."
         ) from None
-    return value
 
 
 def cache_key(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> str:
@@ -252,17 +247,20 @@ def _run_discovery(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> 
     first_feature = next((node for node in gp._program.program if isinstance(node, int)), None)
     auc_collapsed = None
     if first_feature is not None:
-        auc_collapsed = _auc(y[unseen], formula.evaluate(X_unseen[:, first_feature]))
-    best, sign = _best_single_feature(X_sample, y[sample])
+        auc_collapsed = float(roc_auc_score(y[unseen], formula.evaluate(X_unseen[:, first_feature])))
+    # The best single feature is chosen on the discovery sample only, so that its unseen-row AUC is a fair comparison.
+    aucs = np.array([roc_auc_score(y[sample], column) for column in X_sample.T])
+    best = int(np.argmax(np.abs(aucs - 0.5)))
+    sign = 1 if aucs[best] >= 0.5 else -1
     return Discovery(
         dataset=dataset.name,
         program=program,
         formula=str(formula),
         fitness=float(gp._program.raw_fitness_),
-        auc_multivariate=_auc(y[unseen], gp.predict_proba(X_unseen)[:, 1]),
+        auc_multivariate=float(roc_auc_score(y[unseen], gp.predict_proba(X_unseen)[:, 1])),
         auc_collapsed=auc_collapsed,
         collapsed_feature=None if first_feature is None else f"X{first_feature}",
-        auc_best_single_feature=_auc(y[unseen], sign * X_unseen[:, best]),
+        auc_best_single_feature=float(roc_auc_score(y[unseen], sign * X_unseen[:, best])),
         best_single_feature=f"X{best}" if sign > 0 else f"-X{best}",
         seed=seed,
         settings=dict(settings),
@@ -272,17 +270,6 @@ def _run_discovery(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> 
         versions=versions(),
         seconds=round(time.perf_counter() - start, 3),
     )
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    return float(roc_auc_score(y, score))
-
-
-def _best_single_feature(X: np.ndarray, y: np.ndarray) -> tuple[int, int]:
-    # Chosen on the discovery sample only, so that its unseen-row AUC is a fair comparison.
-    aucs = np.array([roc_auc_score(y, column) for column in X.T])
-    best = int(np.argmax(np.abs(aucs - 0.5)))
-    return best, 1 if aucs[best] >= 0.5 else -1
 
 
 def read_cache() -> dict[str, dict[str, Any]]:
@@ -326,12 +313,9 @@ def gp_program(
     if unknown:
         raise ValueError(f"unknown gplearn functions {unknown}; use names from {sorted(_function_map)}.")
     functions = [_function_map[name] for name in function_set]
-    arities: dict[int, list] = {}
-    for function in functions:
-        arities.setdefault(function.arity, []).append(function)
     return _Program(
         function_set=functions,
-        arities=arities,
+        arities={arity: [f for f in functions if f.arity == arity] for arity in {f.arity for f in functions}},
         init_depth=init_depth,
         init_method="half and half",
         n_features=n_features,
@@ -392,7 +376,7 @@ def stability(
     if store:
         write_cache(dataset, list(found.values()))
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
-    return pd.DataFrame([{column: getattr(found[seed], column) for column in columns} for seed in seeds], columns=columns)
+    return pd.DataFrame([found[seed].to_dict() for seed in seeds], columns=columns)
 
 
 def simplified_text(formula: str, digits: int = 3) -> str:
@@ -420,19 +404,10 @@ def activation_curves(
         x = torch.tensor(np.asarray(xs), dtype=torch.float32, requires_grad=True)
         value = function(x) * torch.ones_like(x)
         derivative = torch.zeros_like(x)
-        if value.requires_grad:
-            (gradient,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
-            derivative = derivative if gradient is None else gradient
-        frames.append(
-            pd.DataFrame(
-                {
-                    "activation": name,
-                    "x": x.detach().numpy(),
-                    "value": value.detach().numpy(),
-                    "derivative": derivative.detach().numpy(),
-                }
-            )
-        )
+        if value.requires_grad:  # a value that does not use x gets zeros (materialize_grads)
+            (derivative,) = torch.autograd.grad(value.sum(), x, materialize_grads=True)
+        columns = {"x": x, "value": value, "derivative": derivative}
+        frames.append(pd.DataFrame({"activation": name} | {key: t.detach().numpy() for key, t in columns.items()}))
     return pd.concat(frames, ignore_index=True)
 
 

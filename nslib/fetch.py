@@ -86,13 +86,9 @@ def read_mirror(spec: DataSpec, folder: Path, wanted: int) -> RawTable:
     stop = wanted if official and spec.selection == "first" else None
     fix = f"Replace {path} with a good copy, or unset NSLIB_DATA_MIRROR to download."
     table, reached_end = _parse_file(path, spec, fix, stop)
-    if official:
-        notes = []
-    elif spec.mirror_is_sample:
-        notes = [f"Offline mirror file {path.name}: a sample of the rows of {spec.file_name}."]
-    else:
-        notes = [f"Offline mirror file {path.name}: the exact {spec.file_name}, gzip-compressed."]
     is_sample = not official and spec.mirror_is_sample
+    kind = f"a sample of the rows of {spec.file_name}" if is_sample else f"the exact {spec.file_name}, gzip-compressed"
+    notes = [] if official else [f"Offline mirror file {path.name}: {kind}."]
     return RawTable(table, reached_end, str(path), actual, official, is_sample, from_mirror=True, notes=notes)
 
 
@@ -167,33 +163,27 @@ def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tup
     return actual, response.bytes_read
 
 
+_RECORD_KEYS = {"url", "rows", "complete", "bytes_fetched", "source_bytes", "sha256"}
+
+
 def read_prefix(spec: DataSpec, wanted: int) -> RawTable:
     """The first ``wanted`` rows: from the cache, or streamed from the URL and then cached."""
     url = _url(spec)
     path = data_home() / f"{spec.name}_first_{wanted}.csv.gz"
     record_path = path.with_suffix("").with_suffix(".json")
     if path.is_file():
-        record = _read_record(record_path, path, spec)
-        if record.get("url") == url:
+        try:  # the JSON record written beside the cached rows
+            record = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            record = None
+        if not (isinstance(record, dict) and _RECORD_KEYS <= set(record)):
+            raise DataError(
+                f"{spec.name}: the cached {path} has no readable record {record_path}; delete {path} "
+                "and load again to stream the rows afresh."
+            )
+        if record["url"] == url:
             return _read_cached_prefix(spec, path, record, wanted)
     return _stream_prefix(spec, url, path, record_path, wanted)
-
-
-_RECORD_KEYS = {"url", "rows", "complete", "bytes_fetched", "source_bytes", "sha256"}
-
-
-def _read_record(record_path: Path, path: Path, spec: DataSpec) -> dict:
-    """The JSON record written beside a cached HIGGS prefix: its URL, rows, bytes and sha256."""
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, ValueError):
-        record = None
-    if not (isinstance(record, dict) and _RECORD_KEYS <= set(record)):
-        raise DataError(
-            f"{spec.name}: the cached {path} has no readable record {record_path}; delete {path} "
-            "and load again to stream the rows afresh."
-        )
-    return record
 
 
 def _read_cached_prefix(spec: DataSpec, path: Path, record: dict, wanted: int) -> RawTable:
@@ -335,13 +325,10 @@ class _Lines(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:
         chunk = b"" if self.stopped else self.stream.read(len(buffer))
         if self.left is not None:
-            newlines = chunk.count(b"\n")
-            if newlines >= self.left:
-                end = -1
-                for _ in range(self.left):
-                    end = chunk.index(b"\n", end + 1)
-                chunk, newlines, self.stopped = chunk[: end + 1], self.left, True
-            self.left -= newlines
+            lines = chunk.split(b"\n", self.left)
+            if len(lines) > self.left:  # the limit's line ends in this chunk: cut what follows it
+                chunk, self.stopped = chunk[: len(chunk) - len(lines[-1])], True
+            self.left -= chunk.count(b"\n")
         if self.sink is not None:
             self.sink(chunk)
         buffer[: len(chunk)] = chunk

@@ -96,17 +96,15 @@ class RunStore:
         if os.fstat(fd).st_ino != os.stat(self.path).st_ino:  # another writer upgraded it meanwhile
             os.close(fd)
             return self._open_current()
-        if self._header() != list(COLUMNS):
+        with open(self.path, newline="") as file:
+            header = next(csv.reader([file.readline()]), [])
+        if header != list(COLUMNS):
             old = self.read()
             with atomic_write(self.path) as handle:
                 handle.write((",".join(COLUMNS) + "\n" + _lines(old.to_dict("records"))).encode())
             os.close(fd)
             return self._open_current()
         return fd
-
-    def _header(self) -> list[str]:
-        with open(self.path, newline="") as file:
-            return next(csv.reader([file.readline()]), [])
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
         """Append runs as complete lines in one write, then fsync.
@@ -136,9 +134,8 @@ class RunStore:
         """
         if not self.path.exists():
             return as_table([])
-        lines = self.path.read_bytes().decode().split("\n")
-        # The last element is what follows the final newline: empty, or a torn line.
-        complete = lines[:-1]
+        # What follows the final newline is left out: it is empty, or a torn line.
+        complete = self.path.read_bytes().decode().split("\n")[:-1]
         header = next(csv.reader(complete[:1]), [])
         if "key" not in header or not set(header) <= set(COLUMNS):
             raise ValueError(
@@ -188,7 +185,7 @@ def summarise(df: pd.DataFrame, by: Sequence[str] = ("dataset", "arch", "activat
     out = []
     for group, runs in df.groupby(by, sort=False, dropna=False):
         good = runs[runs["status"] == "ok"]
-        row = dict(zip(by, group if isinstance(group, tuple) else (group,)))
+        row = dict(zip(by, group))  # grouping by a list gives tuple keys
         row.update(n=len(good), failed=int((runs["status"] != "ok").sum()))
         if "params" in runs.columns:
             row["params"] = runs["params"].iloc[0]

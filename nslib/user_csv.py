@@ -73,7 +73,13 @@ def from_csv(
             "rows of both classes. Add rows, or pass header=False if line 1 is data."
         )
     column = _label_column(frame, label, has_header, name, path)
-    _check_missing(frame, name, path)
+    missing = frame.isna()
+    if missing.to_numpy().any():  # refused, never dropped
+        columns = [str(c) for c in frame.columns[missing.any()]]
+        raise DataError(
+            f"{name}: {int(missing.any(axis=1).sum()):,} of the {len(frame):,} data rows of {path} have missing "
+            f"values (columns {columns}); fill them (e.g. with the column's median) or drop those rows first."
+        )
     features = frame.drop(columns=[column])
     text_columns = [str(c) for c in features.columns if features[c].dtype.kind not in "biuf"]
     notes = [f"Separator {separator!r} ({'given' if sep is not None else 'detected'})."]
@@ -87,8 +93,9 @@ def from_csv(
         features = pd.get_dummies(features, columns=text_columns, dtype=np.float32)
         notes.append(f"One-hot encoded: {', '.join(text_columns)}.")
     X = features.to_numpy(dtype=np.float32)
-    if not np.isfinite(X).all():
-        infinite = [str(c) for c, finite in zip(features.columns, np.isfinite(X).all(axis=0)) if not finite]
+    finite = np.isfinite(X).all(axis=0)
+    if not finite.all():
+        infinite = [str(c) for c in features.columns[~finite]]
         raise DataError(f"{name}: columns {infinite} of {path} hold infinite values; replace them first.")
     y, mapping, rule = _binary_labels(frame[column], positive, name, path)
     provenance = Provenance(
@@ -190,17 +197,6 @@ def _label_column(frame: pd.DataFrame, label: str | int, has_header: bool, name:
         f"{name}: label={label!r} is not a column of {path} (columns: {shown}{' ...' if frame.shape[1] > 8 else ''}); "
         "give a column name or an integer index."
     )
-
-
-def _check_missing(frame: pd.DataFrame, name: str, path: Path) -> None:
-    """A DataError naming the columns with missing values and how many rows have them; nothing is dropped."""
-    missing = frame.isna()
-    if missing.to_numpy().any():
-        columns = [str(c) for c in frame.columns[missing.any()]]
-        raise DataError(
-            f"{name}: {int(missing.any(axis=1).sum()):,} of the {len(frame):,} data rows of {path} have missing "
-            f"values (columns {columns}); fill them (e.g. with the column's median) or drop those rows first."
-        )
 
 
 def _binary_labels(labels: pd.Series, positive: object, name: str, path: Path) -> tuple[np.ndarray, dict, str]:
