@@ -53,42 +53,17 @@ class FormulaError(ValueError):
         self.text = text
         self.position = position
         if text is not None and position is not None:
-            message = f"column {position + 1}: {message}\n{_pointer(text, position)}"
+            # The formula (or a window of it) on one line, and a caret under the position.
+            start = max(0, min(position - _ERROR_WINDOW // 2, len(text) - _ERROR_WINDOW))
+            end = min(len(text), start + _ERROR_WINDOW)
+            prefix, suffix = "..." if start > 0 else "", "..." if end < len(text) else ""
+            snippet = re.sub(r"\s", " ", text[start:end])  # tabs and newlines would shift the caret
+            caret = " " * (len(prefix) + position - start) + "^"
+            message = f"column {position + 1}: {message}\n  {prefix}{snippet}{suffix}\n  {caret}"
         super().__init__(message)
 
 
-def _pointer(text: str, position: int) -> str:
-    """The formula (or a window of it) on one line and a caret under ``position``."""
-    start = max(0, min(position - _ERROR_WINDOW // 2, len(text) - _ERROR_WINDOW))
-    end = min(len(text), start + _ERROR_WINDOW)
-    prefix = "..." if start > 0 else ""
-    suffix = "..." if end < len(text) else ""
-    # Tabs and newlines would shift the caret off its character.
-    snippet = re.sub(r"\s", " ", text[start:end])
-    return f"  {prefix}{snippet}{suffix}\n  {' ' * (len(prefix) + position - start)}^"
-
-
 # ---------------------------------------------------------------- the operators
-
-
-def _np_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0)
-
-
-def _np_log(a: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0)
-
-
-def _np_inv(a: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0)
-
-
-def _np_sqrt(a: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.abs(a))
-
-
-def _np_sig(a: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-a))
 
 
 def _torch_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -162,18 +137,18 @@ OPERATORS: dict[str, Operator] = {
         Operator("add", 2, np.add, torch.add),
         Operator("sub", 2, np.subtract, torch.sub),
         Operator("mul", 2, np.multiply, torch.mul),
-        Operator("div", 2, _np_div, _torch_div),
-        Operator("sqrt", 1, _np_sqrt, _torch_sqrt),
-        Operator("log", 1, _np_log, _torch_log),
+        Operator("div", 2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0), _torch_div),
+        Operator("sqrt", 1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
+        Operator("log", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0), _torch_log),
         Operator("abs", 1, np.abs, torch.abs),
         Operator("neg", 1, np.negative, torch.neg),
-        Operator("inv", 1, _np_inv, _torch_inv),
+        Operator("inv", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0), _torch_inv),
         Operator("max", 2, np.maximum, torch.maximum),
         Operator("min", 2, np.minimum, torch.minimum),
         Operator("sin", 1, np.sin, torch.sin),
         Operator("cos", 1, np.cos, torch.cos),
         Operator("tan", 1, np.tan, torch.tan),
-        Operator("sig", 1, _np_sig, torch.sigmoid),
+        Operator("sig", 1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
     )
 }
 
@@ -224,28 +199,16 @@ def _walk(node: Node) -> Iterator[Node]:
             yield from _walk(arg)
 
 
-def _format_constant(value: float) -> str:
-    # gplearn prints constants with '%.3f'; keep that look whenever it is exact,
-    # and the shortest exact form otherwise, so that printing round-trips.
-    short = f"{value:.3f}"
-    exact = float(short) == value and math.copysign(1, float(short)) == math.copysign(1, value)
-    return short if exact else repr(value)
-
-
 def _text_of_leaf(node: Node) -> str:
     if isinstance(node, Constant):
-        return _format_constant(node.value)
+        # gplearn prints constants with '%.3f'; keep that look whenever it is exact,
+        # and the shortest exact form otherwise, so that printing round-trips.
+        short = f"{node.value:.3f}"
+        exact = float(short) == node.value and math.copysign(1, float(short)) == math.copysign(1, node.value)
+        return short if exact else repr(node.value)
     if isinstance(node, Feature):
         return f"X{node.index}"
     return "x"
-
-
-def _collapse_leaf(node: Node) -> Node:
-    return Input() if isinstance(node, Feature) else node
-
-
-def _rebuild(op: Operator, args: list[Node]) -> Node:
-    return Call(op.name, tuple(args))
 
 
 # Operators whose value ignores their argument's sign: cos is even, and abs, sqrt
@@ -308,7 +271,11 @@ class Formula:
 
     def collapse(self) -> Formula:
         """The paper's step: every feature ``X<i>`` becomes ``x``; ``.original`` keeps this one."""
-        return Formula(_fold(self.root, _collapse_leaf, _rebuild), original=self)
+
+        def leaf(node: Node) -> Node:
+            return Input() if isinstance(node, Feature) else node
+
+        return Formula(_fold(self.root, leaf, lambda op, args: Call(op.name, tuple(args))), original=self)
 
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
@@ -559,5 +526,6 @@ def parse(text: str) -> Formula:
         position = indent + error.offset - 1 if error.offset else len(text)
         raise FormulaError(f"{error.msg}; {_WHAT_A_FORMULA_HOLDS}", text, position) from None
     except (MemoryError, RecursionError):  # CPython's parser on thousands of nested signs
-        raise FormulaError("formula is nested too deeply for Python's parser; gplearn programs are far shallower") from None
+        message = "formula is nested too deeply for Python's parser; gplearn programs are far shallower"
+        raise FormulaError(message) from None
     return Formula(_Reader(text, indent).term(tree.body, depth=0))
