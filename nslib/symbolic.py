@@ -231,8 +231,8 @@ def _cheaper_call(op: Operator, args: list[Node]) -> Node:
 class Formula:
     """A parsed formula: an immutable tree, compared and hashed by its structure.
 
-    ``original`` is the formula this one was collapsed from (``None`` for a
-    parsed one); it does not take part in ``==``.
+    ``original`` is the formula this one was made from by ``collapse()`` or
+    ``cheaper()`` (``None`` for a parsed one); it does not take part in ``==``.
     """
 
     root: Node
