@@ -1,8 +1,8 @@
 """Formulas in gplearn's notation: read them, print them, and compute them.
 
 gplearn writes its programs in prefix form, ``mul(cos(X3), X5)``. This module
-reads such a string with a small tokenizer and a recursive-descent parser into
-an immutable tree, and computes that tree three ways: with numpy (matching
+reads such a string with Python's ``ast.parse`` and a whitelist walk into an
+immutable tree, and computes that tree three ways: with numpy (matching
 gplearn's own ``execute``), with torch (an activation ``nn.Module``) and with
 sympy (for printing). Nothing in a formula string is ever run as Python: a
 formula holds only operators, numbers, the variables ``x`` or ``X0``, ``X1``, ...,
@@ -24,6 +24,7 @@ large but finite near 0.
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
 import re
@@ -52,42 +53,17 @@ class FormulaError(ValueError):
         self.text = text
         self.position = position
         if text is not None and position is not None:
-            message = f"column {position + 1}: {message}\n{_pointer(text, position)}"
+            # The formula (or a window of it) on one line, and a caret under the position.
+            start = max(0, min(position - _ERROR_WINDOW // 2, len(text) - _ERROR_WINDOW))
+            end = min(len(text), start + _ERROR_WINDOW)
+            prefix, suffix = "..." if start > 0 else "", "..." if end < len(text) else ""
+            snippet = re.sub(r"\s", " ", text[start:end])  # tabs and newlines would shift the caret
+            caret = " " * (len(prefix) + position - start) + "^"
+            message = f"column {position + 1}: {message}\n  {prefix}{snippet}{suffix}\n  {caret}"
         super().__init__(message)
 
 
-def _pointer(text: str, position: int) -> str:
-    """The formula (or a window of it) on one line and a caret under ``position``."""
-    start = max(0, min(position - _ERROR_WINDOW // 2, len(text) - _ERROR_WINDOW))
-    end = min(len(text), start + _ERROR_WINDOW)
-    prefix = "..." if start > 0 else ""
-    suffix = "..." if end < len(text) else ""
-    # Tabs and newlines would shift the caret off its character.
-    snippet = re.sub(r"\s", " ", text[start:end])
-    return f"  {prefix}{snippet}{suffix}\n  {' ' * (len(prefix) + position - start)}^"
-
-
 # ---------------------------------------------------------------- the operators
-
-
-def _np_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0)
-
-
-def _np_log(a: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0)
-
-
-def _np_inv(a: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0)
-
-
-def _np_sqrt(a: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.abs(a))
-
-
-def _np_sig(a: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-a))
 
 
 def _torch_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -161,18 +137,18 @@ OPERATORS: dict[str, Operator] = {
         Operator("add", 2, np.add, torch.add),
         Operator("sub", 2, np.subtract, torch.sub),
         Operator("mul", 2, np.multiply, torch.mul),
-        Operator("div", 2, _np_div, _torch_div),
-        Operator("sqrt", 1, _np_sqrt, _torch_sqrt),
-        Operator("log", 1, _np_log, _torch_log),
+        Operator("div", 2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0), _torch_div),
+        Operator("sqrt", 1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
+        Operator("log", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0), _torch_log),
         Operator("abs", 1, np.abs, torch.abs),
         Operator("neg", 1, np.negative, torch.neg),
-        Operator("inv", 1, _np_inv, _torch_inv),
+        Operator("inv", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0), _torch_inv),
         Operator("max", 2, np.maximum, torch.maximum),
         Operator("min", 2, np.minimum, torch.minimum),
         Operator("sin", 1, np.sin, torch.sin),
         Operator("cos", 1, np.cos, torch.cos),
         Operator("tan", 1, np.tan, torch.tan),
-        Operator("sig", 1, _np_sig, torch.sigmoid),
+        Operator("sig", 1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
     )
 }
 
@@ -223,28 +199,16 @@ def _walk(node: Node) -> Iterator[Node]:
             yield from _walk(arg)
 
 
-def _format_constant(value: float) -> str:
-    # gplearn prints constants with '%.3f'; keep that look whenever it is exact,
-    # and the shortest exact form otherwise, so that printing round-trips.
-    short = f"{value:.3f}"
-    exact = float(short) == value and math.copysign(1, float(short)) == math.copysign(1, value)
-    return short if exact else repr(value)
-
-
 def _text_of_leaf(node: Node) -> str:
     if isinstance(node, Constant):
-        return _format_constant(node.value)
+        # gplearn prints constants with '%.3f'; keep that look whenever it is exact,
+        # and the shortest exact form otherwise, so that printing round-trips.
+        short = f"{node.value:.3f}"
+        exact = float(short) == node.value and math.copysign(1, float(short)) == math.copysign(1, node.value)
+        return short if exact else repr(node.value)
     if isinstance(node, Feature):
         return f"X{node.index}"
     return "x"
-
-
-def _collapse_leaf(node: Node) -> Node:
-    return Input() if isinstance(node, Feature) else node
-
-
-def _rebuild(op: Operator, args: list[Node]) -> Node:
-    return Call(op.name, tuple(args))
 
 
 # Operators whose value ignores their argument's sign: cos is even, and abs, sqrt
@@ -267,8 +231,8 @@ def _cheaper_call(op: Operator, args: list[Node]) -> Node:
 class Formula:
     """A parsed formula: an immutable tree, compared and hashed by its structure.
 
-    ``original`` is the formula this one was collapsed from (``None`` for a
-    parsed one); it does not take part in ``==``.
+    ``original`` is the formula this one was made from by ``collapse()`` or
+    ``cheaper()`` (``None`` for a parsed one); it does not take part in ``==``.
     """
 
     root: Node
@@ -307,7 +271,11 @@ class Formula:
 
     def collapse(self) -> Formula:
         """The paper's step: every feature ``X<i>`` becomes ``x``; ``.original`` keeps this one."""
-        return Formula(_fold(self.root, _collapse_leaf, _rebuild), original=self)
+
+        def leaf(node: Node) -> Node:
+            return Input() if isinstance(node, Feature) else node
+
+        return Formula(_fold(self.root, leaf, lambda op, args: Call(op.name, tuple(args))), original=self)
 
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
@@ -459,138 +427,83 @@ def _steps(root: Node) -> list[tuple[str, object]]:
 
 # ---------------------------------------------------------------- the parser
 
-_TOKEN = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<open>\()
-    | (?P<close>\))
-    | (?P<comma>,)
-    """,
-    re.VERBOSE,
-)
+# Python's parser reads the text; only these characters reach it.
+_FOREIGN_CHARACTER = re.compile(r"[^A-Za-z0-9_.,()+\-\s]")
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _FEATURE = re.compile(r"X(\d+)")
-_END = "end"
+_WHAT_A_FORMULA_HOLDS = (
+    "a formula holds only operators such as add(...), numbers, the variables x or X0, X1, ..., commas and parentheses"
+)
 _EXPECTED_TERM = "an operator such as mul(x, x), a number or a variable (x or X0, X1, ...)"
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
-    position: int
+class _Reader:
+    """The whitelist walk over Python's tree of a formula, which becomes the formula's tree.
 
+    Left to right, so that of the tree's problems the leftmost is the one reported.
+    """
 
-def _tokenize(text: str) -> Iterator[_Token]:
-    """Tokens on demand, so that the first problem from the left is the one reported."""
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            # A sign before anything but a digit is the one slip gplearn users make.
-            hint = "; negative numbers are written -0.5, negation is neg(...)" if text[position] in "+-" else ""
-            raise FormulaError(
-                f"unexpected character {text[position]!r}; a formula holds only operators such as "
-                f"add(...), numbers, the variables x or X0, X1, ..., commas and parentheses{hint}",
-                text,
-                position,
-            )
-        if match.lastgroup != "space":
-            yield _Token(match.lastgroup, match.group(), position)
-        position = match.end()
-    yield _Token(_END, "", len(text))
-
-
-class _Parser:
-    """Recursive descent over ``term := number | variable | operator '(' term (',' term)* ')'``."""
-
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, indent: int) -> None:
         self.text = text
-        self.tokens = _tokenize(text)
-        self.next = next(self.tokens)  # one token of lookahead
-        self.first_variable: _Token | None = None
+        self.indent = indent  # ast counts columns from the first non-blank character
+        self.first_variable: ast.Name | None = None
 
-    def fail(self, message: str, token: _Token) -> FormulaError:
-        return FormulaError(message, self.text, token.position)
+    def fail(self, message: str, node: ast.expr) -> FormulaError:
+        return FormulaError(message, self.text, self.indent + node.col_offset)
 
-    def take(self) -> _Token:
-        token = self.next
-        if token.kind != _END:
-            self.next = next(self.tokens)
-        return token
-
-    def formula(self) -> Formula:
-        if self.next.kind == _END:
-            raise self.fail(f"empty formula; expected {_EXPECTED_TERM}", self.next)
-        root = self.term(depth=0)
-        token = self.take()
-        if token.kind == "close":
-            raise self.fail("unbalanced parentheses: this ')' has no matching '('", token)
-        if token.kind != _END:
-            raise self.fail(f"trailing input {token.text!r} after a complete formula", token)
-        return Formula(root)
-
-    def term(self, depth: int) -> Node:
-        token = self.take()
-        if token.kind == "number":
-            value = float(token.text)
-            if not math.isfinite(value):
-                raise self.fail(f"constant {token.text} is too large for a float", token)
+    def term(self, node: ast.expr, depth: int) -> Node:
+        written = self.text[self.indent + node.col_offset : self.indent + node.end_col_offset]
+        if _NUMBER.fullmatch(written):  # a constant, or ast's minus applied to one
+            if not math.isfinite(value := float(written)):
+                raise self.fail(f"constant {written} is too large for a float", node)
             return Constant(value)
-        if token.kind != "name":
-            found = "the end of the formula" if token.kind == _END else repr(token.text)
-            raise self.fail(f"expected {_EXPECTED_TERM}, found {found}", token)
-        if self.next.kind == "open":
-            return self.call(token, depth + 1)
-        return self.variable(token)
+        if isinstance(node, ast.Name):
+            return self.variable(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            return self.call(node, depth + 1)
+        # A sign before anything but a digit is the one slip gplearn users make.
+        hint = "; negative numbers are written -0.5, negation is neg(...)" if isinstance(node, ast.UnaryOp) else ""
+        raise self.fail(f"expected {_EXPECTED_TERM}, found {written!r}{hint}", node)
 
-    def variable(self, token: _Token) -> Node:
-        if token.text in OPERATORS:
-            raise self.fail(f"operator {token.text!r} needs its arguments in parentheses: {token.text}(...)", token)
-        feature = _FEATURE.fullmatch(token.text)
-        if token.text != "x" and feature is None:
-            raise self.fail(
-                f"{token.text!r} is not an operator, number or variable; variables are x or X0, X1, ...",
-                token,
-            )
-        is_input = token.text == "x"
+    def variable(self, node: ast.Name) -> Node:
+        name = node.id
+        if name in OPERATORS:
+            raise self.fail(f"operator {name!r} needs its arguments in parentheses: {name}(...)", node)
+        feature = _FEATURE.fullmatch(name)
+        if name != "x" and feature is None:
+            raise self.fail(f"{name!r} is not an operator, number or variable; variables are x or X0, X1, ...", node)
         if self.first_variable is None:
-            self.first_variable = token
-        elif (self.first_variable.text == "x") != is_input:
+            self.first_variable = node
+        elif (self.first_variable.id == "x") != (name == "x"):
             raise self.fail(
-                f"{token.text!r} mixes feature variables X<i> with x (first used: "
-                f"{self.first_variable.text!r}); write the formula in one or the other",
-                token,
+                f"{name!r} mixes feature variables X<i> with x (first used: "
+                f"{self.first_variable.id!r}); write the formula in one or the other",
+                node,
             )
-        return Input() if is_input else Feature(int(feature.group(1)))
+        return Input() if name == "x" else Feature(int(feature.group(1)))
 
-    def call(self, name: _Token, depth: int) -> Node:
-        operator = OPERATORS.get(name.text)
+    def call(self, node: ast.Call, depth: int) -> Node:
+        name = node.func.id
+        operator = OPERATORS.get(name)
         if operator is None:
-            raise self.fail(f"unknown operator {name.text!r}; known operators: {', '.join(OPERATORS)}", name)
+            raise self.fail(f"unknown operator {name!r}; known operators: {', '.join(OPERATORS)}", node)
         if depth > MAX_DEPTH:
-            raise self.fail(f"formula is nested more than MAX_DEPTH={MAX_DEPTH} operators deep", name)
-        opening = self.take()
-        args = [self.term(depth)]
-        while (token := self.take()).kind == "comma":
-            args.append(self.term(depth))
-        if token.kind == _END:
-            raise self.fail("unbalanced parentheses: this '(' is never closed", opening)
-        if token.kind != "close":
-            raise self.fail(f"expected ',' or ')' in the arguments of {name.text}, found {token.text!r}", token)
+            raise self.fail(f"formula is nested more than MAX_DEPTH={MAX_DEPTH} operators deep", node)
+        args = tuple(self.term(arg, depth) for arg in node.args)
         if len(args) != operator.arity:
             plural = "argument" if operator.arity == 1 else "arguments"
-            raise self.fail(f"{name.text} takes {operator.arity} {plural}, got {len(args)}", name)
-        return Call(name.text, tuple(args))
+            raise self.fail(f"{name} takes {operator.arity} {plural}, got {len(args)}", node)
+        return Call(name, args)
 
 
 def parse(text: str) -> Formula:
     """Read a gplearn program string such as ``mul(cos(X3), X5)`` or ``add(x, -0.412)``.
 
-    Raises ``FormulaError`` (a ValueError) that points at the offending column
-    for anything that is not a well-formed formula of gplearn's operators,
-    numbers and the variables ``x`` or ``X0``, ``X1``, ...
+    Python's ``ast.parse`` reads the text (nothing is run) and a whitelist walk
+    keeps only calls of the operators, numbers and the variables ``x`` or
+    ``X0``, ``X1``, ...; as in Python, parentheses around a term and a comma
+    after the last argument are allowed. Anything else raises ``FormulaError``
+    (a ValueError) that points at the offending column.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() needs the formula as a string, such as 'mul(cos(x), x)'; got {type(text).__name__}")
@@ -599,4 +512,20 @@ def parse(text: str) -> Formula:
             f"formula is {len(text):,} characters long, more than MAX_LENGTH={MAX_LENGTH:,}; "
             "gplearn programs are far shorter, so this is likely not a formula"
         )
-    return _Parser(text).formula()
+    if foreign := _FOREIGN_CHARACTER.search(text):
+        raise FormulaError(f"unexpected character {foreign.group()!r}; {_WHAT_A_FORMULA_HOLDS}", text, foreign.start())
+    # One line (ast's columns count within a line), without the indent ast refuses.
+    body = re.sub(r"\s", " ", text).lstrip()
+    indent = len(text) - len(body)
+    if not body:
+        raise FormulaError(f"empty formula; expected {_EXPECTED_TERM}", text, len(text))
+    try:
+        tree = ast.parse(body, mode="eval")
+    except SyntaxError as error:
+        # ast's offset counts from 1; 0 is the end of the text.
+        position = indent + error.offset - 1 if error.offset else len(text)
+        raise FormulaError(f"{error.msg}; {_WHAT_A_FORMULA_HOLDS}", text, position) from None
+    except (MemoryError, RecursionError):  # CPython's parser on thousands of nested signs
+        message = "formula is nested too deeply for Python's parser; gplearn programs are far shallower"
+        raise FormulaError(message) from None
+    return Formula(_Reader(text, indent).term(tree.body, depth=0))
