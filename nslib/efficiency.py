@@ -24,7 +24,7 @@ from nslib import paper
 from nslib.activations import BUILTIN_LABELS
 from nslib.comparisons import efficiency, efficiency_gain_parts, seed_differences
 from nslib.data import Dataset
-from nslib.grids import SPECIALIST, check_formulas, config_order, specs_for, transfer_label, with_roles
+from nslib.grids import SPECIALIST, config_order, discovered_activations, specs_for, transfer_label, with_roles
 from nslib.models import ARCHITECTURES, HEAVY_WIDTHS, LIGHT_WIDTHS, check_widths, count_params_of
 from nslib.results import summarise
 from nslib.training import RunSpec
@@ -77,10 +77,7 @@ def arch_of(widths: Sequence[int]) -> str:
     Naming the paper's sizes as the paper grid does gives those curve points the
     grid's run keys, so ``run_grid`` reads them back instead of training them again.
     """
-    for name, named_widths in ARCHITECTURES.items():
-        if tuple(widths) == named_widths:
-            return name
-    return "width"
+    return next((name for name, named in ARCHITECTURES.items() if tuple(widths) == named), "width")
 
 
 def curve_specs(
@@ -91,18 +88,15 @@ def curve_specs(
     epochs: int,
     transfer_from: str | None = None,
 ) -> list[RunSpec]:
-    """The width curve: per data set, ReLU and the data set's own formula at every width and seed.
+    """The width curve: per data set, ReLU and ``discovered_activations`` at every width and seed.
 
-    With ``transfer_from`` (e.g. ``"HIGGS"``) every other data set also gets that
-    data set's formula. A formula equal to one already listed is listed once
-    (``nslib.grids.specs_for``).
+    A formula equal to one already listed is listed once (``nslib.grids.specs_for``).
     """
-    names = list(datasets)
-    check_formulas(formulas, [*names, transfer_from])
-    configs = []
-    for name in names:
-        activations = ["relu", formulas[name]] + ([formulas[transfer_from]] if transfer_from not in (None, name) else [])
-        configs += [(name, arch_of(w), activation, tuple(w)) for activation in activations for w in widths]
+    configs = [
+        (name, arch_of(w), activation, tuple(w))
+        for name, discovered in discovered_activations(datasets, formulas, transfer_from).items()
+        for activation in ["relu", *discovered] for w in widths
+    ]
     return specs_for(configs, seeds, epochs)
 
 
