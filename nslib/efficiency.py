@@ -32,10 +32,11 @@ from nslib.verdicts import Claim
 
 HEAVY = "Heavy ReLU"
 CLAIMED_GAIN = (0.18, 0.21)  # "18-21% more parameter efficient" (the paper's Table 2 summary)
-TABLE2_COLUMNS = [
-    "Dataset", "Architecture", "Activation", "Acc", "AUC", "Params", "Efficiency",
-    "Acc_std", "AUC_std", "Gain_vs_Heavy", "Seeds",
-]
+TABLE2_COLUMNS = {  # config_summary's column: its name in the paper's Table 2 (the last four are ours)
+    "dataset": "Dataset", "arch": "Architecture", "config": "Activation", "acc_mean": "Acc", "auc_mean": "AUC",
+    "params": "Params", "efficiency_mean": "Efficiency", "acc_std": "Acc_std", "auc_std": "AUC_std",
+    "gain_vs_heavy": "Gain_vs_Heavy", "n": "Seeds",
+}
 # The model the paper's Table 2 names best on each data set, as our config label.
 PAPER_BEST = {"HIGGS": "Light ReLU", "FOREST_COVER": transfer_label("HIGGS"), "SPAMBASE": SPECIALIST}
 GAIN_MARGIN = 0.005  # half a point of efficiency gain: the smallest difference of interest
@@ -112,34 +113,28 @@ def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
 # ------------------------------------------------------------ the paper's grid
 
 
-def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
-    """``with_roles``, plus a ``role`` column that ignores the architecture.
+def _in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
+    ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
+    return frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c).reset_index(drop=True)
 
-    ``role`` is the built-in's name (``"ReLU"``) or the formula's role
-    (``"Specialist"``, ``"Transfer (HIGGS)"``), so runs of one activation at
-    different widths share a role while ``config`` keeps "Heavy ReLU" apart
-    from "Light ReLU".
-    """
+
+def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
+    """``with_roles``, plus a ``role`` column that ignores the architecture: the built-in's name (``"ReLU"``)
+    or the formula's config (``"Specialist"``), so that runs of one activation at different widths share a role."""
     out = with_roles(runs, formulas)
     out["role"] = np.where(out["activation"].isin(BUILTIN_LABELS), out["activation"], out["config"])
     return out
 
 
 def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per data set and configuration, with each one's efficiency gain over Heavy ReLU.
-
-    ``runs`` needs a ``config`` column (``nslib.grids.with_roles``). The gain is
-    the paper's: mean E of the configuration over mean E of Heavy ReLU on the
-    same data set, minus one (NaN where Heavy ReLU is missing).
-    """
+    """Mean and std over seeds per data set and configuration (``runs`` labelled by ``with_roles``), with the
+    paper's ``gain_vs_heavy``: mean E over Heavy ReLU's mean E on that data set, minus one (NaN without it)."""
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with nslib.grids.with_roles(runs, formulas).")
     summary = summarise(runs, by=["dataset", "arch", "config"])
-    order = {config: rank for rank, config in enumerate(config_order(summary["config"]))}
-    names = list(dict.fromkeys(summary["dataset"]))
-    summary = summary.sort_values(
-        ["dataset", "config"], key=lambda column: column.map(order if column.name == "config" else names.index)
-    ).reset_index(drop=True)
+    orders = {"dataset": summary["dataset"].unique(), "config": config_order(summary["config"])}
+    summary = _in_order(summary, ["dataset", "config"], orders)
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")["efficiency_mean"]
     summary["gain_vs_heavy"] = summary["efficiency_mean"] / summary["dataset"].map(heavy) - 1
     return summary
@@ -166,32 +161,14 @@ def paper_activation_name(config: str) -> str:
 
 def table2(summary: pd.DataFrame) -> pd.DataFrame:
     """``config_summary`` in the paper's Table 2 columns (``TABLE2_COLUMNS``), one row per configuration."""
-    return pd.DataFrame(
-        {
-            "Dataset": summary["dataset"],
-            "Architecture": summary["arch"].str.capitalize(),
-            "Activation": summary["config"].map(paper_activation_name),
-            "Acc": summary["acc_mean"],
-            "AUC": summary["auc_mean"],
-            "Params": summary["params"].astype(int),
-            "Efficiency": summary["efficiency_mean"],
-            "Acc_std": summary["acc_std"],
-            "AUC_std": summary["auc_std"],
-            "Gain_vs_Heavy": summary["gain_vs_heavy"],
-            "Seeds": summary["n"],
-        }
-    )[TABLE2_COLUMNS]
+    table = summary.assign(arch=summary["arch"].str.capitalize(), config=summary["config"].map(paper_activation_name),
+                           params=summary["params"].astype(int))
+    return table[list(TABLE2_COLUMNS)].rename(columns=TABLE2_COLUMNS)
 
 
 def gain_parts(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each configuration's gain over Heavy ReLU split into its parameter part and its AUC part.
-
-    From the mean AUCs of ``summarise(runs, by=[..., "config"])`` or
-    ``config_summary`` (``efficiency_gain_parts``), one row per configuration
-    other than Heavy ReLU on a data set that has Heavy ReLU, with
-    ``break_even_auc``: the AUC at which this model's E would equal Heavy's, the
-    bar the score actually sets for a small model.
-    """
+    """Each configuration's gain over Heavy ReLU in ``config_summary`` split into its parameter part and its
+    AUC part (``efficiency_gain_parts``), with ``break_even_auc``: the AUC at which its E would equal Heavy's."""
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")
     rows = []
     for row in summary[(summary["config"] != HEAVY) & summary["dataset"].isin(heavy.index)].itertuples():
@@ -218,16 +195,9 @@ def best_light(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def efficiency_claims(datasets: Iterable[str]) -> list[Claim]:
-    """Notebook 05's family: per data set, the paper's gain claim and whether the gain is more than the parameter ratio.
-
-    The paper's claim, in its words: Light networks are "18-21%" more parameter
-    efficient than Heavy, with the per-data-set gain of Table 2's best model
-    (``PAPER_BEST``; Light ReLU on a data set of your own). It is judged as
-    "that model's per-seed gain over Heavy ReLU is above 18%": the relative
-    difference in E minus ``CLAIMED_GAIN[0]``. The compendium's own question:
-    does that model beat Heavy ReLU in AUC, that is, is the gain more than the
-    parameter ratio alone gives?
-    """
+    """Notebook 05's family: per data set, is Table 2's best model (``PAPER_BEST``; Light ReLU on your own data)
+    more than 18% more efficient than Heavy ReLU, seed by seed (the paper's claim), and does it beat Heavy ReLU in
+    AUC, so that the gain is more than the parameter ratio (an own question)?"""
     claims = []
     headline = paper.HEADLINE.set_index("dataset")["efficiency_gain"]
     for name in datasets:
@@ -293,15 +263,10 @@ def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
     the smallest network to the largest.
     """
     summary = summarise(runs, by=["dataset", "role", "widths", "arch"])
-    names = list(dict.fromkeys(summary["dataset"]))
-    roles = role_order(summary["role"])
-    summary = summary.sort_values(
-        ["dataset", "role", "params"],
-        key=lambda c: c.map(names.index) if c.name == "dataset" else c.map(roles.index) if c.name == "role" else c,
-    )
+    orders = {"dataset": summary["dataset"].unique(), "role": role_order(summary["role"])}
     columns = ["dataset", "role", "widths", "arch", "params", "n", "failed"]
     columns += [f"{metric}_{part}" for metric in ("acc", "auc", "efficiency") for part in ("mean", "std")]
-    return summary[columns].reset_index(drop=True)
+    return _in_order(summary, ["dataset", "role", "params"], orders)[columns]
 
 
 def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
@@ -326,11 +291,8 @@ def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
 def width_differences(
     curve_runs: pd.DataFrame, role: str, reference: str = "ReLU", metric: str = "auc"
 ) -> pd.DataFrame:
-    """``role - reference`` in ``metric`` at each width, paired by seed: mean, sd and seeds (a description).
-
-    One row per data set and widths where both have ok runs (``seed_differences``
-    within each width); the sd is NaN with a single seed.
-    """
+    """``role - reference`` in ``metric`` at each width where both have ok runs, paired by seed
+    (``seed_differences``): mean, sd (NaN with a single seed) and seeds, a description."""
     columns = ["dataset", "widths", "params", "n_seeds", "mean_diff", "sd_diff"]
     runs = curve_runs[curve_runs["role"].isin([role, reference])]
     rows = []
@@ -340,10 +302,7 @@ def width_differences(
             if len(diffs):
                 rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(diffs),
                              "mean_diff": float(diffs.mean()), "sd_diff": float(diffs.std(ddof=1))})
-    names = list(dict.fromkeys(curve_runs["dataset"]))
-    return pd.DataFrame(rows, columns=columns).sort_values(
-        ["dataset", "params"], key=lambda c: c.map(names.index) if c.name == "dataset" else c
-    ).reset_index(drop=True)
+    return _in_order(pd.DataFrame(rows, columns=columns), ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
 
 
 # ------------------------------------------------------------ the reference models
@@ -356,13 +315,11 @@ def baseline_summary(baselines: pd.DataFrame) -> pd.DataFrame:
         seeds=("seed", "nunique"), acc=("acc", "mean"), acc_std=("acc", "std"),
         auc=("auc", "mean"), auc_std=("auc", "std"), seconds=("seconds", "mean"),
     ).reset_index()
-    reference = {
-        (dataset, "gradient boosting"): figures for dataset, figures in paper.GRADIENT_BOOSTING_ON_MIRROR.items()
-    }
-    pairs = [reference.get((row.dataset, row.model), (math.nan, math.nan)) for row in table.itertuples()]
-    table["paper_code_acc"] = [acc for acc, _ in pairs]
-    table["paper_code_auc"] = [auc for _, auc in pairs]
-    return table
+    reference = pd.DataFrame(
+        [(dataset, "gradient boosting", *figures) for dataset, figures in paper.GRADIENT_BOOSTING_ON_MIRROR.items()],
+        columns=["dataset", "model", "paper_code_acc", "paper_code_auc"],
+    )
+    return table.merge(reference, on=["dataset", "model"], how="left")
 
 
 def mlps_versus_baselines(
