@@ -471,28 +471,26 @@ def _fit_power_law(rows: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
 def row_curve(runs: pd.DataFrame, target_rows: int, n_boot: int = 500, random_state: int = 0) -> pd.DataFrame:
     """Per config, a learning curve acc(n) = a - b n^(-c) over the row counts in ``runs``, read at ``target_rows``.
 
-    ``runs`` hold one config's runs at several row counts (column ``rows``)
-    with the same seeds. The curve is fit by least squares to the mean
-    accuracy per row count; its uncertainty by resampling the seeds with
-    replacement at each row count (``n_boot`` times, seeded) and refitting:
-    ``low`` and ``high`` are the 2.5% and 97.5% points of the extrapolated
-    accuracy. With four row counts and three parameters the extrapolation is
-    an estimate, and the interval says how loose.
+    The curve is fit by least squares to the mean accuracy per row count
+    (column ``rows``). ``low`` and ``high`` are the 2.5% and 97.5% points of the
+    extrapolated accuracy over ``n_boot`` refits to the seeds resampled with
+    replacement at each row count: with few row counts and three parameters
+    the extrapolation is an estimate, and the interval says how loose.
     """
     ok = runs[runs["status"] == "ok"]
     rng = np.random.default_rng(random_state)
     out = []
     for config, part in ok.groupby("config", sort=False):
-        by_rows = {int(n): group["acc"].to_numpy(dtype=float) for n, group in part.groupby("rows")}
-        if len(by_rows) < 3:
-            raise ValueError(f"{config}: a curve with three parameters needs at least 3 row counts, got {sorted(by_rows)}.")
-        sizes = np.array(sorted(by_rows), dtype=float)
-        means = np.array([by_rows[int(n)].mean() for n in sizes])
+        samples = {int(n): accuracy.to_numpy(dtype=float) for n, accuracy in part.groupby("rows")["acc"]}
+        if len(samples) < 3:
+            raise ValueError(f"{config}: a curve with three parameters needs at least 3 row counts, got {list(samples)}.")
+        sizes = np.array(list(samples), dtype=float)
+        means = np.array([values.mean() for values in samples.values()])
         params = _fit_power_law(sizes, means)
         boot = []
         for _ in range(n_boot):
-            sample = np.array([rng.choice(by_rows[int(n)], len(by_rows[int(n)])).mean() for n in sizes])
-            boot.append(_power_law(target_rows, *_fit_power_law(sizes, sample)))
+            resampled = np.array([rng.choice(values, len(values)).mean() for values in samples.values()])
+            boot.append(_power_law(target_rows, *_fit_power_law(sizes, resampled)))
         low, high = np.percentile(boot, [2.5, 97.5])
         out.append({"config": config, "rows_max": int(sizes[-1]), "acc_at_max": float(means[-1]),
                     "target_rows": target_rows, "estimate": float(_power_law(target_rows, *params)),
