@@ -223,21 +223,18 @@ def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     ours = table2(summary).set_index(["Dataset", "Architecture", "Activation"])
     best = best_light(summary).set_index("dataset")
     rows = []
-    for claim in paper.HEADLINE.itertuples():
-        if claim.dataset not in best.index:
-            continue
-        key = (claim.dataset, claim.arch, claim.activation)
-        same = ours.loc[key] if key in ours.index else None
-        row = {"dataset": claim.dataset, "paper_model": f"{claim.arch} {claim.activation}", "paper_acc": claim.acc,
-               "paper_params": claim.params, "paper_gain": claim.efficiency_gain}
-        row.update(
-            ours_acc=same["Acc"] if same is not None else math.nan,
-            ours_params=int(same["Params"]) if same is not None else pd.NA,
-            ours_gain=same["Gain_vs_Heavy"] if same is not None else math.nan,
-            best_model=f"Light {paper_activation_name(best.loc[claim.dataset, 'config'])}",
-            best_acc=best.loc[claim.dataset, "acc_mean"], best_gain=best.loc[claim.dataset, "gain_vs_heavy"],
-        )
-        rows.append(row)
+    for claim in paper.HEADLINE[paper.HEADLINE["dataset"].isin(best.index)].itertuples():
+        key, top = (claim.dataset, claim.arch, claim.activation), best.loc[claim.dataset]
+        found = key in ours.index
+        rows.append({
+            "dataset": claim.dataset, "paper_model": f"{claim.arch} {claim.activation}", "paper_acc": claim.acc,
+            "paper_params": claim.params, "paper_gain": claim.efficiency_gain,
+            "ours_acc": ours.loc[key, "Acc"] if found else math.nan,
+            "ours_params": int(ours.loc[key, "Params"]) if found else pd.NA,
+            "ours_gain": ours.loc[key, "Gain_vs_Heavy"] if found else math.nan,
+            "best_model": f"Light {paper_activation_name(top['config'])}", "best_acc": top["acc_mean"],
+            "best_gain": top["gain_vs_heavy"],
+        })
     columns = ["dataset", "paper_model", "paper_acc", "paper_params", "paper_gain", "ours_acc", "ours_params",
                "ours_gain", "best_model", "best_acc", "best_gain"]
     table = pd.DataFrame(rows, columns=columns)

@@ -174,14 +174,12 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
 
 def config_order(configs: Iterable[str]) -> list[str]:
     """The distinct ``configs`` in the paper's order: baselines, Specialist, Transfers, then the rest sorted."""
-    distinct = set(configs)
-
     def rank(config: str) -> tuple[int, str]:
         if config in CONFIG_ORDER:
             return CONFIG_ORDER.index(config), ""
         return (len(CONFIG_ORDER), config) if config.startswith("Transfer (") else (len(CONFIG_ORDER) + 1, config)
 
-    return sorted(distinct, key=rank)
+    return sorted(set(configs), key=rank)
 
 
 def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLERANCE) -> pd.DataFrame:
