@@ -299,7 +299,8 @@ def width_differences(
             if len(diffs):
                 rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(diffs),
                              "mean_diff": float(diffs.mean()), "sd_diff": float(diffs.std(ddof=1))})
-    return _in_order(pd.DataFrame(rows, columns=columns), ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
+    table = pd.DataFrame(rows, columns=columns)
+    return _in_order(table, ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
 
 
 # ------------------------------------------------------------ the reference models
