@@ -1,13 +1,11 @@
 """Where the paper's efficiency gain comes from: the score, its two parts, and a width curve.
 
 The paper scores a model by E = AUC / log10(parameters) and reports that its Light
-models are 18-21% more efficient than Heavy. The gain E_light / E_heavy - 1 splits
-into a parameter part (log10 H / log10 L - 1, the gain at equal AUC) and an AUC
-part (``nslib.comparisons.efficiency_gain_parts``). Two points, Light and Heavy,
-say little about parameter efficiency, so notebook 05 also trains a curve of
-two-layer widths and sets accuracy, AUC and E against the parameter count; the
-curve's Light- and Heavy-sized runs are the paper grid's own (same specs, same
-keys), so they are trained once. Defined for notebook 05.
+models are 18-21% more efficient than Heavy; the gain splits into a parameter part
+and an AUC part (``nslib.comparisons.efficiency_gain_parts``). Two points say little
+about parameter efficiency, so notebook 05 also trains a curve of two-layer widths,
+whose Light- and Heavy-sized runs are the paper grid's own (same keys, trained
+once). Defined for notebook 05.
 """
 
 from __future__ import annotations
@@ -254,11 +252,8 @@ def role_order(roles: Iterable[str]) -> list[str]:
 
 
 def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per data set, role and widths: the parameter count, seeds, and mean and std of acc, AUC and E.
-
-    ``runs`` needs a ``role`` column (``with_activation_roles``). Rows run from
-    the smallest network to the largest.
-    """
+    """Per data set, role and widths of ``with_activation_roles`` runs: the parameter count, seeds, and mean and
+    std of acc, AUC and E, from the smallest network to the largest."""
     summary = summarise(runs, by=["dataset", "role", "widths", "arch"])
     orders = {"dataset": summary["dataset"].unique(), "role": role_order(summary["role"])}
     columns = ["dataset", "role", "widths", "arch", "params", "n", "failed"]
@@ -323,13 +318,9 @@ def baseline_summary(baselines: pd.DataFrame) -> pd.DataFrame:
 def mlps_versus_baselines(
     summary: pd.DataFrame, baselines: pd.DataFrame, curve: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Per data set: the best MLP of the grid (``config_summary``), and of the curve
-    (``curve_table``) when given, against gradient boosting (``baseline_summary``).
-
-    ``best_mlp`` is the MLP with the highest mean AUC; ``boosting_beats_every_mlp``
-    is True when gradient boosting's mean AUC and mean accuracy are both above
-    every MLP's mean.
-    """
+    """Per data set: the MLP with the highest mean AUC in the grid (``config_summary``) and the curve
+    (``curve_table``, when given) against gradient boosting (``baseline_summary``), and whether boosting's
+    mean AUC and accuracy are both above every MLP's."""
     tables = [summary.assign(model=summary["config"])]
     if curve is not None:
         tables.append(curve.assign(model=curve["role"] + " " + curve["widths"]))
