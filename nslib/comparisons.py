@@ -22,15 +22,13 @@ def seed_differences(
     by: str = "activation",
     relative: bool = False,
 ) -> pd.Series:
-    """Pair the runs of ``better`` and ``worse`` on ``dataset`` seed by seed: their differences, indexed by seed.
+    """Pair the runs of ``better`` and ``worse`` on ``dataset`` seed by seed: ``better - worse`` (or
+    ``better / worse - 1`` with ``relative``) in ``metric``, indexed by seed; every paired verdict starts here.
 
-    Runs are told apart by the column ``by`` (``activation``, ``config``, ``role``)
-    and must have the columns dataset, seed, status and ``metric``. A seed
-    counts when both have an ok run on it; several ok runs of one label and
-    seed (a width curve) are averaged first. Each value is ``better - worse``,
-    or ``better / worse - 1`` with ``relative``. The series is empty when one of
-    the two failed on every seed; a label with no run at all is a ValueError.
-    This is the building block of every paired verdict.
+    Runs are told apart by the column ``by`` (``activation``, ``config``, ``role``).
+    A seed counts when both have an ok run on it; several ok runs of one label
+    and seed (a width curve) are averaged first. The series is empty when one
+    of the two failed on every seed; a label with no run at all is a ValueError.
     """
     here = runs[runs["dataset"] == dataset]
     known = sorted(set(here[by]))

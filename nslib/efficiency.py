@@ -1,13 +1,11 @@
 """Where the paper's efficiency gain comes from: the score, its two parts, and a width curve.
 
 The paper scores a model by E = AUC / log10(parameters) and reports that its Light
-models are 18-21% more efficient than Heavy. The gain E_light / E_heavy - 1 splits
-into a parameter part (log10 H / log10 L - 1, the gain at equal AUC) and an AUC
-part (``nslib.comparisons.efficiency_gain_parts``). Two points, Light and Heavy,
-say little about parameter efficiency, so notebook 05 also trains a curve of
-two-layer widths and sets accuracy, AUC and E against the parameter count; the
-curve's Light- and Heavy-sized runs are the paper grid's own (same specs, same
-keys), so they are trained once. Defined for notebook 05.
+models are 18-21% more efficient than Heavy; the gain splits into a parameter part
+and an AUC part (``nslib.comparisons.efficiency_gain_parts``). Two points say little
+about parameter efficiency, so notebook 05 also trains a curve of two-layer widths,
+whose Light- and Heavy-sized runs are the paper grid's own (same keys, trained
+once). Defined for notebook 05.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from nslib import paper
 from nslib.activations import BUILTIN_LABELS
 from nslib.comparisons import efficiency, efficiency_gain_parts, seed_differences
 from nslib.data import Dataset
-from nslib.grids import SPECIALIST, check_formulas, config_order, specs_for, transfer_label, with_roles
+from nslib.grids import SPECIALIST, config_order, discovered_activations, specs_for, transfer_label, with_roles
 from nslib.models import ARCHITECTURES, HEAVY_WIDTHS, LIGHT_WIDTHS, check_widths, count_params_of
 from nslib.results import summarise
 from nslib.training import RunSpec
@@ -32,10 +30,11 @@ from nslib.verdicts import Claim
 
 HEAVY = "Heavy ReLU"
 CLAIMED_GAIN = (0.18, 0.21)  # "18-21% more parameter efficient" (the paper's Table 2 summary)
-TABLE2_COLUMNS = [
-    "Dataset", "Architecture", "Activation", "Acc", "AUC", "Params", "Efficiency",
-    "Acc_std", "AUC_std", "Gain_vs_Heavy", "Seeds",
-]
+TABLE2_COLUMNS = {  # config_summary's column: its name in the paper's Table 2 (the last four are ours)
+    "dataset": "Dataset", "arch": "Architecture", "config": "Activation", "acc_mean": "Acc", "auc_mean": "AUC",
+    "params": "Params", "efficiency_mean": "Efficiency", "acc_std": "Acc_std", "auc_std": "AUC_std",
+    "gain_vs_heavy": "Gain_vs_Heavy", "n": "Seeds",
+}
 # The model the paper's Table 2 names best on each data set, as our config label.
 PAPER_BEST = {"HIGGS": "Light ReLU", "FOREST_COVER": transfer_label("HIGGS"), "SPAMBASE": SPECIALIST}
 GAIN_MARGIN = 0.005  # half a point of efficiency gain: the smallest difference of interest
@@ -77,10 +76,7 @@ def arch_of(widths: Sequence[int]) -> str:
     Naming the paper's sizes as the paper grid does gives those curve points the
     grid's run keys, so ``run_grid`` reads them back instead of training them again.
     """
-    for name, named_widths in ARCHITECTURES.items():
-        if tuple(widths) == named_widths:
-            return name
-    return "width"
+    return next((name for name, named in ARCHITECTURES.items() if tuple(widths) == named), "width")
 
 
 def curve_specs(
@@ -91,18 +87,15 @@ def curve_specs(
     epochs: int,
     transfer_from: str | None = None,
 ) -> list[RunSpec]:
-    """The width curve: per data set, ReLU and the data set's own formula at every width and seed.
+    """The width curve: per data set, ReLU and ``discovered_activations`` at every width and seed.
 
-    With ``transfer_from`` (e.g. ``"HIGGS"``) every other data set also gets that
-    data set's formula. A formula equal to one already listed is listed once
-    (``nslib.grids.specs_for``).
+    A formula equal to one already listed is listed once (``nslib.grids.specs_for``).
     """
-    names = list(datasets)
-    check_formulas(formulas, [*names, transfer_from])
-    configs = []
-    for name in names:
-        activations = ["relu", formulas[name]] + ([formulas[transfer_from]] if transfer_from not in (None, name) else [])
-        configs += [(name, arch_of(w), activation, tuple(w)) for activation in activations for w in widths]
+    configs = [
+        (name, arch_of(w), activation, tuple(w))
+        for name, discovered in discovered_activations(datasets, formulas, transfer_from).items()
+        for activation in ["relu", *discovered] for w in widths
+    ]
     return specs_for(configs, seeds, epochs)
 
 
@@ -118,34 +111,28 @@ def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
 # ------------------------------------------------------------ the paper's grid
 
 
-def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
-    """``with_roles``, plus a ``role`` column that ignores the architecture.
+def _in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
+    ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
+    return frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c).reset_index(drop=True)
 
-    ``role`` is the built-in's name (``"ReLU"``) or the formula's role
-    (``"Specialist"``, ``"Transfer (HIGGS)"``), so runs of one activation at
-    different widths share a role while ``config`` keeps "Heavy ReLU" apart
-    from "Light ReLU".
-    """
+
+def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
+    """``with_roles``, plus a ``role`` column that ignores the architecture: the built-in's name (``"ReLU"``)
+    or the formula's config (``"Specialist"``), so that runs of one activation at different widths share a role."""
     out = with_roles(runs, formulas)
     out["role"] = np.where(out["activation"].isin(BUILTIN_LABELS), out["activation"], out["config"])
     return out
 
 
 def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per data set and configuration, with each one's efficiency gain over Heavy ReLU.
-
-    ``runs`` needs a ``config`` column (``nslib.grids.with_roles``). The gain is
-    the paper's: mean E of the configuration over mean E of Heavy ReLU on the
-    same data set, minus one (NaN where Heavy ReLU is missing).
-    """
+    """Mean and std over seeds per data set and configuration (``runs`` labelled by ``with_roles``), with the
+    paper's ``gain_vs_heavy``: mean E over Heavy ReLU's mean E on that data set, minus one (NaN without it)."""
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with nslib.grids.with_roles(runs, formulas).")
     summary = summarise(runs, by=["dataset", "arch", "config"])
-    order = {config: rank for rank, config in enumerate(config_order(summary["config"]))}
-    names = list(dict.fromkeys(summary["dataset"]))
-    summary = summary.sort_values(
-        ["dataset", "config"], key=lambda column: column.map(order if column.name == "config" else names.index)
-    ).reset_index(drop=True)
+    orders = {"dataset": summary["dataset"].unique(), "config": config_order(summary["config"])}
+    summary = _in_order(summary, ["dataset", "config"], orders)
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")["efficiency_mean"]
     summary["gain_vs_heavy"] = summary["efficiency_mean"] / summary["dataset"].map(heavy) - 1
     return summary
@@ -172,32 +159,14 @@ def paper_activation_name(config: str) -> str:
 
 def table2(summary: pd.DataFrame) -> pd.DataFrame:
     """``config_summary`` in the paper's Table 2 columns (``TABLE2_COLUMNS``), one row per configuration."""
-    return pd.DataFrame(
-        {
-            "Dataset": summary["dataset"],
-            "Architecture": summary["arch"].str.capitalize(),
-            "Activation": summary["config"].map(paper_activation_name),
-            "Acc": summary["acc_mean"],
-            "AUC": summary["auc_mean"],
-            "Params": summary["params"].astype(int),
-            "Efficiency": summary["efficiency_mean"],
-            "Acc_std": summary["acc_std"],
-            "AUC_std": summary["auc_std"],
-            "Gain_vs_Heavy": summary["gain_vs_heavy"],
-            "Seeds": summary["n"],
-        }
-    )[TABLE2_COLUMNS]
+    table = summary.assign(arch=summary["arch"].str.capitalize(), config=summary["config"].map(paper_activation_name),
+                           params=summary["params"].astype(int))
+    return table[list(TABLE2_COLUMNS)].rename(columns=TABLE2_COLUMNS)
 
 
 def gain_parts(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each configuration's gain over Heavy ReLU split into its parameter part and its AUC part.
-
-    From the mean AUCs of ``summarise(runs, by=[..., "config"])`` or
-    ``config_summary`` (``efficiency_gain_parts``), one row per configuration
-    other than Heavy ReLU on a data set that has Heavy ReLU, with
-    ``break_even_auc``: the AUC at which this model's E would equal Heavy's, the
-    bar the score actually sets for a small model.
-    """
+    """Each configuration's gain over Heavy ReLU in ``config_summary`` split into its parameter part and its
+    AUC part (``efficiency_gain_parts``), with ``break_even_auc``: the AUC at which its E would equal Heavy's."""
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")
     rows = []
     for row in summary[(summary["config"] != HEAVY) & summary["dataset"].isin(heavy.index)].itertuples():
@@ -224,16 +193,9 @@ def best_light(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def efficiency_claims(datasets: Iterable[str]) -> list[Claim]:
-    """Notebook 05's family: per data set, the paper's gain claim and whether the gain is more than the parameter ratio.
-
-    The paper's claim, in its words: Light networks are "18-21%" more parameter
-    efficient than Heavy, with the per-data-set gain of Table 2's best model
-    (``PAPER_BEST``; Light ReLU on a data set of your own). It is judged as
-    "that model's per-seed gain over Heavy ReLU is above 18%": the relative
-    difference in E minus ``CLAIMED_GAIN[0]``. The compendium's own question:
-    does that model beat Heavy ReLU in AUC, that is, is the gain more than the
-    parameter ratio alone gives?
-    """
+    """Notebook 05's family: per data set, is Table 2's best model (``PAPER_BEST``; Light ReLU on your own data)
+    more than 18% more efficient than Heavy ReLU, seed by seed (the paper's claim), and does it beat Heavy ReLU in
+    AUC, so that the gain is more than the parameter ratio (an own question)?"""
     claims = []
     headline = paper.HEADLINE.set_index("dataset")["efficiency_gain"]
     for name in datasets:
@@ -259,21 +221,18 @@ def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
     ours = table2(summary).set_index(["Dataset", "Architecture", "Activation"])
     best = best_light(summary).set_index("dataset")
     rows = []
-    for claim in paper.HEADLINE.itertuples():
-        if claim.dataset not in best.index:
-            continue
-        key = (claim.dataset, claim.arch, claim.activation)
-        same = ours.loc[key] if key in ours.index else None
-        row = {"dataset": claim.dataset, "paper_model": f"{claim.arch} {claim.activation}", "paper_acc": claim.acc,
-               "paper_params": claim.params, "paper_gain": claim.efficiency_gain}
-        row.update(
-            ours_acc=same["Acc"] if same is not None else math.nan,
-            ours_params=int(same["Params"]) if same is not None else pd.NA,
-            ours_gain=same["Gain_vs_Heavy"] if same is not None else math.nan,
-            best_model=f"Light {paper_activation_name(best.loc[claim.dataset, 'config'])}",
-            best_acc=best.loc[claim.dataset, "acc_mean"], best_gain=best.loc[claim.dataset, "gain_vs_heavy"],
-        )
-        rows.append(row)
+    for claim in paper.HEADLINE[paper.HEADLINE["dataset"].isin(best.index)].itertuples():
+        key, top = (claim.dataset, claim.arch, claim.activation), best.loc[claim.dataset]
+        found = key in ours.index
+        rows.append({
+            "dataset": claim.dataset, "paper_model": f"{claim.arch} {claim.activation}", "paper_acc": claim.acc,
+            "paper_params": claim.params, "paper_gain": claim.efficiency_gain,
+            "ours_acc": ours.loc[key, "Acc"] if found else math.nan,
+            "ours_params": int(ours.loc[key, "Params"]) if found else pd.NA,
+            "ours_gain": ours.loc[key, "Gain_vs_Heavy"] if found else math.nan,
+            "best_model": f"Light {paper_activation_name(top['config'])}", "best_acc": top["acc_mean"],
+            "best_gain": top["gain_vs_heavy"],
+        })
     columns = ["dataset", "paper_model", "paper_acc", "paper_params", "paper_gain", "ours_acc", "ours_params",
                "ours_gain", "best_model", "best_acc", "best_gain"]
     table = pd.DataFrame(rows, columns=columns)
@@ -293,21 +252,13 @@ def role_order(roles: Iterable[str]) -> list[str]:
 
 
 def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per data set, role and widths: the parameter count, seeds, and mean and std of acc, AUC and E.
-
-    ``runs`` needs a ``role`` column (``with_activation_roles``). Rows run from
-    the smallest network to the largest.
-    """
+    """Per data set, role and widths of ``with_activation_roles`` runs: the parameter count, seeds, and mean and
+    std of acc, AUC and E, from the smallest network to the largest."""
     summary = summarise(runs, by=["dataset", "role", "widths", "arch"])
-    names = list(dict.fromkeys(summary["dataset"]))
-    roles = role_order(summary["role"])
-    summary = summary.sort_values(
-        ["dataset", "role", "params"],
-        key=lambda c: c.map(names.index) if c.name == "dataset" else c.map(roles.index) if c.name == "role" else c,
-    )
+    orders = {"dataset": summary["dataset"].unique(), "role": role_order(summary["role"])}
     columns = ["dataset", "role", "widths", "arch", "params", "n", "failed"]
     columns += [f"{metric}_{part}" for metric in ("acc", "auc", "efficiency") for part in ("mean", "std")]
-    return summary[columns].reset_index(drop=True)
+    return _in_order(summary, ["dataset", "role", "params"], orders)[columns]
 
 
 def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
@@ -332,11 +283,8 @@ def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
 def width_differences(
     curve_runs: pd.DataFrame, role: str, reference: str = "ReLU", metric: str = "auc"
 ) -> pd.DataFrame:
-    """``role - reference`` in ``metric`` at each width, paired by seed: mean, sd and seeds (a description).
-
-    One row per data set and widths where both have ok runs (``seed_differences``
-    within each width); the sd is NaN with a single seed.
-    """
+    """``role - reference`` in ``metric`` at each width where both have ok runs, paired by seed
+    (``seed_differences``): mean, sd (NaN with a single seed) and seeds, a description."""
     columns = ["dataset", "widths", "params", "n_seeds", "mean_diff", "sd_diff"]
     runs = curve_runs[curve_runs["role"].isin([role, reference])]
     rows = []
@@ -346,10 +294,8 @@ def width_differences(
             if len(diffs):
                 rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(diffs),
                              "mean_diff": float(diffs.mean()), "sd_diff": float(diffs.std(ddof=1))})
-    names = list(dict.fromkeys(curve_runs["dataset"]))
-    return pd.DataFrame(rows, columns=columns).sort_values(
-        ["dataset", "params"], key=lambda c: c.map(names.index) if c.name == "dataset" else c
-    ).reset_index(drop=True)
+    table = pd.DataFrame(rows, columns=columns)
+    return _in_order(table, ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
 
 
 # ------------------------------------------------------------ the reference models
@@ -362,25 +308,19 @@ def baseline_summary(baselines: pd.DataFrame) -> pd.DataFrame:
         seeds=("seed", "nunique"), acc=("acc", "mean"), acc_std=("acc", "std"),
         auc=("auc", "mean"), auc_std=("auc", "std"), seconds=("seconds", "mean"),
     ).reset_index()
-    reference = {
-        (dataset, "gradient boosting"): figures for dataset, figures in paper.GRADIENT_BOOSTING_ON_MIRROR.items()
-    }
-    pairs = [reference.get((row.dataset, row.model), (math.nan, math.nan)) for row in table.itertuples()]
-    table["paper_code_acc"] = [acc for acc, _ in pairs]
-    table["paper_code_auc"] = [auc for _, auc in pairs]
-    return table
+    reference = pd.DataFrame(
+        [(dataset, "gradient boosting", *figures) for dataset, figures in paper.GRADIENT_BOOSTING_ON_MIRROR.items()],
+        columns=["dataset", "model", "paper_code_acc", "paper_code_auc"],
+    )
+    return table.merge(reference, on=["dataset", "model"], how="left")
 
 
 def mlps_versus_baselines(
     summary: pd.DataFrame, baselines: pd.DataFrame, curve: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Per data set: the best MLP of the grid (``config_summary``), and of the curve
-    (``curve_table``) when given, against gradient boosting (``baseline_summary``).
-
-    ``best_mlp`` is the MLP with the highest mean AUC; ``boosting_beats_every_mlp``
-    is True when gradient boosting's mean AUC and mean accuracy are both above
-    every MLP's mean.
-    """
+    """Per data set: the MLP with the highest mean AUC in the grid (``config_summary``) and the curve
+    (``curve_table``, when given) against gradient boosting (``baseline_summary``), and whether boosting's
+    mean AUC and accuracy are both above every MLP's."""
     tables = [summary.assign(model=summary["config"])]
     if curve is not None:
         tables.append(curve.assign(model=curve["role"] + " " + curve["widths"]))
@@ -520,28 +460,26 @@ def _fit_power_law(rows: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
 def row_curve(runs: pd.DataFrame, target_rows: int, n_boot: int = 500, random_state: int = 0) -> pd.DataFrame:
     """Per config, a learning curve acc(n) = a - b n^(-c) over the row counts in ``runs``, read at ``target_rows``.
 
-    ``runs`` hold one config's runs at several row counts (column ``rows``)
-    with the same seeds. The curve is fit by least squares to the mean
-    accuracy per row count; its uncertainty by resampling the seeds with
-    replacement at each row count (``n_boot`` times, seeded) and refitting:
-    ``low`` and ``high`` are the 2.5% and 97.5% points of the extrapolated
-    accuracy. With four row counts and three parameters the extrapolation is
-    an estimate, and the interval says how loose.
+    The curve is fit by least squares to the mean accuracy per row count
+    (column ``rows``). ``low`` and ``high`` are the 2.5% and 97.5% points of the
+    extrapolated accuracy over ``n_boot`` refits to the seeds resampled with
+    replacement at each row count: with few row counts and three parameters
+    the extrapolation is an estimate, and the interval says how loose.
     """
     ok = runs[runs["status"] == "ok"]
     rng = np.random.default_rng(random_state)
     out = []
     for config, part in ok.groupby("config", sort=False):
-        by_rows = {int(n): group["acc"].to_numpy(dtype=float) for n, group in part.groupby("rows")}
-        if len(by_rows) < 3:
-            raise ValueError(f"{config}: a curve with three parameters needs at least 3 row counts, got {sorted(by_rows)}.")
-        sizes = np.array(sorted(by_rows), dtype=float)
-        means = np.array([by_rows[int(n)].mean() for n in sizes])
+        samples = {int(n): accuracy.to_numpy(dtype=float) for n, accuracy in part.groupby("rows")["acc"]}
+        if len(samples) < 3:
+            raise ValueError(f"{config}: a curve with three parameters needs at least 3 row counts, got {list(samples)}.")
+        sizes = np.array(list(samples), dtype=float)
+        means = np.array([values.mean() for values in samples.values()])
         params = _fit_power_law(sizes, means)
         boot = []
         for _ in range(n_boot):
-            sample = np.array([rng.choice(by_rows[int(n)], len(by_rows[int(n)])).mean() for n in sizes])
-            boot.append(_power_law(target_rows, *_fit_power_law(sizes, sample)))
+            resampled = np.array([rng.choice(values, len(values)).mean() for values in samples.values()])
+            boot.append(_power_law(target_rows, *_fit_power_law(sizes, resampled)))
         low, high = np.percentile(boot, [2.5, 97.5])
         out.append({"config": config, "rows_max": int(sizes[-1]), "acc_at_max": float(means[-1]),
                     "target_rows": target_rows, "estimate": float(_power_law(target_rows, *params)),

@@ -2,13 +2,11 @@
 
 The paper trains, per data set, Heavy ReLU, Light ReLU/GELU/SiLU and Light with a
 discovered formula: the data set's own ("Specialist") or, for the other data
-sets, the HIGGS formula ("Transfer"). ``formulas_for`` discovers the formulas with
-a profile's GP settings: the one place where a data set's name becomes its
-formula. ``specs_for`` is the one spec builder every grid uses (this module's
-``paper_specs``, ``efficiency.curve_specs``, ``transfer``'s and the bench's), and
-``with_roles`` labels finished runs with their configuration, so that tables and
-plots say "Specialist" rather than a long formula. Defined for notebook 03 and
-used again by notebooks 04 and 05.
+sets, the HIGGS formula ("Transfer"). ``formulas_for`` is the one place where a
+data set's name becomes its formula, ``specs_for`` the one spec builder every
+grid uses, and ``with_roles`` labels finished runs with their configuration, so
+that tables and plots say "Specialist" rather than a long formula. Defined for
+notebook 03 and used again by notebooks 04 and 05.
 """
 
 from __future__ import annotations
@@ -72,7 +70,6 @@ def specs_for(
 
     A configuration is ``(dataset, arch, activation, widths)``: ``widths=None``
     takes the arch's widths; ``activation`` is a built-in or a formula in ``x``.
-    ``lr`` and ``validation`` go to every spec (``nslib.trial`` tunes with them).
     Runs that are the same (a Transfer formula equal to the Specialist) are
     listed once, since ``run_grid`` refuses repeats.
     """
@@ -84,34 +81,35 @@ def specs_for(
     return list(specs.values())
 
 
-def check_formulas(formulas: Mapping[str, str], needed: Iterable[str]) -> None:
-    """A ValueError naming the data sets in ``needed`` that have no formula in ``formulas``."""
-    missing = [name for name in needed if name is not None and name not in formulas]
+def discovered_activations(
+    datasets: Iterable[str], formulas: Mapping[str, str], transfer_from: str | None = None
+) -> dict[str, list[str]]:
+    """Per data set, its own formula and, with ``transfer_from`` (e.g. ``"HIGGS"``), that data set's formula
+    on every other one; a ValueError names the data sets that have no formula in ``formulas``."""
+    names = list(datasets)
+    missing = [name for name in [*names, transfer_from] if name is not None and name not in formulas]
     if missing:
         raise ValueError(
             f"no formula for {missing}; pass formulas=formulas_for(...) covering every data set "
             "in the grid and the transfer source."
         )
+    return {name: [formulas[name]] + ([formulas[transfer_from]] if transfer_from not in (None, name) else [])
+            for name in names}
 
 
 def paper_configs(
     datasets: Iterable[str], formulas: Mapping[str, str], transfer_from: str | None = None
 ) -> list[Config]:
-    """The paper's grid as configurations: per data set, the baselines, Specialist and Transfer.
+    """The paper's grid as configurations: per data set, the baselines, then ``discovered_activations``
+    (Specialist, Transfer) as Light networks.
 
     ``datasets`` are names (a dict of Datasets works too); ``formulas`` maps each
-    name to its formula in ``x`` (from ``formulas_for``). With ``transfer_from``
-    (e.g. ``"HIGGS"``), every other data set also gets a Light configuration with
-    that data set's formula.
+    name to its formula in ``x`` (from ``formulas_for``).
     """
-    names = list(datasets)
-    check_formulas(formulas, [*names, transfer_from])
     configs = []
-    for name in names:
+    for name, discovered in discovered_activations(datasets, formulas, transfer_from).items():
         configs += [(name, arch, activation, None) for arch, activation, _ in BASELINE_CONFIGS]
-        configs.append((name, "light", formulas[name], None))
-        if transfer_from not in (None, name):
-            configs.append((name, "light", formulas[transfer_from], None))
+        configs += [(name, "light", formula, None) for formula in discovered]
     return configs
 
 
@@ -124,8 +122,7 @@ def paper_specs(
 ) -> list[RunSpec]:
     """The paper's grid (``paper_configs``) as run specs, each configuration with every seed.
 
-    A Transfer run identical to the Specialist run (the two formulas are the
-    same) is listed once; ``with_roles`` labels it Specialist.
+    A Transfer run identical to the Specialist run is listed once; ``with_roles`` labels it Specialist.
     """
     return specs_for(paper_configs(datasets, formulas, transfer_from), seeds, epochs)
 
@@ -177,14 +174,12 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
 
 def config_order(configs: Iterable[str]) -> list[str]:
     """The distinct ``configs`` in the paper's order: baselines, Specialist, Transfers, then the rest sorted."""
-    distinct = set(configs)
-
     def rank(config: str) -> tuple[int, str]:
         if config in CONFIG_ORDER:
             return CONFIG_ORDER.index(config), ""
         return (len(CONFIG_ORDER), config) if config.startswith("Transfer (") else (len(CONFIG_ORDER) + 1, config)
 
-    return sorted(distinct, key=rank)
+    return sorted(set(configs), key=rank)
 
 
 def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLERANCE) -> pd.DataFrame:

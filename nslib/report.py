@@ -40,14 +40,12 @@ def _pm(mean: float, std: float) -> str:
 
 def _data_lines(derived: Path) -> list[str]:
     table = pd.read_csv(derived / "datasets.csv").rename(columns=lambda name: name.replace(" ", "_"))
-    lines = ["Data used (from `datasets.csv`):", ""]
-    for row in table.itertuples():
-        kind = "a sample of the official data set" if row.sample_file else "the official file"
-        lines.append(
-            f"- {row.dataset}: {row.rows_used:,} rows ({row.selection}) of `{row.source}`, {kind}, "
-            f"read from the {row.origin}; sha256 `{row.sha256}…`"
-        )
-    return lines
+    kinds = {True: "a sample of the official data set", False: "the official file"}
+    return ["Data used (from `datasets.csv`):", ""] + [
+        f"- {row.dataset}: {row.rows_used:,} rows ({row.selection}) of `{row.source}`, {kinds[bool(row.sample_file)]}, "
+        f"read from the {row.origin}; sha256 `{row.sha256}…`"
+        for row in table.itertuples()
+    ]
 
 
 def _grid_lines(derived: Path) -> list[str]:
@@ -69,13 +67,11 @@ def _grid_lines(derived: Path) -> list[str]:
 
 
 def _headline_lines() -> list[str]:
-    lines = ["The paper's own headline (its Table 2 summary), for comparison:", ""]
-    for row in paper.HEADLINE.itertuples():
-        lines.append(
-            f"- {row.dataset}: {row.arch} {row.activation}, accuracy {row.acc:.1%}, "
-            f"{row.params:,} params, gain {row.efficiency_gain:+.1%}"
-        )
-    return lines
+    return ["The paper's own headline (its Table 2 summary), for comparison:", ""] + [
+        f"- {row.dataset}: {row.arch} {row.activation}, accuracy {row.acc:.1%}, "
+        f"{row.params:,} params, gain {row.efficiency_gain:+.1%}"
+        for row in paper.HEADLINE.itertuples()
+    ]
 
 
 def _estimate(row: pd.Series, budget: str) -> str:
@@ -105,7 +101,7 @@ def _verdict_lines(derived: Path) -> list[str]:
                                               if counts.loc[v, budget])
         for budget in BUDGETS
     )
-    lines = [
+    return [
         f"The paper's claims, each counted once (`{REGISTER_FILE}`; ten seeds, paired by seed, corrected "
         f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC): of "
         f"{len(paper_claims)} claims, {summary}. The compendium's own questions are in the register too, "
@@ -113,13 +109,11 @@ def _verdict_lines(derived: Path) -> list[str]:
         "",
         "| claim | data set | metric | paper budget: estimate | verdict | tuned budget: estimate | verdict |",
         "|---|---|---|---|---|---|---|",
+    ] + [
+        f"| {row['claim']} | {row['dataset']} | {row['metric']} | {_estimate(row, PAPER)} | "
+        f"**{_verdict(row, PAPER)}** | {_estimate(row, TUNED)} | **{_verdict(row, TUNED)}** |"
+        for _, row in paper_claims.iterrows()
     ]
-    for _, row in paper_claims.iterrows():
-        lines.append(
-            f"| {row['claim']} | {row['dataset']} | {row['metric']} | {_estimate(row, PAPER)} | "
-            f"**{_verdict(row, PAPER)}** | {_estimate(row, TUNED)} | **{_verdict(row, TUNED)}** |"
-        )
-    return lines
 
 
 def _baseline_lines(derived: Path) -> list[str]:
@@ -127,10 +121,9 @@ def _baseline_lines(derived: Path) -> list[str]:
     if not path.exists():
         return []
     table = pd.read_csv(path).groupby(["dataset", "model"], sort=False)[["acc", "auc"]].mean()
-    lines = ["What a practitioner would use instead, on the same splits (`baselines.csv`, mean over seeds):", ""]
-    for (dataset, model), row in table.iterrows():
-        lines.append(f"- {dataset}, {model}: accuracy {row['acc']:.3f}, AUC {row['auc']:.3f}")
-    return lines
+    return ["What a practitioner would use instead, on the same splits (`baselines.csv`, mean over seeds):", ""] + [
+        f"- {dataset}, {model}: accuracy {row['acc']:.3f}, AUC {row['auc']:.3f}" for (dataset, model), row in table.iterrows()
+    ]
 
 
 def _bench_lines(derived: Path) -> list[str]:

@@ -33,10 +33,8 @@ from nslib.verdicts import Claim
 
 SOURCE = "HIGGS"
 PAPER_FORMULA_LABEL = "Paper's HIGGS formula x*cos(x)"
-BASELINE = "relu"
 TOP_SHARE = 0.25  # "ranks in the top 25% of random formulas"
 RANK_CLAIM = "HIGGS formula ranks in the top 25% of random formulas"
-METRIC_NAMES = {"auc": "ROC AUC", "acc": "accuracy"}
 MATRIX_COLUMNS = ["target", "source", "formula", "n_seeds", "auc_mean", "diff_mean", "diff_sd"]
 
 
@@ -107,15 +105,12 @@ def seed_differences(runs: pd.DataFrame, dataset: str, better: str, worse: str, 
     return comparisons.seed_differences(_light(runs), dataset, activation_label(better), activation_label(worse), metric)
 
 
-def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: str = BASELINE) -> pd.DataFrame:
-    """Every source data set's formula on every target: mean AUC and its paired difference from Light ReLU.
+def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: str = "relu") -> pd.DataFrame:
+    """Every source data set's formula on every target ``runs`` holds (in the order of ``formulas``), a description.
 
     One row per (target, source) with the columns of ``MATRIX_COLUMNS``: the
     seeds where both runs are ok, the formula's mean AUC over those seeds, and
-    the mean and sd of its AUC minus ``baseline``'s, seed by seed
-    (``seed_differences``): a description; the claims are judged by
-    ``nslib.verdicts``. Targets are the data sets ``runs`` holds, in the order
-    of ``formulas``.
+    the mean and sd of its AUC minus ``baseline``'s, seed by seed (``seed_differences``).
     """
     light = _light(runs)
     targets = [name for name in formulas if name in set(light["dataset"])]
@@ -139,10 +134,9 @@ def plot_transfer_matrix(matrix: pd.DataFrame, baseline_label: str = "Light ReLU
             "the transfer matrix is empty: no data set in the runs has a formula in formulas; "
             "build it with transfer_matrix(runs, formulas) on runs of those data sets."
         )
-    means = matrix.pivot(index="target", columns="source", values="diff_mean")
-    targets, sources = list(dict.fromkeys(matrix["target"])), list(dict.fromkeys(matrix["source"]))
-    means = means.loc[targets, sources]
-    sds = matrix.pivot(index="target", columns="source", values="diff_sd").loc[targets, sources]
+    targets, sources = matrix["target"].unique(), matrix["source"].unique()
+    means, sds = (matrix.pivot(index="target", columns="source", values=column).loc[targets, sources]
+                  for column in ("diff_mean", "diff_sd"))
     text = means.map(lambda m: f"{m:+.3f}") + "\n± " + sds.map(lambda s: f"{s:.3f}")
     limit = float(np.nanmax(np.abs(means.to_numpy()))) or 1.0
     fig, ax = plt.subplots(figsize=(1.9 * len(sources) + 2.5, 1.2 * len(targets) + 1.5))
@@ -181,14 +175,10 @@ def gp_seed_label(seed: int) -> str:
 def transfer_claims(datasets: Sequence[str], gp_formulas: Mapping[int, str], formulas: Mapping[str, str]) -> list[Claim]:
     """Notebook 04's family of mean-difference claims, framed so that "holds" means the claim is right.
 
-    On the target (FOREST_COVER, or your own data set): the paper's claims that
-    the HIGGS formula (``Transfer (HIGGS)``) beats Light ReLU, GELU and SiLU, and
-    as the compendium's own questions the paper's reported formula x*cos(x) and
-    the HIGGS formulas of the other GP seeds in ``gp_formulas`` (seed: formula)
-    against Light ReLU. On SPAMBASE, the paper's boundary: Light ReLU beats the
-    HIGGS formula, and the Specialist does too. A GP seed whose formula is
-    already asked about (seed 42's, x*cos(x) or an earlier GP seed's) has the
-    same runs and is not asked again.
+    On the target (``target_of``): the paper's claims that ``Transfer (HIGGS)``
+    beats Light ReLU, GELU and SiLU, and as own questions x*cos(x) and each GP
+    seed's HIGGS formula not already asked about against Light ReLU. On
+    SPAMBASE, the paper's boundary: Light ReLU and the Specialist beat the HIGGS formula.
     """
     target = target_of(datasets)
     transfer = transfer_label(SOURCE)
@@ -240,15 +230,12 @@ def random_formulas(n: int, *, seed: int, n_features: int) -> pd.DataFrame:
     check_int("n", n, example="20")
     programs = random_programs(n, seed=seed, n_features=n_features)
     formulas = [str(parse(program).collapse()) for program in programs]
-    first = {}
-    rows = []
-    for draw, (program, formula) in enumerate(zip(programs, formulas), start=1):
-        first.setdefault(formula, draw)
-        rows.append({
-            "draw": draw, "program": program, "formula": formula, "simplified": simplified_text(formula),
-            "constant": not parse(formula).to_sympy().free_symbols, "first_draw": first[formula],
-        })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame({
+        "draw": range(1, len(programs) + 1), "program": programs, "formula": formulas,
+        "simplified": [simplified_text(formula) for formula in formulas],
+        "constant": [not parse(formula).to_sympy().free_symbols for formula in formulas],
+    })
+    return table.assign(first_draw=table.groupby("formula")["draw"].transform("first"))
 
 
 def control_specs(
@@ -323,10 +310,10 @@ def draw_table(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: st
 
     Draws whose formula failed on some seed are left out; ``len(draws) - len(table)`` says how many.
     """
-    light = _light(runs)
-    here = light[(light["dataset"] == dataset) & light["activation"].isin(draws["formula"].map(activation_label))]
-    table = here[here["status"] == "ok"].pivot_table(index="activation", columns="seed", values=metric).dropna()
     labels = draws["formula"].map(activation_label)
+    light = _light(runs)
+    here = light[(light["dataset"] == dataset) & light["activation"].isin(labels) & (light["status"] == "ok")]
+    table = here.pivot_table(index="activation", columns="seed", values=metric).dropna()
     kept = labels[labels.isin(table.index)]
     return table.loc[kept].set_axis(draws.loc[kept.index, "draw"] if "draw" in draws else kept.index, axis=0)
 
@@ -344,14 +331,13 @@ def reference_table(
     ``runs`` hold the references' runs, ``results`` is ``control_results``'s
     table (draws whose runs all failed have no mean and are left out).
     """
-    table = per_activation(runs, dataset)
-    absent = [spec for spec in references.values() if activation_label(spec) not in table.index]
+    means = per_activation(runs, dataset)[f"{metric}_mean"]
+    absent = [spec for spec in references.values() if activation_label(spec) not in means.index]
     if absent:
         raise ValueError(f"no Light runs of {absent} on {dataset}; train control_specs(...) first.")
     others = results[f"{metric}_mean"].dropna()
-    rows = {
-        name: {"dataset": dataset, "mean": table.loc[activation_label(spec), f"{metric}_mean"],
-               "draws": len(others), "share_beaten": float((others < table.loc[activation_label(spec), f"{metric}_mean"]).mean())}
-        for name, spec in references.items()
-    }
+    rows = {}
+    for name, spec in references.items():
+        mean = means[activation_label(spec)]
+        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others), "share_beaten": float((others < mean).mean())}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("reference")
