@@ -7,36 +7,32 @@ included), 15 epochs; then, in eval mode, accuracy at p > 0.5, ROC AUC and
 efficiency = AUC / log10(params).
 
 ``trained_network`` is the reference: an ``nn.Module`` loop, slow but plainly right.
-``run_grid`` trains many runs at once and is what the notebooks use. Runs of the
-same shape (data set, widths, epochs, batch size, learning rate) are stacked, K
-at a time: their weights become ``[K, in, out]`` tensors multiplied with
-``torch.bmm``, and the activations stay sample-major, ``[batch, K * units]``, so
-that one native ``batch_norm`` call computes every model's own batch and running
-statistics. Adam is elementwise, so one Adam over the stacked tensors, minimising
-the sum of the models' losses, is K independent Adams. There is no DataLoader:
-each epoch's permutations index the data on the device directly.
+``run_grid``, which the notebooks use, trains runs of the same shape (data set,
+widths, epochs, batch size, learning rate) K at a time: weights become
+``[K, in, out]`` tensors multiplied with ``torch.bmm``, and activations stay
+sample-major, ``[batch, K * units]``, so that one native ``batch_norm`` call
+computes every model's own batch and running statistics. Adam is elementwise, so
+one Adam minimising the sum of the models' losses is K independent Adams. There
+is no DataLoader: each epoch's permutations index the data on the device.
 
 Every random choice of a run comes from its own seed: the initial weights
 (``torch.manual_seed(seed)`` then ``mlp(...)``), and one ``torch.Generator``
 seeded with ``seed`` that draws, in this order, each epoch's permutation and then
-each batch's dropout masks layer by layer (``nslib.models.dropout_words``). The
-reference loop draws exactly the same. On the CPU, with torch on one thread (as
-``run_grid`` sets it), a run's numbers are bit for bit the same whatever it is
-stacked with and however many workers train: see ``_SIMD_BLOCK`` for the one
-subtlety. Against the reference loop they agree to rounding, which training
-amplifies (batched and single matrix products round differently).
-
-A run whose output or loss stops being finite is stopped and recorded as
-``failed`` with the reason; the rest of its stack trains on.
+each batch's dropout masks layer by layer (``nslib.models.dropout_words``), the
+same in both engines. On the CPU, with torch on one thread (as ``run_grid`` sets
+it), a run's numbers are bit for bit the same whatever it is stacked with and
+however many workers train (see ``_SIMD_BLOCK``). Against the reference loop they
+agree to rounding, which training amplifies (batched and single matrix products
+round differently). A run whose output or loss stops being finite is stopped and
+recorded as ``failed`` with the reason; the rest of its stack trains on.
 
 Where the time goes: the matrix products are a quarter (Light) to two fifths
 (Heavy) of a step; the rest is memory-bound elementwise work (BatchNorm, the
 activation, dropout, Adam), cos-heavy formula activations (torch's cos and sin
 take 1.3 ns a float32 value here, thirteen times a multiplication), and
-per-operation overhead on small matrices.
-What was measured against it (the paper's 51-run grid on this project's 2-core
-virtual machine, shared with other programs, so CPU seconds rather than wall
-time; each figure is before -> after):
+per-operation overhead on small matrices. Measured against it (the paper's 51-run
+grid on this project's shared 2-core virtual machine, so CPU seconds rather than
+wall time; each figure is before -> after):
 
 - Kept: a formula activation computes ``Formula.cheaper()``, each shared
   subterm once (``nslib.symbolic.FormulaActivation``), with the literal
@@ -50,9 +46,9 @@ time; each figure is before -> after):
   arena for all workers (``_keep_freed_memory``); evaluation in chunks of
   ``EVAL_CHUNK`` rows. The grid's peak: 808 -> 608 MB; CPU time 58.3 -> 56.8 s.
 - Kept: the activations keep their SIMD padding from layer to layer
-  (``_StackedLinear`` reads and writes padded blocks), instead of a padding
-  and an unpadding copy around every hidden layer, forward and backward: a
-  Heavy FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, bit for bit the same.
+  (``_StackedLinear`` reads and writes padded blocks) instead of a padding and
+  an unpadding copy around every hidden layer, forward and backward: a Heavy
+  FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, bit for bit the same.
 - Measured, nothing to gain: the layout of the batched products. Strided
   sample-major views and contiguous per-model matrices run within 3% of each
   other, at about 57% of the ``torch.mm`` rate on 2048 x 2048 that defines the
@@ -60,9 +56,9 @@ time; each figure is before -> after):
   products alone are about 1.75x the floor and the 3x target leaves the
   elementwise work little more than the products' own time. Adam with
   ``foreach=True``: the same numbers, no measurable change.
-- Not kept: stacks of up to 16 runs (every seed and activation of a shape in
-  one stack) instead of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory
-  615 -> 738 MB, over the paper's script's 640 MB.
+- Not kept: stacks of up to 16 runs (every seed and activation of a shape) instead
+  of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory 615 -> 738 MB, over the
+  paper's script's 640 MB.
 - Not kept: stacks in worker processes (joblib's loky) instead of threads.
   Threads scale poorly on Light FOREST_COVER stacks (2 workers: 1.26-1.4x
   one worker's speed; the per-model Python loops of a step hold the GIL),
@@ -83,10 +79,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import itertools
 import math
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -133,6 +131,8 @@ _SIMD_BLOCK = 32
 _GLOBAL_RNG = threading.Lock()
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters, glibc's malloc.h
 _versions = functools.cache(versions_text)  # package versions do not change within a session
+
+
 
 
 @dataclass(frozen=True)
@@ -233,20 +233,21 @@ def make_spec(
     )
 
 
+
+
 # ------------------------------------------------------------ shared pieces
 
 
 @dataclass(frozen=True)
 class _Split:
-    """One seed's split of one data set, on the training device; ``X_val`` is None without validation."""
+    """One seed's split of one data set, tensors on the training device; ``X_val`` is None without validation."""
 
     X_train: torch.Tensor
     X_test: torch.Tensor
     y_train: torch.Tensor
-    y_test: torch.Tensor
-    y_test_numpy: np.ndarray
+    y_test: np.ndarray
     X_val: torch.Tensor | None = None
-    y_val_numpy: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
 
 def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
@@ -274,16 +275,9 @@ def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
         return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
 
     return _Split(
-        tensor(X_train), tensor(X_test), tensor(y_train), tensor(y_test), np.asarray(y_test),
+        tensor(X_train), tensor(X_test), tensor(y_train), np.asarray(y_test),
         None if X_val is None else tensor(X_val), None if y_val is None else np.asarray(y_val),
     )
-
-
-def _generator(seed: int, device: torch.device) -> torch.Generator:
-    """The run's own generator: permutations and dropout masks."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    return generator
 
 
 def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | None = None) -> nn.Sequential:
@@ -292,6 +286,22 @@ def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | N
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
         return mlp(d, spec.widths, spec.module_spec, dropout_generator=dropout_generator)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread in this block (or decorated function), then restore the setting.
+
+    Multi-threaded kernels on small tensors gain little, change rounding with
+    the thread count, and slow down many times over when other programs share
+    the cores (their threads wait for each other).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _failure(kind: str, epoch: int, batch: int, spec: RunSpec) -> str:
@@ -315,7 +325,7 @@ def _validation_auc(p: np.ndarray, split: _Split) -> float:
     """ROC AUC on the validation rows; NaN when the output is not finite."""
     from sklearn.metrics import roc_auc_score
 
-    return float(roc_auc_score(split.y_val_numpy, p)) if np.isfinite(p).all() else math.nan
+    return float(roc_auc_score(split.y_val, p)) if np.isfinite(p).all() else math.nan
 
 
 def _row(
@@ -323,17 +333,21 @@ def _row(
     dataset: Dataset,
     d: int,
     *,
-    status: str,
     reason: str = "",
-    metrics: tuple[float, float, float] | None = None,
+    p: np.ndarray | None = None,
+    y: np.ndarray | None = None,
     train_loss: Sequence[float] = (),
     val_auc: Sequence[float] = (),
     seconds: float,
     device: torch.device,
 ) -> dict:
-    """One row of ``runs.csv`` (see ``nslib.results.COLUMNS``)."""
+    """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on test predictions ``p``."""
+    if not reason and not np.isfinite(p).all():
+        reason = "the output on the test set is NaN or infinite: the activation overflows float32"
+    elif not reason and len(np.unique(y)) < 2:
+        reason = "the test set holds one class only, so ROC AUC is undefined; use more rows"
+    acc, auc, test_loss = (math.nan, math.nan, math.nan) if reason else binary_metrics(p, y)
     params = count_params_of(d, spec.widths, spec.module_spec)
-    acc, auc, test_loss = metrics if metrics is not None else (math.nan, math.nan, math.nan)
     return {
         "key": spec.key,
         "dataset": spec.dataset,
@@ -352,7 +366,7 @@ def _row(
         "params": params,
         "efficiency": efficiency(auc, params),
         "seconds": seconds,
-        "status": status,
+        "status": "failed" if reason else "ok",
         "reason": reason,
         "train_loss": ";".join(f"{loss:.6g}" for loss in train_loss),
         "validation": spec.validation,
@@ -365,18 +379,10 @@ def _row(
     }
 
 
-def _score(spec: RunSpec, p: np.ndarray, y: np.ndarray) -> tuple[str, str, tuple | None]:
-    """Status, reason and metrics of a trained run from its test predictions."""
-    if not np.isfinite(p).all():
-        return "failed", "the output on the test set is NaN or infinite: the activation overflows float32", None
-    if len(np.unique(y)) < 2:
-        return "failed", "the test set holds one class only, so ROC AUC is undefined; use more rows", None
-    return "ok", "", binary_metrics(p, y)
-
-
 # ------------------------------------------------------------ the reference loop
 
 
+@one_thread()
 def trained_network(
     dataset: Dataset, arch: str, activation: str, seed: int, *, device: str | torch.device = "auto", **settings: Any
 ) -> tuple[dict, nn.Sequential]:
@@ -392,15 +398,11 @@ def trained_network(
     returns it as it was when it failed.
     """
     spec = make_spec(dataset.name, arch, activation, seed, **settings)
-    with one_thread():
-        return _reference_run(spec, dataset, pick_device(device))
-
-
-def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> tuple[dict, nn.Sequential]:
+    device = pick_device(device)
     start = time.perf_counter()
     split = _split(dataset, spec, device)
     n, d = split.X_train.shape
-    generator = _generator(spec.seed, device)
+    generator = torch.Generator(device=device).manual_seed(spec.seed)
     model = _initial_model(spec, d, dropout_generator=generator).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     losses: list[float] = []
@@ -416,8 +418,8 @@ def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> tup
             loss = F.binary_cross_entropy(p, split.y_train[rows]) if torch.isfinite(p).all() else None
             if loss is None or not torch.isfinite(loss):
                 reason = _failure("the output" if loss is None else "the loss", epoch, batch, spec)
-                row = _row(spec, dataset, d, status="failed", reason=reason, train_loss=losses,
-                           val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
+                row = _row(spec, dataset, d, reason=reason, train_loss=losses, val_auc=val_auc,
+                           seconds=time.perf_counter() - start, device=device)
                 return row, model.train(False)
             optimizer.zero_grad()
             loss.backward()
@@ -431,9 +433,8 @@ def _reference_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> tup
     model.train(False)
     with torch.no_grad():
         p = model(split.X_test).squeeze(1).cpu().numpy()
-    status, reason, metrics = _score(spec, p, split.y_test_numpy)
-    row = _row(spec, dataset, d, status=status, reason=reason, metrics=metrics, train_loss=losses,
-               val_auc=val_auc, seconds=time.perf_counter() - start, device=device)
+    row = _row(spec, dataset, d, p=p, y=split.y_test, train_loss=losses, val_auc=val_auc,
+               seconds=time.perf_counter() - start, device=device)
     return row, model
 
 
@@ -465,16 +466,14 @@ class _StackedLinear(torch.autograd.Function):
     """K Linear layers at once on sample-major activations: ``[batch, K * in_block] -> [batch, K * padded]``.
 
     Model k owns columns ``k * in_block : k * in_block + in`` of the input (the
-    rest of its block, SIMD padding, is ignored) and ``k * padded : k * padded +
+    rest of its block is SIMD padding, ignored) and ``k * padded : k * padded +
     out`` of the output, whose padding is zero; ``weight`` is ``[K, in, out]``
-    (transposed ``nn.Linear`` weights), ``bias`` is ``[K, out]``. This layout is
-    the one ``nn.BatchNorm1d`` sees, so one native ``batch_norm`` call, its
-    fastest CPU kernel, normalises every model's units, and the activations
-    keep their padding from layer to layer with no copy to add or remove it.
-    The matrix products run on strided views; the layout change is fused with
-    the bias addition. A single output (the last layer) uses elementwise
-    products: BLAS would take a matrix-vector path for a lone model and round
-    differently from the batched one.
+    (transposed ``nn.Linear`` weights), ``bias`` ``[K, out]``. In this layout one
+    native ``batch_norm`` call normalises every model's units, and activations
+    keep their padding from layer to layer. The products run on strided views,
+    the layout change fused with the bias addition. A single output (the last
+    layer) uses elementwise products: BLAS would take a matrix-vector path for a
+    lone model and round differently from the batched one.
     """
 
     @staticmethod
@@ -514,15 +513,11 @@ class _StackedLinear(torch.autograd.Function):
 
 
 class _Stack:
-    """K runs of one shape trained together; see the module docstring.
+    """K runs of one shape trained together, in the layout of ``_StackedLinear``.
 
-    Activations are sample-major, ``[batch, K * units]`` (model k's units in one
-    block of columns). Weights are ``[K, in, out]``, biases ``[K, out]``.
-    BatchNorm, the activation and dropout work on blocks padded to whole SIMD
-    blocks (``_padded``); BatchNorm's weights and running statistics are flat
-    ``[K * padded]`` in that order, the padding's entries inert. A stack with
-    rational runs holds their coefficients as ``[K, 10]`` per hidden layer,
-    initialised from each run's own ``Rational`` modules.
+    BatchNorm's weights and running statistics are flat ``[K * padded]``, the
+    padding's entries inert. A stack with rational runs holds their coefficients
+    as ``[K, 10]`` per hidden layer, initialised from each run's own ``Rational``.
     """
 
     def __init__(self, specs: Sequence[RunSpec], d: int, device: torch.device) -> None:
@@ -532,7 +527,8 @@ class _Stack:
         self.K, self.device, self.widths = len(self.specs), device, self.specs[0].widths
         self.padded = [_padded(units) for units in self.widths]
         models = [_initial_model(spec, d) for spec in self.specs]
-        activations = [_activations(model) for model in models]
+        layer_kinds = (nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Sigmoid)
+        activations = [[m for m in model if not isinstance(m, layer_kinds)] for model in models]
         if any(p.requires_grad for acts in activations for act in acts if not isinstance(act, Rational)
                for p in act.parameters()):
             raise ValueError("the stacked engine learns the parameters of Rational activations only; use trained_network().")
@@ -553,23 +549,27 @@ class _Stack:
         self.beta = [flat(layer, "bias", 0.0).requires_grad_() for layer in hidden]
         self.running_mean = [flat(layer, "running_mean", 0.0) for layer in hidden]
         self.running_var = [flat(layer, "running_var", 1.0) for layer in hidden]
-        # Per hidden layer, each model's rational coefficients [K, 10] (the row of
-        # a model without one stays zero, unused): only where some run is rational.
-        def coefficients(layer: int) -> torch.Tensor:
-            acts = [acts[layer] for acts in activations]
-            return stacked(a.coefficients if isinstance(a, Rational) else torch.zeros(N_COEFFICIENTS) for a in acts)
-
-        any_rational = any(isinstance(acts[0], Rational) for acts in activations)
-        self.coefficients = [coefficients(layer).requires_grad_() for layer in hidden] if any_rational else []
+        # Each model's rational coefficients (zero, unused, for a model without), where some run is rational.
+        self.coefficients = [
+            stacked(a[layer].coefficients if isinstance(a[layer], Rational) else torch.zeros(N_COEFFICIENTS)
+                    for a in activations).requires_grad_()
+            for layer in hidden
+        ] if any(isinstance(acts[0], Rational) for acts in activations) else []
         self.parameters = [*self.W, *self.b, *self.gamma, *self.beta, *self.coefficients]
         # Not fused=True: faster, but its kernel rounds some tensors' tails differently.
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
-        self.groups = _groups(self.specs, device)
-        self.generators = [_generator(spec.seed, device) for spec in self.specs]
+        # Contiguous slices (first, last) sharing an activation, with its module; a Rational
+        # module only marks its slice, which computes with its models' coefficients.
+        self.groups: list[tuple[int, int, nn.Module]] = []
+        for module_spec, group in itertools.groupby(self.specs, key=lambda spec: spec.module_spec):
+            first = self.groups[-1][1] if self.groups else 0
+            self.groups.append((first, first + len(list(group)), activation_module(module_spec).to(device)))
+        self.generators = [torch.Generator(device=device).manual_seed(spec.seed) for spec in self.specs]
         self.alive = torch.ones(self.K, dtype=torch.bool, device=device)
         self.reasons = [""] * self.K
         self.stopped_at = [self.specs[0].epochs] * self.K  # epochs completed by each run
         self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+
 
     def _activate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         units = h.shape[1] // self.K
@@ -644,25 +644,6 @@ class _Stack:
                 var.view(self.K, -1)[k].fill_(1.0)
 
 
-def _activations(model: nn.Sequential) -> list[nn.Module]:
-    known = (nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Sigmoid)
-    return [m for m in model if not isinstance(m, known)]
-
-
-def _groups(specs: Sequence[RunSpec], device: torch.device) -> list[tuple[int, int, nn.Module]]:
-    """Contiguous slices of the stack that share an activation, with that activation's module.
-
-    A ``Rational`` module only marks its slice: the slice computes with its
-    models' rows of ``_Stack.coefficients``.
-    """
-    groups: list[tuple[int, int, nn.Module]] = []
-    for k, spec in enumerate(specs):
-        if groups and specs[groups[-1][0]].module_spec == spec.module_spec:
-            groups[-1] = (groups[-1][0], k + 1, groups[-1][2])
-        else:
-            groups.append((k, k + 1, activation_module(spec.module_spec).to(device)))
-    return groups
-
 
 def _train_stack(
     specs: Sequence[RunSpec],
@@ -719,17 +700,11 @@ def _train_stack(
     losses_per_run = (losses / n).T.cpu().tolist()
     probabilities = _predict(stack, seeds, splits, device)
     seconds = (time.perf_counter() - start) / K
-    rows_out = []
-    for k, spec in enumerate(specs):
-        common = dict(
-            train_loss=losses_per_run[k][: stack.stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device
-        )
-        if stack.reasons[k]:
-            rows_out.append(_row(spec, dataset, d, status="failed", reason=stack.reasons[k], **common))
-        else:
-            status, reason, metrics = _score(spec, probabilities[k], splits[spec.seed].y_test_numpy)
-            rows_out.append(_row(spec, dataset, d, status=status, reason=reason, metrics=metrics, **common))
-    return rows_out
+    return [
+        _row(spec, dataset, d, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
+             train_loss=losses_per_run[k][: stack.stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device)
+        for k, spec in enumerate(specs)
+    ]
 
 
 def _predict(
@@ -797,20 +772,6 @@ def _keep_freed_memory() -> None:
     libc.mallopt(_M_ARENA_MAX, 1)
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread in this block, then restore the setting.
-
-    Multi-threaded kernels on small tensors gain little, change rounding with
-    the thread count, and slow down many times over when other programs share
-    the cores (their threads wait for each other).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _default_workers(device: torch.device) -> int:
@@ -858,8 +819,8 @@ def run_grid(
     if workers is None and executor.jobs not in (None, -1):
         workers = executor.jobs
     keys = [spec.key for spec in specs]
-    if len(set(keys)) < len(keys):
-        repeated = sorted({key for key in keys if keys.count(key) > 1})
+    repeated = sorted(key for key, count in Counter(keys).items() if count > 1)
+    if repeated:
         raise ValueError(f"these runs are asked for more than once: {repeated}; each spec must be unique.")
     missing = sorted({spec.dataset for spec in specs} - set(datasets))
     if missing:
@@ -879,11 +840,7 @@ def run_grid(
         if where not in splits:
             splits[where] = _split(datasets[spec.dataset], spec, device)
     jobs = [
-        (
-            stack,
-            datasets[stack[0].dataset],
-            {s.seed: splits[s.dataset, s.seed, s.test_size, s.validation] for s in stack},
-        )
+        (stack, datasets[stack[0].dataset], {s.seed: splits[s.dataset, s.seed, s.test_size, s.validation] for s in stack})
         for stack in stacks
     ]
     new_rows: list[dict] = []
@@ -910,13 +867,13 @@ def run_grid(
     return table.loc[keys].reset_index()
 
 
+@one_thread()
 def _train_elsewhere(job: tuple[list[RunSpec], Dataset, str]) -> list[dict]:
     """Train one stack in a worker process (a Dask worker): its own splits, one torch thread."""
     stack, dataset, device_type = job
     device = pick_device(device_type if device_type != "cuda" else "auto")
     seed_splits = {spec.seed: _split(dataset, spec, device) for spec in stack}
-    with one_thread():
-        return _train_stack(stack, dataset, seed_splits, device, lambda epochs: None)
+    return _train_stack(stack, dataset, seed_splits, device, lambda epochs: None)
 
 
 def _run_threaded(
