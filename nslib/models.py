@@ -45,10 +45,8 @@ def widths_of(arch: str) -> tuple[int, ...]:
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     """Validate hidden widths: a non-empty sequence of positive integers."""
-    if (
-        isinstance(widths, (list, tuple))
-        and widths
-        and all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
+    if isinstance(widths, (list, tuple)) and widths and all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths
     ):
         return tuple(widths)
     raise ValueError(f"widths={widths!r} must be a non-empty tuple of positive integers, e.g. (64, 32).")
@@ -94,11 +92,7 @@ def keep_scale(words: torch.Tensor, units: int, *, out: torch.Tensor | None = No
 
 
 class SeededDropout(nn.Dropout):
-    """``nn.Dropout`` whose masks come from ``generator`` through ``dropout_words``.
-
-    In training mode each call draws one mask of the input's shape; in eval mode
-    it passes the input through, as ``nn.Dropout`` does.
-    """
+    """``nn.Dropout`` whose masks come from ``generator`` through ``dropout_words``, one per call in training mode."""
 
     def __init__(self, p: float, generator: torch.Generator) -> None:
         if p != DROPOUT:

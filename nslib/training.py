@@ -164,7 +164,7 @@ class RunSpec:
             [
                 self.dataset,
                 self.arch,
-                _widths_text(self.widths),
+                "-".join(map(str, self.widths)),
                 # What is computed: "relu" and "ReLU", or two spellings of a formula, are one run.
                 self.formula or self.activation.strip().lower(),
                 f"seed={self.seed}",
@@ -186,10 +186,6 @@ class RunSpec:
     def module_spec(self) -> str:
         """What ``activation_module`` is built from: the recorded formula if any."""
         return self.formula or self.activation
-
-
-def _widths_text(widths: Sequence[int]) -> str:
-    return "-".join(str(width) for width in widths)
 
 
 def make_spec(
@@ -352,7 +348,7 @@ def _row(
         "key": spec.key,
         "dataset": spec.dataset,
         "arch": spec.arch,
-        "widths": _widths_text(spec.widths),
+        "widths": "-".join(map(str, spec.widths)),
         "activation": activation_label(spec.activation),
         "formula": spec.formula,
         "seed": spec.seed,
@@ -405,8 +401,7 @@ def trained_network(
     generator = torch.Generator(device=device).manual_seed(spec.seed)
     model = _initial_model(spec, d, dropout_generator=generator).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    losses: list[float] = []
-    val_auc: list[float] = []
+    losses, val_auc = [], []
     for epoch in range(spec.epochs):
         model.train()
         order = torch.randperm(n, generator=generator, device=device)
@@ -604,10 +599,9 @@ class _Stack:
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
 
-        Model k draws its words from its own generator, layer after layer, exactly
-        as ``SeededDropout`` does in the reference loop. The buffers are reused
-        from batch to batch (fresh memory is slow to fault in): the graph of the
-        previous batch, which saved them, is gone by the time they are refilled.
+        Model k draws its words from its own generator, layer after layer, as
+        ``SeededDropout`` does. The buffers are reused (fresh memory is slow to
+        fault in): the previous batch's graph, which saved them, is gone by then.
         """
         if batch not in self._buffers:
             self._buffers[batch] = [
@@ -626,10 +620,10 @@ class _Stack:
         return [mask.view(batch, -1) for _, mask in buffers]
 
     def freeze(self, k: int) -> None:
-        """Stop failed model ``k``: zero its weights, gradients and Adam state, so it stays finite and still.
+        """Stop failed model ``k``: zero its weights, gradients and Adam state.
 
-        With zero weights its output is constant and, its loss masked out, its
-        gradients are zero, so Adam never moves it again.
+        Its output is then constant and, its loss masked out, its gradients are
+        zero, so it stays finite and Adam never moves it again.
         """
         with torch.no_grad():
             for p in self.parameters:
@@ -719,8 +713,7 @@ def _predict(
         for first in range(0, n_test, EVAL_CHUNK):
             x = X[:, first : first + EVAL_CHUNK].index_select(0, which).transpose(0, 1)
             out.append(stack.forward(x.reshape(x.shape[0], -1), None))
-    p = torch.cat(out, dim=1).cpu().numpy()
-    return [p[k] for k in range(stack.K)]
+    return list(torch.cat(out, dim=1).cpu().numpy())
 
 
 # ------------------------------------------------------------ the grid
@@ -772,8 +765,6 @@ def _keep_freed_memory() -> None:
     libc.mallopt(_M_ARENA_MAX, 1)
 
 
-
-
 def _default_workers(device: torch.device) -> int:
     if device.type != "cpu":
         return 1
@@ -797,22 +788,18 @@ def run_grid(
 ) -> pd.DataFrame:
     """Train every spec and return one row per spec, in the order given.
 
-    Runs of the same shape are trained together in stacks of at most
-    ``max_stack`` (see the module docstring), and ``workers`` stacks at a time,
-    each in its own thread (default: one per CPU core; one on a GPU). Every torch
-    operation runs on one thread meanwhile (``one_thread``), so a run's numbers
-    do not depend on its stack or on ``workers``.
+    ``datasets`` maps each spec's data set name to its Dataset. Runs of the same
+    shape are trained in stacks of at most ``max_stack`` (see the module
+    docstring), ``workers`` stacks at a time, each in its own thread (default: one
+    per CPU core; one on a GPU), every torch operation on one thread
+    (``one_thread``), so a run's numbers depend neither on its stack nor on ``workers``.
 
     With a ``store``, runs it holds for the same data and code version
-    (``RunStore.current``) are read back, not trained again; rows of other data
-    or older code are ignored. Each stack's rows are appended as soon as it
-    finishes, so an interrupted grid resumes where it stopped. ``datasets`` maps
-    each spec's data set name to its Dataset.
-
-    ``executor`` (default: ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER``, see
-    ``nslib.parallel``) can send the stacks to a Dask cluster instead; the rows
-    come back into the same store as each stack finishes. ``NSLIB_JOBS`` sets the
-    default number of ``workers``.
+    (``RunStore.current``) are read back, not trained again; each stack's rows
+    are appended as soon as it finishes, so an interrupted grid resumes where it
+    stopped. ``executor`` (default: ``NSLIB_JOBS``, which also sets the default
+    ``workers``, and ``NSLIB_DASK_SCHEDULER``; see ``nslib.parallel``) can send
+    the stacks to a Dask cluster instead, their rows coming back into the same store.
     """
     specs = list(specs)
     executor = executor or executor_from_env()
