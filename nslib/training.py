@@ -102,15 +102,7 @@ from nslib.activations import activation_label, activation_module, resolve_formu
 from nslib.checks import check_int
 from nslib.comparisons import efficiency
 from nslib.data import Dataset, split_and_scale
-from nslib.models import (
-    check_widths,
-    count_params_of,
-    dropout_words,
-    dropout_words_shape,
-    keep_scale,
-    mlp,
-    widths_of,
-)
+from nslib.models import check_widths, count_params_of, dropout_words, dropout_words_shape, keep_scale, mlp, widths_of
 from nslib.parallel import Executor, executor_from_env, map_unordered
 from nslib.rational import N_COEFFICIENTS, Rational, rational
 from nslib.repro import data_fingerprint, pick_device, versions_text
@@ -160,22 +152,12 @@ class RunSpec:
     @property
     def key(self) -> str:
         """A stable, readable identity for resume: equal keys mean the same run."""
-        return "|".join(
-            [
-                self.dataset,
-                self.arch,
-                "-".join(map(str, self.widths)),
-                # What is computed: "relu" and "ReLU", or two spellings of a formula, are one run.
-                self.formula or self.activation.strip().lower(),
-                f"seed={self.seed}",
-                f"epochs={self.epochs}",
-                f"batch={self.batch_size}",
-                f"lr={self.lr!r}",
-                f"test={self.test_size!r}",
-                # Runs without a validation split keep the keys they had before it existed.
-                *([f"val={self.validation!r}"] if self.validation else []),
-            ]
-        )
+        # What is computed: "relu" and "ReLU", or two spellings of a formula, are one run.
+        computed = self.formula or self.activation.strip().lower()
+        parts = [self.dataset, self.arch, "-".join(map(str, self.widths)), computed, f"seed={self.seed}",
+                 f"epochs={self.epochs}", f"batch={self.batch_size}", f"lr={self.lr!r}", f"test={self.test_size!r}"]
+        # Runs without a validation split keep the keys they had before it existed.
+        return "|".join(parts + [f"val={self.validation!r}"] if self.validation else parts)
 
     @property
     def shape(self) -> tuple:
@@ -325,19 +307,11 @@ def _validation_auc(p: np.ndarray, split: _Split) -> float:
 
 
 def _row(
-    spec: RunSpec,
-    dataset: Dataset,
-    d: int,
-    *,
-    reason: str = "",
-    p: np.ndarray | None = None,
-    y: np.ndarray | None = None,
-    train_loss: Sequence[float] = (),
-    val_auc: Sequence[float] = (),
-    seconds: float,
+    spec: RunSpec, dataset: Dataset, d: int, *, reason: str = "", p: np.ndarray | None = None,
+    y: np.ndarray | None = None, train_loss: Sequence[float] = (), val_auc: Sequence[float] = (), seconds: float,
     device: torch.device,
 ) -> dict:
-    """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on test predictions ``p``."""
+    """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on predictions ``p``."""
     if not reason and not np.isfinite(p).all():
         reason = "the output on the test set is NaN or infinite: the activation overflows float32"
     elif not reason and len(np.unique(y)) < 2:
