@@ -125,8 +125,6 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt param
 _versions = functools.cache(versions_text)  # package versions do not change within a session
 
 
-
-
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that decides one training run, apart from the data.
@@ -204,13 +202,8 @@ def make_spec(
         raise ValueError(f"test_size={test_size!r} must be a fraction between 0 and 1, e.g. 0.2.")
     if not 0 <= validation < 1:
         raise ValueError(f"validation={validation!r} must be 0 (none) or a fraction of the training part, e.g. 0.2.")
-    formula = resolve_formula(activation)
-    return RunSpec(
-        dataset, arch, tuple(widths), activation, formula, seed, epochs, batch_size, float(lr), test_size,
-        float(validation),
-    )
-
-
+    return RunSpec(dataset, arch, widths, activation, resolve_formula(activation), seed, epochs, batch_size, float(lr),
+                   test_size, float(validation))
 
 
 # ------------------------------------------------------------ shared pieces
@@ -539,7 +532,6 @@ class _Stack:
         self.stopped_at = [self.specs[0].epochs] * self.K  # epochs completed by each run
         self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
-
     def _activate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         units = h.shape[1] // self.K
 
@@ -610,7 +602,6 @@ class _Stack:
             for mean, var in zip(self.running_mean, self.running_var):
                 mean.view(self.K, -1)[k].zero_()
                 var.view(self.K, -1)[k].fill_(1.0)
-
 
 
 def _train_stack(
