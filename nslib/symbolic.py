@@ -377,13 +377,13 @@ class FormulaActivation(nn.Module):
                 "Convert the input with .float() or .double()."
             )
         values: list[torch.Tensor] = []
-        for operator, arguments in self._steps:
-            if operator == _INPUT:
-                values.append(x)
-            elif operator == _CONSTANT:
-                values.append(torch.tensor(arguments, dtype=x.dtype, device=x.device))
+        for node, arguments in self._steps:
+            if isinstance(node, Call):
+                values.append(OPERATORS[node.operator].torch(*(values[i] for i in arguments)))
+            elif isinstance(node, Constant):
+                values.append(torch.tensor(node.value, dtype=x.dtype, device=x.device))
             else:
-                values.append(OPERATORS[operator].torch(*(values[i] for i in arguments)))
+                values.append(x)
         # A formula of constants only is a constant of x's shape.
         return values[-1] if values[-1].shape == x.shape else values[-1].expand(x.shape).contiguous()
 
@@ -391,23 +391,16 @@ class FormulaActivation(nn.Module):
         return str(self.formula)
 
 
-_INPUT, _CONSTANT = "x", "constant"
-
-
-def _steps(root: Node) -> list[tuple[str, object]]:
+def _steps(root: Node) -> list[tuple[Node, tuple[int, ...]]]:
     """The tree as a straight-line program, each distinct subterm once, the root last.
 
-    A step is ``("x", None)``, ``("constant", value)`` or ``(operator, indices of
-    its arguments' steps)``.
+    A step is a node and the indices of its arguments' steps (none for ``x`` and constants).
     """
-    steps: list[tuple[str, object]] = []
+    steps: list[tuple[Node, tuple[int, ...]]] = []
 
     @functools.cache  # a subterm seen before is its earlier step
     def visit(node: Node) -> int:
-        if isinstance(node, Call):
-            steps.append((node.operator, tuple(visit(arg) for arg in node.args)))
-        else:
-            steps.append((_INPUT, None) if isinstance(node, Input) else (_CONSTANT, node.value))
+        steps.append((node, tuple(visit(arg) for arg in node.args) if isinstance(node, Call) else ()))
         return len(steps) - 1
 
     visit(root)
