@@ -16,7 +16,7 @@ from functools import partial
 from torch import nn
 
 from nslib.rational import Rational
-from nslib.symbolic import Formula, FormulaError, parse
+from nslib.symbolic import FormulaError, parse
 
 # key -> (label for tables, factory). The paper's fixed activations, which its
 # claims compare with; GELU is the exact one, as in the paper's code.
@@ -39,13 +39,13 @@ _OPTIONS = (
 )
 
 
-def _formula(spec: str) -> Formula | None:
-    """The formula a spec stands for, checked to be in ``x``; None for a built-in."""
+def _resolved(spec: str) -> tuple[str, Callable[[], nn.Module], str]:
+    """``spec``'s label for tables, its module factory and its formula text (empty for a named activation)."""
     if not isinstance(spec, str):
         raise TypeError(f"activation spec {spec!r} must be a string; {_OPTIONS}.")
     key = spec.strip()
     if key.lower() in _NAMED:
-        return None
+        return (*_NAMED[key.lower()], "")
     if not key or _UNKNOWN_NAME.fullmatch(key):
         raise ValueError(f"activation {spec!r} is not known; {_OPTIONS}.")
     formula = parse(key)
@@ -54,22 +54,19 @@ def _formula(spec: str) -> Formula | None:
             f"activation {spec!r} uses the feature variables {', '.join(formula.variables)}; an activation "
             "takes one input: collapse() the formula first (every X<i> becomes x) or write it in x."
         )
-    return formula
+    return str(formula), formula.to_torch, str(formula)
 
 
 def activation_module(spec: str) -> nn.Module:
     """A fresh activation module for ``spec``: a torch built-in, a ``Rational`` or the formula elementwise."""
-    formula = _formula(spec)
-    return _NAMED[spec.strip().lower()][1]() if formula is None else formula.to_torch()
+    return _resolved(spec)[1]()
 
 
 def activation_label(spec: str) -> str:
     """A readable name for tables: ``ReLU``, ``GELU``, ``SiLU``, ``Rational`` or the formula in canonical form."""
-    formula = _formula(spec)
-    return _NAMED[spec.strip().lower()][0] if formula is None else str(formula)
+    return _resolved(spec)[0]
 
 
 def resolve_formula(spec: str) -> str:
     """The canonical formula text ``spec`` stands for, to record with results; empty for a named activation."""
-    formula = _formula(spec)
-    return "" if formula is None else str(formula)
+    return _resolved(spec)[2]

@@ -207,10 +207,8 @@ def discover(
     seed = check_int("seed", seed, low=0, high=2**32 - 1, example="42 (numpy's RandomState takes up to 2**32 - 1)")
     settings = discovery_settings(population_size, generations, function_set, sample_fraction, gplearn_kwargs)
     key = cache_key(dataset, seed, settings)
-    if use_cache:
-        cached = read_cache().get(key)
-        if cached is not None:
-            return Discovery.from_dict(cached)
+    if use_cache and (cached := read_cache().get(key)) is not None:
+        return Discovery.from_dict(cached)
     record = _run_discovery(dataset, seed, settings)
     if store:
         write_cache(dataset, [record])

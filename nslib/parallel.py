@@ -7,10 +7,10 @@ worker processes (``NSLIB_JOBS`` / ``make reproduce JOBS=2``), or on a running
 training grid (``nslib.training.run_grid``) trains its stacks in threads of this
 process, ``NSLIB_JOBS`` of them, and sends them to the cluster only when a
 scheduler is set. Baseline fits and KANs, small and independent, go to
-``local_executor()``: ``NSLIB_JOBS`` processes, else one per core. Results
-come back as they finish; the caller stores each at once, so a lost worker
-costs only its unfinished task, which Dask reruns elsewhere. Where the work runs changes nothing but the time: every random
-choice is made from the task's own seed.
+``local_executor()``: ``NSLIB_JOBS`` processes, else one per core. Results come
+back as they finish; the caller stores each at once, so a lost worker costs only
+its unfinished task, which Dask reruns elsewhere. Where the work runs changes
+nothing but the time: every random choice is made from the task's own seed.
 """
 
 from __future__ import annotations

@@ -69,8 +69,7 @@ def shown(path: str | os.PathLike) -> str:
     Committed outputs never show a machine's absolute paths.
     """
     path = Path(path).resolve()
-    places = [(PROJECT_ROOT, ""), (mirror_dir(), "the mirror's ")]
-    for root, prefix in places:
+    for root, prefix in ((PROJECT_ROOT, ""), (mirror_dir(), "the mirror's ")):
         if root is not None and path.is_relative_to(root):
-            return f"{prefix}{path.relative_to(root).as_posix()}" if prefix else path.relative_to(root).as_posix()
+            return prefix + path.relative_to(root).as_posix()
     return path.name

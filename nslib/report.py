@@ -89,10 +89,7 @@ def _verdict(row: pd.Series, budget: str) -> str:
     return "not judged" if pd.isna(verdict) else verdict
 
 
-def _verdict_lines(derived: Path) -> list[str]:
-    path = derived / REGISTER_FILE
-    if not path.exists():
-        return []
+def _verdict_lines(path: Path) -> list[str]:
     register = pd.read_csv(path, keep_default_na=False, na_values=[""])
     paper_claims = register[register["kind"] == "paper"]
     counts = tally(register)
@@ -116,20 +113,14 @@ def _verdict_lines(derived: Path) -> list[str]:
     ]
 
 
-def _baseline_lines(derived: Path) -> list[str]:
-    path = derived / "baselines.csv"
-    if not path.exists():
-        return []
+def _baseline_lines(path: Path) -> list[str]:
     table = pd.read_csv(path).groupby(["dataset", "model"], sort=False)[["acc", "auc"]].mean()
     return ["What a practitioner would use instead, on the same splits (`baselines.csv`, mean over seeds):", ""] + [
         f"- {dataset}, {model}: accuracy {row['acc']:.3f}, AUC {row['auc']:.3f}" for (dataset, model), row in table.iterrows()
     ]
 
 
-def _bench_lines(derived: Path) -> list[str]:
-    path = derived / "bench.json"
-    if not path.exists():
-        return []
+def _bench_lines(path: Path) -> list[str]:
     bench = json.loads(path.read_text())
     paper_label = "extrapolated from one seed" if bench["paper_grid_extrapolated"] else "timed"
     met = {True: "met", False: "not met"}
@@ -149,15 +140,11 @@ def _bench_lines(derived: Path) -> list[str]:
 def results_markdown(derived: Path | None = None) -> str:
     """The Results section's body, built from the tables in ``derived`` (default: the committed ``data/derived/``)."""
     derived = derived or reference_dir()
-    blocks = [
-        _data_lines(derived),
-        _grid_lines(derived),
-        _headline_lines(),
-        _verdict_lines(derived),
-        _baseline_lines(derived),
-        _bench_lines(derived),
-    ]
-    return "\n\n".join("\n".join(block) for block in blocks if block)
+    blocks = [_data_lines(derived), _grid_lines(derived), _headline_lines()]
+    # The claims' register, the baselines and the bench, each where its file exists.
+    optional = {REGISTER_FILE: _verdict_lines, "baselines.csv": _baseline_lines, "bench.json": _bench_lines}
+    blocks += [lines(derived / name) for name, lines in optional.items() if (derived / name).exists()]
+    return "\n\n".join("\n".join(block) for block in blocks)
 
 
 def update_readme(readme: Path = PROJECT_ROOT / "README.md", derived: Path | None = None) -> bool:

@@ -13,8 +13,8 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-# id(X) -> ((weak X, weak y), digest); a stale id is caught by the weak references.
-_FINGERPRINTS: dict[int, tuple[tuple, str]] = {}
+# id(X) -> (weak X, weak y, digest); a stale id is caught by the weak references.
+_FINGERPRINTS: dict[int, tuple[weakref.ref, weakref.ref, str]] = {}
 RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "gplearn", "torch", "sympy")
 
 
@@ -63,12 +63,12 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     so cached results of one are never taken for the other's. It is computed
     once per pair of arrays (remembered while ``X`` lives); do not change them in place.
     """
-    arrays, digest_text = _FINGERPRINTS.get(id(X), ((None, None), ""))
-    if arrays[0] is not None and arrays[0]() is X and arrays[1]() is y:
-        return digest_text
+    known = _FINGERPRINTS.get(id(X))
+    if known is not None and known[0]() is X and known[1]() is y:
+        return known[2]
     digest = hashlib.sha256()
     for array in (np.ascontiguousarray(X), np.ascontiguousarray(y)):
         digest.update(f"{array.shape}{array.dtype.str}".encode())
         digest.update(memoryview(array).cast("B"))  # no copy of the bytes
-    _FINGERPRINTS[id(X)] = ((weakref.ref(X), weakref.ref(y)), digest.hexdigest())
+    _FINGERPRINTS[id(X)] = (weakref.ref(X), weakref.ref(y), digest.hexdigest())
     return digest.hexdigest()

@@ -66,24 +66,14 @@ class FormulaError(ValueError):
 # ---------------------------------------------------------------- the operators
 
 
-def _torch_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    used = b.abs() > PROTECTION_THRESHOLD
-    return torch.where(used, a / torch.where(used, b, 1.0), 1.0)
-
-
-def _torch_log(a: torch.Tensor) -> torch.Tensor:
-    used = a.abs() > PROTECTION_THRESHOLD
-    return torch.where(used, torch.log(torch.where(used, a.abs(), 1.0)), 0.0)
-
-
-def _torch_inv(a: torch.Tensor) -> torch.Tensor:
-    used = a.abs() > PROTECTION_THRESHOLD
-    return torch.where(used, 1.0 / torch.where(used, a, 1.0), 0.0)
+def _torch_guarded(value: Callable[..., torch.Tensor], argument: torch.Tensor, otherwise: float) -> torch.Tensor:
+    """``value(argument)`` where ``|argument| > 0.001``, else ``otherwise``; unused entries reach ``value`` as 1."""
+    used = argument.abs() > PROTECTION_THRESHOLD
+    return torch.where(used, value(torch.where(used, argument, 1.0)), otherwise)
 
 
 def _torch_sqrt(a: torch.Tensor) -> torch.Tensor:
-    # At a == 0 the slope of sqrt|a| is infinite; the 0 branch makes it 0 there.
-    kink = a == 0
+    kink = a == 0  # sqrt|a|'s infinite slope there becomes 0 (module docstring)
     return torch.where(kink, 0.0, torch.sqrt(torch.where(kink, 1.0, a.abs())))
 
 
@@ -137,12 +127,15 @@ OPERATORS: dict[str, Operator] = {
         Operator("add", 2, np.add, torch.add),
         Operator("sub", 2, np.subtract, torch.sub),
         Operator("mul", 2, np.multiply, torch.mul),
-        Operator("div", 2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0), _torch_div),
+        Operator("div", 2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0),
+                 lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0)),
         Operator("sqrt", 1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
-        Operator("log", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0), _torch_log),
+        Operator("log", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0),
+                 lambda a: _torch_guarded(torch.log, a.abs(), 0.0)),
         Operator("abs", 1, np.abs, torch.abs),
         Operator("neg", 1, np.negative, torch.neg),
-        Operator("inv", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0), _torch_inv),
+        Operator("inv", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0),
+                 lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0)),
         Operator("max", 2, np.maximum, torch.maximum),
         Operator("min", 2, np.minimum, torch.minimum),
         Operator("sin", 1, np.sin, torch.sin),
@@ -280,12 +273,10 @@ class Formula:
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
 
-        ``cos(abs(a))`` and ``cos(neg(a))`` become ``cos(a)`` (cos is even);
-        ``abs``, ``sqrt`` and ``log`` of ``abs(a)`` or ``neg(a)`` drop the inner
-        operator (each takes ``|a|`` itself); ``neg(neg(a))`` becomes ``a``. Every
-        rewrite holds for every float, NaN and infinities included, so the value
-        is the literal formula's to the last bit (tested on a grid of float32 and
-        float64 inputs against the literal operators). ``.original`` keeps this one.
+        ``cos``, ``abs``, ``sqrt`` and ``log`` of ``abs(a)`` or ``neg(a)`` drop the inner
+        operator (``_SIGN_BLIND``); ``neg(neg(a))`` becomes ``a``. Every rewrite holds for
+        every float, NaN and infinities included, so the value is the literal formula's to
+        the last bit. ``.original`` keeps this one.
         """
         return Formula(_fold(self.root, lambda node: node, _cheaper_call), original=self)
 
@@ -386,13 +377,13 @@ class FormulaActivation(nn.Module):
                 "Convert the input with .float() or .double()."
             )
         values: list[torch.Tensor] = []
-        for operator, arguments in self._steps:
-            if operator == _INPUT:
-                values.append(x)
-            elif operator == _CONSTANT:
-                values.append(torch.tensor(arguments, dtype=x.dtype, device=x.device))
+        for node, arguments in self._steps:
+            if isinstance(node, Call):
+                values.append(OPERATORS[node.operator].torch(*(values[i] for i in arguments)))
+            elif isinstance(node, Constant):
+                values.append(torch.tensor(node.value, dtype=x.dtype, device=x.device))
             else:
-                values.append(OPERATORS[operator].torch(*(values[i] for i in arguments)))
+                values.append(x)
         # A formula of constants only is a constant of x's shape.
         return values[-1] if values[-1].shape == x.shape else values[-1].expand(x.shape).contiguous()
 
@@ -400,26 +391,17 @@ class FormulaActivation(nn.Module):
         return str(self.formula)
 
 
-_INPUT, _CONSTANT = "x", "constant"
-
-
-def _steps(root: Node) -> list[tuple[str, object]]:
+def _steps(root: Node) -> list[tuple[Node, tuple[int, ...]]]:
     """The tree as a straight-line program, each distinct subterm once, the root last.
 
-    A step is ``("x", None)``, ``("constant", value)`` or ``(operator, indices of
-    its arguments' steps)``.
+    A step is a node and the indices of its arguments' steps (none for ``x`` and constants).
     """
-    steps: list[tuple[str, object]] = []
-    index: dict[Node, int] = {}
+    steps: list[tuple[Node, tuple[int, ...]]] = []
 
+    @functools.cache  # a subterm seen before is its earlier step
     def visit(node: Node) -> int:
-        if node not in index:
-            if isinstance(node, Call):
-                steps.append((node.operator, tuple(visit(arg) for arg in node.args)))
-            else:
-                steps.append((_INPUT, None) if isinstance(node, Input) else (_CONSTANT, node.value))
-            index[node] = len(steps) - 1
-        return index[node]
+        steps.append((node, tuple(visit(arg) for arg in node.args) if isinstance(node, Call) else ()))
+        return len(steps) - 1
 
     visit(root)
     return steps
