@@ -154,8 +154,9 @@ class RunSpec:
         computed = self.formula or self.activation.strip().lower()
         parts = [self.dataset, self.arch, "-".join(map(str, self.widths)), computed, f"seed={self.seed}",
                  f"epochs={self.epochs}", f"batch={self.batch_size}", f"lr={self.lr!r}", f"test={self.test_size!r}"]
-        # Runs without a validation split keep the keys they had before it existed.
-        return "|".join(parts + [f"val={self.validation!r}"] if self.validation else parts)
+        if self.validation:  # runs without a validation split keep the keys they had before it existed
+            parts.append(f"val={self.validation!r}")
+        return "|".join(parts)
 
     @property
     def shape(self) -> tuple:
