@@ -185,10 +185,12 @@ def loss_curves(runs: pd.DataFrame, by: Sequence[str] = ("dataset", "config", "s
     missing = [column for column in (*by, "train_loss") if column not in runs.columns]
     if missing:
         raise ValueError(f"runs lack the columns {missing}; label them with with_roles first if 'config' is one.")
-    losses = runs["train_loss"].astype(str).str.split(";").reset_index(drop=True)
-    long = runs[list(by)].reset_index(drop=True).assign(train_loss=losses).explode("train_loss")
-    long = long[long["train_loss"] != ""].assign(epoch=lambda t: t.groupby(level=0).cumcount() + 1)
-    return long.astype({"train_loss": float})[[*by, "epoch", "train_loss"]].reset_index(drop=True)
+    rows = []
+    for _, run in runs.iterrows():
+        losses = [float(value) for value in str(run["train_loss"]).split(";") if value]
+        rows += [{**{column: run[column] for column in by}, "epoch": epoch, "train_loss": loss}
+                 for epoch, loss in enumerate(losses, start=1)]
+    return pd.DataFrame(rows, columns=[*by, "epoch", "train_loss"])
 
 
 def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC AUC") -> plt.Figure:
