@@ -63,7 +63,8 @@ def specs_for(
     specs: dict[str, RunSpec] = {}
     for dataset, arch, activation, widths in configs:
         for seed in seeds:
-            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, lr=lr, validation=validation, widths=widths)
+            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, lr=lr, validation=validation,
+                             widths=widths)
             specs.setdefault(spec.key, spec)
     return list(specs.values())
 

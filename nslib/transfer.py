@@ -74,8 +74,8 @@ def transfer_specs(
 
 
 def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str], gp_formulas: Mapping[int, str]) -> pd.DataFrame:
-    """``nslib.grids.with_roles``, then a formula no data set's seed-42 formula is named: x*cos(x)
-    ``PAPER_FORMULA_LABEL``, GP seed s's HIGGS formula ``gp_seed_label(s)`` (the first seed, if two found it)."""
+    """``nslib.grids.with_roles``, then formulas that are no data set's seed-42 formula named: x*cos(x) as
+    ``PAPER_FORMULA_LABEL``, GP seed s's HIGGS formula as ``gp_seed_label(s)`` (the first seed, if two found it)."""
     names = {str(parse(formula)): gp_seed_label(seed) for seed, formula in reversed(list(gp_formulas.items()))}
     names[str(parse(HIGGS_FORMULA_REPORTED))] = PAPER_FORMULA_LABEL
     labelled = with_roles(runs, formulas)
@@ -91,12 +91,13 @@ def _light(runs: pd.DataFrame) -> pd.DataFrame:
 def seed_differences(runs: pd.DataFrame, dataset: str, better: str, worse: str, metric: str = "auc") -> pd.Series:
     """``comparisons.seed_differences`` among Light runs, ``better`` and ``worse`` given as activation specs
     (``"relu"``, a formula)."""
-    return comparisons.seed_differences(_light(runs), dataset, activation_label(better), activation_label(worse), metric)
+    labels = activation_label(better), activation_label(worse)
+    return comparisons.seed_differences(_light(runs), dataset, *labels, metric)
 
 
 def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: str = "relu") -> pd.DataFrame:
-    """Per (target, source) in the order of ``formulas``: the seeds where the source's formula and ``baseline``
-    are both ok, the formula's mean AUC there, and mean and sd of its AUC minus ``baseline``'s, seed by seed."""
+    """``MATRIX_COLUMNS`` per target in ``runs`` and source, in the order of ``formulas``: seeds where the source's
+    formula and ``baseline`` are both ok, its mean AUC there, mean and sd of its AUC minus ``baseline``'s."""
     light = _light(runs)
     targets = [name for name in formulas if name in set(light["dataset"])]
     rows = []
@@ -147,7 +148,9 @@ def gp_seed_label(seed: int) -> str:
     return f"HIGGS formula, GP seed {seed}"
 
 
-def transfer_claims(datasets: Sequence[str], gp_formulas: Mapping[int, str], formulas: Mapping[str, str]) -> list[Claim]:
+def transfer_claims(
+    datasets: Sequence[str], gp_formulas: Mapping[int, str], formulas: Mapping[str, str]
+) -> list[Claim]:
     """Notebook 04's family of mean-difference claims, framed so that "holds" means the claim is right.
 
     On the target (``target_of``): the paper's claims that ``Transfer (HIGGS)``
@@ -302,5 +305,6 @@ def reference_table(
     rows = {}
     for name, spec in references.items():
         mean = means[activation_label(spec)]
-        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others), "share_beaten": float((others < mean).mean())}
+        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others),
+                      "share_beaten": float((others < mean).mean())}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("reference")
