@@ -1,8 +1,7 @@
 """Per-seed pairing and the efficiency arithmetic used to try the paper's claims.
 
-Two configurations trained on the same data set with the same seed share their
-split, scaler and shuffling, so their difference is compared seed by seed, not
-as two independent means; ``nslib.verdicts`` judges those differences.
+Runs with the same data set and seed share split, scaler and shuffling, so two configurations
+are compared seed by seed, not as two independent means; ``nslib.verdicts`` judges the differences.
 """
 
 from __future__ import annotations
@@ -22,14 +21,9 @@ def seed_differences(
     by: str = "activation",
     relative: bool = False,
 ) -> pd.Series:
-    """Pair the runs of ``better`` and ``worse`` on ``dataset`` seed by seed: ``better - worse`` (or
-    ``better / worse - 1`` with ``relative``) in ``metric``, indexed by seed; every paired verdict starts here.
-
-    Runs are told apart by the column ``by`` (``activation``, ``config``, ``role``).
-    A seed counts when both have an ok run on it; several ok runs of one label
-    and seed (a width curve) are averaged first. The series is empty when one
-    of the two failed on every seed; a label with no run at all is a ValueError.
-    """
+    """``better - worse`` (``better / worse - 1`` with ``relative``) in ``metric`` on ``dataset``, indexed by the
+    seeds where both labels (in column ``by``) have ok runs, several such runs averaged; empty when one failed
+    on every seed, a ValueError when one has no run at all."""
     here = runs[runs["dataset"] == dataset]
     known = sorted(set(here[by]))
     absent = [label for label in (better, worse) if label not in known]
@@ -49,12 +43,8 @@ def efficiency(auc: float, params: int) -> float:
 def efficiency_gain_parts(
     auc_light: float, auc_heavy: float, params_light: int, params_heavy: int
 ) -> dict[str, float]:
-    """Split the gain E_light / E_heavy - 1 into its two factors.
-
-    (1 + gain) = (1 + parameter part) * (1 + accuracy part), where the parameter
-    part is log10(H) / log10(L) - 1 (the gain at equal AUC) and the accuracy part
-    is AUC_light / AUC_heavy - 1.
-    """
+    """The gain E_light / E_heavy - 1 and its factors: (1 + gain) = (1 + parameter part) * (1 + accuracy part),
+    parameter part log10(H) / log10(L) - 1 (the gain at equal AUC), accuracy part AUC_light / AUC_heavy - 1."""
     parameter_part = math.log10(params_heavy) / math.log10(params_light) - 1
     accuracy_part = auc_light / auc_heavy - 1
     gain = efficiency(auc_light, params_light) / efficiency(auc_heavy, params_heavy) - 1

@@ -1,11 +1,8 @@
-"""Where the paper's efficiency gain comes from: the score, its two parts, and a width curve.
+"""Notebook 05: where the paper's efficiency gain (E = AUC / log10(parameters)) comes from.
 
-The paper scores a model by E = AUC / log10(parameters) and reports that its Light
-models are 18-21% more efficient than Heavy; the gain splits into a parameter part
-and an AUC part (``nslib.comparisons.efficiency_gain_parts``). Two points say little
-about parameter efficiency, so notebook 05 also trains a curve of two-layer widths,
-whose Light- and Heavy-sized runs are the paper grid's own (same keys, trained
-once). Defined for notebook 05.
+The paper reports Light 18-21% more efficient than Heavy; the gain splits into a
+parameter part and an AUC part. A curve of two-layer widths, whose Light- and
+Heavy-sized runs are the paper grid's own runs (same keys), shows more than two points.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from nslib.activations import BUILTIN_LABELS
 from nslib.comparisons import efficiency, efficiency_gain_parts, seed_differences
 from nslib.data import Dataset
 from nslib.grids import SPECIALIST, config_order, discovered_activations, specs_for, transfer_label, with_roles
-from nslib.models import ARCHITECTURES, HEAVY_WIDTHS, LIGHT_WIDTHS, check_widths, count_params_of
+from nslib.models import ARCHITECTURES, check_widths, count_params_of
 from nslib.results import summarise
 from nslib.training import RunSpec
 from nslib.verdicts import Claim
@@ -38,22 +35,16 @@ TABLE2_COLUMNS = {  # config_summary's column: its name in the paper's Table 2 (
 # The model the paper's Table 2 names best on each data set, as our config label.
 PAPER_BEST = {"HIGGS": "Light ReLU", "FOREST_COVER": transfer_label("HIGGS"), "SPAMBASE": SPECIALIST}
 GAIN_MARGIN = 0.005  # half a point of efficiency gain: the smallest difference of interest
-_METRIC_LABELS = {
-    "acc": "test accuracy (share correct)",
-    "auc": "test ROC AUC",
-    "efficiency": "E = AUC / log10(params)",
-}
+_METRIC_LABELS = {"acc": "test accuracy (share correct)", "auc": "test ROC AUC",
+                  "efficiency": "E = AUC / log10(params)"}
 
 
 # ------------------------------------------------------------ parameters and specs
 
 
 def check_curve_widths(widths: object) -> tuple[tuple[int, ...], ...]:
-    """Validate a ``WIDTHS`` notebook parameter: a non-empty list of distinct hidden-width lists.
-
-    Lists become tuples, so ``[[8, 4], [64, 32]]`` (what papermill's ``-y`` gives)
-    is accepted as well as a profile's tuples.
-    """
+    """Validate a ``WIDTHS`` notebook parameter: distinct hidden-width lists (papermill's ``-y``) or tuples
+    (a profile's), returned as tuples."""
     problem = ""
     if isinstance(widths, (list, tuple)) and widths and all(isinstance(w, (list, tuple)) for w in widths):
         try:
@@ -71,11 +62,8 @@ def check_curve_widths(widths: object) -> tuple[tuple[int, ...], ...]:
 
 
 def arch_of(widths: Sequence[int]) -> str:
-    """The architecture label of a curve point: ``"heavy"`` or ``"light"`` at the paper's widths, else ``"width"``.
-
-    Naming the paper's sizes as the paper grid does gives those curve points the
-    grid's run keys, so ``run_grid`` reads them back instead of training them again.
-    """
+    """``"heavy"`` or ``"light"`` at the paper's widths, else ``"width"``: so the curve's points at the paper's
+    sizes have the grid's run keys, and ``run_grid`` reads them back instead of training them again."""
     return next((name for name, named in ARCHITECTURES.items() if tuple(widths) == named), "width")
 
 
@@ -87,10 +75,7 @@ def curve_specs(
     epochs: int,
     transfer_from: str | None = None,
 ) -> list[RunSpec]:
-    """The width curve: per data set, ReLU and ``discovered_activations`` at every width and seed.
-
-    A formula equal to one already listed is listed once (``nslib.grids.specs_for``).
-    """
+    """The width curve: per data set, ReLU and ``discovered_activations`` at every width and seed, each run once."""
     configs = [
         (name, arch_of(w), activation, tuple(w))
         for name, discovered in discovered_activations(datasets, formulas, transfer_from).items()
@@ -101,11 +86,9 @@ def curve_specs(
 
 def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
     """Per data set, the parameter counts of the paper's Light and Heavy networks (for marking plots)."""
-    return {
-        name: {"Light": count_params_of(data.n_features, LIGHT_WIDTHS),
-               "Heavy": count_params_of(data.n_features, HEAVY_WIDTHS)}
-        for name, data in datasets.items()
-    }
+    return {name: {arch.capitalize(): count_params_of(data.n_features, ARCHITECTURES[arch])
+                   for arch in ("light", "heavy")}
+            for name, data in datasets.items()}
 
 
 # ------------------------------------------------------------ the paper's grid
@@ -114,7 +97,8 @@ def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
 def _in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
     ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
-    return frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c).reset_index(drop=True)
+    ordered = frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c)
+    return ordered.reset_index(drop=True)
 
 
 def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
@@ -139,19 +123,13 @@ def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def paper_activation_name(config: str) -> str:
-    """The paper's name for a configuration's activation: ``"ReLU"``, ``"Hybrid (Specialist)"``,
-    ``"Hybrid (Transfer)"``.
-
-    The paper's only transfer is HIGGS's formula, which it calls "Hybrid
-    (Transfer)"; a transfer from another data set names its source.
-    """
+    """The paper's name for a configuration's activation: ``"ReLU"``, ``"Hybrid (Specialist)"``, ``"Hybrid
+    (Transfer)"`` (the paper's only transfer, HIGGS's formula); another transfer names its source."""
     arch, _, activation = config.partition(" ")
     if arch in ("Heavy", "Light", "Width") and activation in BUILTIN_LABELS:
         return activation
-    if config == SPECIALIST:
-        return "Hybrid (Specialist)"
-    if config == transfer_label("HIGGS"):
-        return "Hybrid (Transfer)"
+    if config in (SPECIALIST, transfer_label("HIGGS")):
+        return f"Hybrid ({arch})"  # "Specialist" or "Transfer"
     if config.startswith("Transfer ("):
         return f"Hybrid (Transfer from {config[len('Transfer ('):-1]})"
     return config
@@ -181,12 +159,8 @@ def gain_parts(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_light(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per data set, the Light configuration with the highest mean efficiency (the paper's "best model").
-
-    All Light networks of a data set have the same parameter count, so this is
-    also the one with the highest mean AUC. It is picked on the very runs it is
-    then judged on, which flatters it a little (the winner of several noisy means).
-    """
+    """Per data set, the Light configuration with the highest mean efficiency, so also the highest mean AUC
+    (the paper's "best model"); picked on the runs it is then judged on, which flatters it a little."""
     light = summary[summary["arch"] == "light"].dropna(subset=["efficiency_mean"])
     best = light.loc[light.groupby("dataset", sort=False)["efficiency_mean"].idxmax()]
     return best.reset_index(drop=True)
@@ -212,12 +186,8 @@ def efficiency_claims(datasets: Iterable[str]) -> list[Claim]:
 
 
 def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
-    """The paper's headline table (``nslib.paper.HEADLINE``) beside ours, per data set.
-
-    ``ours_*`` are our numbers for the paper's best configuration (the same
-    architecture and activation); ``best_*`` our own best Light configuration
-    (``best_light``), which may be another one.
-    """
+    """The paper's headline table (``nslib.paper.HEADLINE``) beside ours, per data set: ``ours_*`` for the
+    paper's best configuration, ``best_*`` for our own (``best_light``), which may be another one."""
     ours = table2(summary).set_index(["Dataset", "Architecture", "Activation"])
     best = best_light(summary).set_index("dataset")
     rows = []
@@ -327,9 +297,7 @@ def mlps_versus_baselines(
     mlps = pd.concat(tables, ignore_index=True)[["dataset", "model", "auc_mean", "acc_mean"]].dropna()
     boosting = baselines[baselines["model"] == "gradient boosting"].set_index("dataset")
     rows = []
-    for dataset, table in mlps.groupby("dataset", sort=False):
-        if dataset not in boosting.index:
-            continue
+    for dataset, table in mlps[mlps["dataset"].isin(boosting.index)].groupby("dataset", sort=False):
         top, gb = table.loc[table["auc_mean"].idxmax()], boosting.loc[dataset]
         beats = gb["auc"] > table["auc_mean"].max() and gb["acc"] > table["acc_mean"].max()
         rows.append(
@@ -372,12 +340,8 @@ def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_
 
 
 def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = paper.HEADLINE) -> plt.Figure:
-    """One panel per data set: mean accuracy ± std of each configuration against its parameter count
-    (log axis), with the paper's reported best model as a star.
-
-    Configurations with the same count are spread a little sideways so that
-    their error bars do not hide each other.
-    """
+    """One panel per data set: mean accuracy ± std of each configuration against its parameter count (log axis,
+    equal counts spread a little sideways), with the paper's reported best model as a star."""
     names = list(dict.fromkeys(summary["dataset"]))
     configs = config_order(summary["config"])
     palette = dict(zip(configs, sns.color_palette(n_colors=len(configs))))
@@ -472,7 +436,9 @@ def row_curve(runs: pd.DataFrame, target_rows: int, n_boot: int = 500, random_st
     for config, part in ok.groupby("config", sort=False):
         samples = {int(n): accuracy.to_numpy(dtype=float) for n, accuracy in part.groupby("rows")["acc"]}
         if len(samples) < 3:
-            raise ValueError(f"{config}: a curve with three parameters needs at least 3 row counts, got {list(samples)}.")
+            raise ValueError(
+                f"{config}: a curve with three parameters needs at least 3 row counts, got {list(samples)}."
+            )
         sizes = np.array(list(samples), dtype=float)
         means = np.array([values.mean() for values in samples.values()])
         params = _fit_power_law(sizes, means)

@@ -1,12 +1,8 @@
-"""The paper's grid of configurations, and the role each run plays in it.
+"""The paper's grid (notebook 03, used again by 04 and 05), and the role each run plays in it.
 
-The paper trains, per data set, Heavy ReLU, Light ReLU/GELU/SiLU and Light with a
-discovered formula: the data set's own ("Specialist") or, for the other data
-sets, the HIGGS formula ("Transfer"). ``formulas_for`` is the one place where a
-data set's name becomes its formula, ``specs_for`` the one spec builder every
-grid uses, and ``with_roles`` labels finished runs with their configuration, so
-that tables and plots say "Specialist" rather than a long formula. Defined for
-notebook 03 and used again by notebooks 04 and 05.
+Per data set: Heavy ReLU, Light ReLU/GELU/SiLU and Light with a discovered formula, its
+own ("Specialist") or another data set's ("Transfer"). ``formulas_for`` turns names into
+formulas, ``specs_for`` builds every grid's specs, and ``with_roles`` names runs by role.
 """
 
 from __future__ import annotations
@@ -29,14 +25,9 @@ if TYPE_CHECKING:
     import matplotlib.pyplot as plt
 
 SPECIALIST = "Specialist"
-# The paper's fixed configurations, in the order tables and plots show them.
-BASELINE_CONFIGS = (
-    ("heavy", "relu", "Heavy ReLU"),
-    ("light", "relu", "Light ReLU"),
-    ("light", "gelu", "Light GELU"),
-    ("light", "silu", "Light SiLU"),
-)
-CONFIG_ORDER = tuple(label for _, _, label in BASELINE_CONFIGS) + (SPECIALIST,)
+# The paper's fixed configurations as (arch, activation), and the order tables and plots show configs in.
+BASELINE_CONFIGS = (("heavy", "relu"), ("light", "relu"), ("light", "gelu"), ("light", "silu"))
+CONFIG_ORDER = ("Heavy ReLU", "Light ReLU", "Light GELU", "Light SiLU", SPECIALIST)
 
 
 def transfer_label(source: str) -> str:
@@ -45,12 +36,8 @@ def transfer_label(source: str) -> str:
 
 
 def formulas_for(datasets: Mapping[str, Dataset], profile: Profile, *, progress: bool = True) -> dict[str, str]:
-    """Each data set's discovered activation (the collapsed formula), with ``profile``'s GP settings.
-
-    Uses ``nslib.discovery.discover`` with seed 42, ``profile.gp_population`` and
-    ``profile.gp_generations``: the settings notebook 02 uses, so the results
-    come from the shared ``formulas.json`` cache when it holds them.
-    """
+    """Each data set's collapsed formula from ``nslib.discovery.discover`` with seed 42 and ``profile``'s GP
+    settings, as notebook 02 runs it, so read from the shared ``formulas.json`` cache when it holds them."""
     # Imported here: gplearn and sklearn stay out of processes that only build specs (the bench).
     from nslib.discovery import discover
 
@@ -76,7 +63,8 @@ def specs_for(
     specs: dict[str, RunSpec] = {}
     for dataset, arch, activation, widths in configs:
         for seed in seeds:
-            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, lr=lr, validation=validation, widths=widths)
+            spec = make_spec(dataset, arch, activation, seed, epochs=epochs, lr=lr, validation=validation,
+                             widths=widths)
             specs.setdefault(spec.key, spec)
     return list(specs.values())
 
@@ -108,7 +96,7 @@ def paper_configs(
     """
     configs = []
     for name, discovered in discovered_activations(datasets, formulas, transfer_from).items():
-        configs += [(name, arch, activation, None) for arch, activation, _ in BASELINE_CONFIGS]
+        configs += [(name, arch, activation, None) for arch, activation in BASELINE_CONFIGS]
         configs += [(name, "light", formula, None) for formula in discovered]
     return configs
 
@@ -120,10 +108,7 @@ def paper_specs(
     epochs: int,
     transfer_from: str | None = None,
 ) -> list[RunSpec]:
-    """The paper's grid (``paper_configs``) as run specs, each configuration with every seed.
-
-    A Transfer run identical to the Specialist run is listed once; ``with_roles`` labels it Specialist.
-    """
+    """``paper_configs`` with every seed; a Transfer run equal to the Specialist is listed once (as Specialist)."""
     return specs_for(paper_configs(datasets, formulas, transfer_from), seeds, epochs)
 
 
@@ -144,15 +129,9 @@ def _canonical(formula: str) -> str:
 
 
 def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
-    """A copy of ``runs`` with a ``config`` column naming each run's role in the grid.
-
-    A built-in activation gives ``"<Arch> <activation>"`` (``"Heavy ReLU"``,
-    ``"Light GELU"``). A formula is ``"Specialist"`` when it is the formula of the
-    row's own data set in ``formulas``, else ``"Transfer (<source>)"`` for the
-    first other data set whose formula it is; so one formula can be HIGGS's
-    Specialist and Forest Cover's Transfer. A formula found in no entry keeps
-    its own text. Formulas are compared after parsing, so spacing does not matter.
-    """
+    """A copy of ``runs`` with a ``config`` column: ``"<Arch> <activation>"`` for a built-in (``"Heavy ReLU"``),
+    ``"Specialist"`` for the row's own data set's formula, else ``"Transfer (<source>)"`` for the first other
+    data set with that formula, else the formula's text. Formulas are compared parsed, so spacing does not matter."""
     missing = [column for column in ("dataset", "arch", "activation", "formula") if column not in runs.columns]
     if missing:
         raise ValueError(f"runs lack the columns {missing}; pass a table from run_grid or RunStore().read().")
@@ -167,9 +146,7 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
         sources = [name for name, text in known.items() if text == formula and name != row["dataset"]]
         return transfer_label(sources[0]) if sources else formula
 
-    out = runs.copy()
-    out["config"] = [config(row) for _, row in runs.iterrows()]
-    return out
+    return runs.assign(config=[config(row) for _, row in runs.iterrows()])
 
 
 def config_order(configs: Iterable[str]) -> list[str]:
@@ -183,14 +160,9 @@ def config_order(configs: Iterable[str]) -> list[str]:
 
 
 def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLERANCE) -> pd.DataFrame:
-    """Our mean accuracy and AUC per data set and config beside the paper's code on the mirror's data.
-
-    ``runs`` needs a ``config`` column (``with_roles``); failed runs are left out.
-    The paper's transfer formula is HIGGS's, so its ``Transfer`` cell is set
-    beside our ``Transfer (HIGGS)``; configurations the paper's code has no number
-    for are left out. ``within`` says whether the accuracy difference is at most
-    ``tolerance`` (``docs/method.md``: 1.5 points).
-    """
+    """Our mean accuracy and AUC of ok runs per data set and config (``with_roles``) beside the paper's code's
+    on the mirror (its ``Transfer`` is our ``Transfer (HIGGS)``), where it has a number; ``within``: accuracy
+    difference at most ``tolerance`` (``docs/method.md``: 1.5 points)."""
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with with_roles(runs, formulas).")
     ok = runs[runs["status"] == "ok"]
@@ -223,11 +195,8 @@ def loss_curves(runs: pd.DataFrame, by: Sequence[str] = ("dataset", "config", "s
 
 
 def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC AUC") -> plt.Figure:
-    """One panel per data set: every run of each config as a point, coloured by seed, and the mean ± std.
-
-    ``runs`` needs a ``config`` column (``with_roles``); failed runs are left
-    out. Each panel has its own y-axis, as the data sets' scores differ widely.
-    """
+    """One panel per data set, each with its own y-axis: every ok run of each config (``with_roles``) as a point
+    coloured by seed, and the mean ± std."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 

@@ -1,7 +1,6 @@
 """The README's Results section, written from the derived tables, never by hand.
 
-``make reproduce`` ends by rewriting the part of README.md between the results
-markers from ``data/derived/`` (``update_readme``); a test checks
+``make reproduce`` ends by rewriting it between the results markers (``update_readme``); a test checks
 that the committed README says what the committed tables say.
 """
 
@@ -50,20 +49,14 @@ def _data_lines(derived: Path) -> list[str]:
 
 def _grid_lines(derived: Path) -> list[str]:
     table = pd.read_csv(derived / "table2.csv")
-    lines = [
-        "The paper's grid (`table2.csv`; mean ± sd over seeds; gain = E / E(Heavy) - 1, "
-        "E = AUC / log10(params)):",
-        "",
-        "| data set | model | activation | accuracy | AUC | params | E | gain vs Heavy |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in table.itertuples():
-        gain = "" if pd.isna(row.Gain_vs_Heavy) else f"{row.Gain_vs_Heavy:+.1%}"
-        lines.append(
-            f"| {row.Dataset} | {row.Architecture} | {row.Activation} | {_pm(row.Acc, row.Acc_std)} | "
-            f"{_pm(row.AUC, row.AUC_std)} | {row.Params:,} | {row.Efficiency:.4f} | {gain} |"
-        )
-    return lines
+    shown = pd.DataFrame({
+        "data set": table["Dataset"], "model": table["Architecture"], "activation": table["Activation"],
+        "accuracy": table["Acc"].combine(table["Acc_std"], _pm), "AUC": table["AUC"].combine(table["AUC_std"], _pm),
+        "params": table["Params"].map("{:,}".format), "E": table["Efficiency"],
+        "gain vs Heavy": table["Gain_vs_Heavy"].map("{:+.1%}".format, na_action="ignore"),
+    })
+    intro = "The paper's grid (`table2.csv`; mean ± sd over seeds; gain = E / E(Heavy) - 1, E = AUC / log10(params)):"
+    return [intro, "", markdown_table(shown)]
 
 
 def _headline_lines() -> list[str]:
@@ -116,7 +109,8 @@ def _verdict_lines(path: Path) -> list[str]:
 def _baseline_lines(path: Path) -> list[str]:
     table = pd.read_csv(path).groupby(["dataset", "model"], sort=False)[["acc", "auc"]].mean()
     return ["What a practitioner would use instead, on the same splits (`baselines.csv`, mean over seeds):", ""] + [
-        f"- {dataset}, {model}: accuracy {row['acc']:.3f}, AUC {row['auc']:.3f}" for (dataset, model), row in table.iterrows()
+        f"- {dataset}, {model}: accuracy {row['acc']:.3f}, AUC {row['auc']:.3f}"
+        for (dataset, model), row in table.iterrows()
     ]
 
 

@@ -1,13 +1,7 @@
-"""Putting the transfer claim on trial: the grid, the transfer matrix, a random-formula control and verdicts.
-
-The paper says the formula GP finds on HIGGS beats ReLU, GELU and SiLU on
-Forest Cover and loses on Spambase. Notebook 04 tries that with more seeds,
-with every data set's formula on every data set (the transfer matrix), and
-against the control the paper lacks: formulas drawn at random from the grammar
-GP searches, collapsed the same way. Comparisons are paired by seed (runs with
-the same data set and seed share split, scaler and shuffling) and named by
-activation spec, so they stay right when two data sets' formulas happen to be
-the same. Defined for notebook 04.
+"""Notebook 04 puts on trial the paper's claim that HIGGS's GP formula beats ReLU, GELU and SiLU on Forest Cover
+and loses on Spambase: with more seeds, every data set's formula on every data set (the transfer matrix), and the
+control the paper lacks, random formulas from GP's grammar. Runs are paired by seed and named by activation
+spec, so two data sets' equal formulas stay one activation.
 """
 
 from __future__ import annotations
@@ -36,6 +30,12 @@ PAPER_FORMULA_LABEL = "Paper's HIGGS formula x*cos(x)"
 TOP_SHARE = 0.25  # "ranks in the top 25% of random formulas"
 RANK_CLAIM = "HIGGS formula ranks in the top 25% of random formulas"
 MATRIX_COLUMNS = ["target", "source", "formula", "n_seeds", "auc_mean", "diff_mean", "diff_sd"]
+PAPER_TRANSFER_WORDS = (
+    'the title\'s "Transferring Mathematical Structures from Physics to Ecology"; '
+    'Table 2 names "Hybrid (Transfer)" the best Forest Cover model'
+)
+PAPER_BOUNDARY_WORDS = 'Spambase is the approach\'s "boundary condition": the HIGGS formula does not transfer to it'
+ONE_OPERATOR_REFERENCES = {"x": "x", "sin(x)": "sin(x)", "cos(x)": "cos(x)", "x cos(x)": HIGGS_FORMULA_REPORTED}
 
 
 def target_of(datasets: Sequence[str]) -> str:
@@ -65,12 +65,8 @@ def transfer_specs(
     seeds: Sequence[int],
     epochs: int,
 ) -> list[RunSpec]:
-    """Light runs for sections 1-3 of notebook 04: ``transfer_configs`` and the whole matrix, every seed.
-
-    The matrix is every data set's formula in ``formulas`` on every data set.
-    Heavy is left out: no transfer claim is about it, and it costs about four
-    Light runs.
-    """
+    """Light runs of ``transfer_configs`` and of every formula in ``formulas`` on every data set (the matrix),
+    every seed; no Heavy: no transfer claim is about it, and it costs about four Light runs."""
     if SOURCE not in formulas:
         raise ValueError(f"no formula for {SOURCE}, the transfer source; pass formulas=formulas_for(...) with it.")
     matrix = [(target, "light", formula, None) for target in datasets for formula in formulas.values()]
@@ -78,12 +74,8 @@ def transfer_specs(
 
 
 def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str], gp_formulas: Mapping[int, str]) -> pd.DataFrame:
-    """``nslib.grids.with_roles``, with the paper's reported HIGGS formula and the GP seeds' HIGGS formulas named.
-
-    A config that is still a formula's text after ``with_roles`` is one no data
-    set's seed-42 formula is: x*cos(x) becomes ``PAPER_FORMULA_LABEL`` and GP
-    seed s's formula ``gp_seed_label(s)`` (the first seed, if two found the same).
-    """
+    """``nslib.grids.with_roles``, then formulas that are no data set's seed-42 formula named: x*cos(x) as
+    ``PAPER_FORMULA_LABEL``, GP seed s's HIGGS formula as ``gp_seed_label(s)`` (the first seed, if two found it)."""
     names = {str(parse(formula)): gp_seed_label(seed) for seed, formula in reversed(list(gp_formulas.items()))}
     names[str(parse(HIGGS_FORMULA_REPORTED))] = PAPER_FORMULA_LABEL
     labelled = with_roles(runs, formulas)
@@ -97,21 +89,15 @@ def _light(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def seed_differences(runs: pd.DataFrame, dataset: str, better: str, worse: str, metric: str = "auc") -> pd.Series:
-    """``better - worse`` in ``metric`` per seed on ``dataset`` among Light runs (``comparisons.seed_differences``).
-
-    ``better`` and ``worse`` are activation specs (``"relu"``, a formula); the
-    result is indexed by seed, and empty when one of them failed on every seed.
-    """
-    return comparisons.seed_differences(_light(runs), dataset, activation_label(better), activation_label(worse), metric)
+    """``comparisons.seed_differences`` among Light runs, ``better`` and ``worse`` given as activation specs
+    (``"relu"``, a formula)."""
+    labels = activation_label(better), activation_label(worse)
+    return comparisons.seed_differences(_light(runs), dataset, *labels, metric)
 
 
 def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: str = "relu") -> pd.DataFrame:
-    """Every source data set's formula on every target ``runs`` holds (in the order of ``formulas``), a description.
-
-    One row per (target, source) with the columns of ``MATRIX_COLUMNS``: the
-    seeds where both runs are ok, the formula's mean AUC over those seeds, and
-    the mean and sd of its AUC minus ``baseline``'s, seed by seed (``seed_differences``).
-    """
+    """``MATRIX_COLUMNS`` per target in ``runs`` and source, in the order of ``formulas``: seeds where the source's
+    formula and ``baseline`` are both ok, its mean AUC there, mean and sd of its AUC minus ``baseline``'s."""
     light = _light(runs)
     targets = [name for name in formulas if name in set(light["dataset"])]
     rows = []
@@ -150,16 +136,6 @@ def plot_transfer_matrix(matrix: pd.DataFrame, baseline_label: str = "Light ReLU
     return fig
 
 
-PAPER_TRANSFER_WORDS = (
-    'the title\'s "Transferring Mathematical Structures from Physics to Ecology"; '
-    'Table 2 names "Hybrid (Transfer)" the best Forest Cover model'
-)
-PAPER_BOUNDARY_WORDS = 'Spambase is the approach\'s "boundary condition": the HIGGS formula does not transfer to it'
-
-
-ONE_OPERATOR_REFERENCES = {"x": "x", "sin(x)": "sin(x)", "cos(x)": "cos(x)", "x cos(x)": HIGGS_FORMULA_REPORTED}
-
-
 def gp_seed_formulas(dataset: Dataset, profile: Profile) -> dict[int, str]:
     """The formula GP finds on ``dataset`` with each of ``profile.gp_stability_seeds`` (notebook 02's study)."""
     table = stability(dataset, profile.gp_stability_seeds, population_size=profile.gp_population,
@@ -172,7 +148,9 @@ def gp_seed_label(seed: int) -> str:
     return f"HIGGS formula, GP seed {seed}"
 
 
-def transfer_claims(datasets: Sequence[str], gp_formulas: Mapping[int, str], formulas: Mapping[str, str]) -> list[Claim]:
+def transfer_claims(
+    datasets: Sequence[str], gp_formulas: Mapping[int, str], formulas: Mapping[str, str]
+) -> list[Claim]:
     """Notebook 04's family of mean-difference claims, framed so that "holds" means the claim is right.
 
     On the target (``target_of``): the paper's claims that ``Transfer (HIGGS)``
@@ -219,14 +197,9 @@ def transfer_configs(
 
 
 def random_formulas(n: int, *, seed: int, n_features: int) -> pd.DataFrame:
-    """``n`` random programs from gplearn's generator, collapsed like the discovered ones.
-
-    One row per draw: ``draw`` (from 1), the ``program``, its collapsed
-    ``formula``, sympy's ``simplified`` text, ``constant`` (the collapsed
-    formula does not depend on x, as sympy writes it, e.g. ``sub(x, x)``) and
-    ``first_draw``, the first draw with the same formula: repeats are kept as
-    draws (the grammar made them) but train once.
-    """
+    """``n`` random programs from gplearn's generator, collapsed like the discovered ones: per ``draw`` (from 1)
+    the ``program``, ``formula``, sympy's ``simplified`` text, ``constant`` (sympy finds no x, e.g. in
+    ``sub(x, x)``) and ``first_draw`` with the same formula (repeats stay draws, but train once)."""
     check_int("n", n, example="20")
     programs = random_programs(n, seed=seed, n_features=n_features)
     formulas = [str(parse(program).collapse()) for program in programs]
@@ -249,14 +222,11 @@ def per_activation(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Per activation label on ``dataset`` (Light runs): runs ``ok`` and ``failed``, mean AUC and accuracy over
     the ok ones (NaN if none), and the first failure's ``reason``."""
     part = _light(runs)
-    part = part[part["dataset"] == dataset]
-    ok = part[part["status"] == "ok"].groupby("activation")[["auc", "acc"]].mean()
-    counts = part.groupby("activation")["status"].agg(
-        ok=lambda s: int((s == "ok").sum()), failed=lambda s: int((s != "ok").sum())
-    )
-    reasons = part[part["status"] != "ok"].groupby("activation")["reason"].first()
-    table = counts.join(ok.rename(columns={"auc": "auc_mean", "acc": "acc_mean"})).join(reasons)
-    return table.fillna({"reason": ""})
+    part = part[part["dataset"] == dataset].assign(ok=lambda t: t["status"] == "ok", failed=lambda t: ~t["ok"])
+    counts = part.groupby("activation")[["ok", "failed"]].sum()
+    means = part[part["ok"]].groupby("activation")[["auc", "acc"]].mean().add_suffix("_mean")
+    reasons = part[part["failed"]].groupby("activation")["reason"].first()
+    return counts.join(means).join(reasons).fillna({"reason": ""})
 
 
 def control_results(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -272,12 +242,8 @@ def control_results(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd
 def plot_random_control(
     results: pd.DataFrame, marks: Mapping[str, float], dataset: str, band: tuple[float, float] | None = None
 ) -> plt.Figure:
-    """Each random draw's mean AUC as a point (constant formulas on their own row), ``marks`` (name: AUC) as lines.
-
-    The left panel shows every draw; the right one zooms in on the marks and
-    the draws near them, where the comparison is decided. ``band`` shades an
-    interval (the HIGGS formula's, from ``verdicts.rank_share``).
-    """
+    """Each random draw's mean AUC as a point (constant formulas on their own row), ``marks`` (name: AUC) as
+    lines, ``band`` (the HIGGS formula's interval) shaded; the right panel zooms in on the marks."""
     kinds = {True: "constant formula", False: "formula in x"}
     counts = results["constant"].value_counts()
     names = {flag: f"{kind} ({counts.get(flag, 0)} draws)" for flag, kind in kinds.items()}
@@ -339,5 +305,6 @@ def reference_table(
     rows = {}
     for name, spec in references.items():
         mean = means[activation_label(spec)]
-        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others), "share_beaten": float((others < mean).mean())}
+        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others),
+                      "share_beaten": float((others < mean).mean())}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("reference")
