@@ -175,7 +175,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         selection=selection,
         seed=seed if spec.selection == "sample" else None,
         label_rule=spec.label_rule,
-        label_mapping=spec.label_mapping(),
+        label_mapping={str(value): int(value == spec.positive_value) for value in spec.label_values},
         header="none (UCI file)",
         bytes_fetched=raw.bytes_fetched,
         source_bytes=raw.source_bytes,

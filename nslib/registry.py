@@ -60,10 +60,6 @@ class DataSpec:
             return f"the first {self.paper_rows:,} of {self.source_rows:,}"
         return f"{self.paper_rows:,} drawn at random from {self.source_rows:,}"
 
-    def label_mapping(self) -> dict[str, int]:
-        """Each raw label value (as text) and the 0/1 label it becomes."""
-        return {str(value): int(value == self.positive_value) for value in self.label_values}
-
     def url_variable(self) -> str:
         """The environment variable that overrides the URL, e.g. ``NSLIB_HIGGS_URL``."""
         return f"NSLIB_{self.name}_URL"
