@@ -217,7 +217,7 @@ def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, want
                 digest.update(text)
 
             with gzip.GzipFile(fileobj=response, mode="rb") as text:
-                table, complete = _parse(text, spec, url, _network_fix(spec), wanted, keep)
+                table, complete = _parse(text, spec, url, response.fix, wanted, keep)
         record = {
             "url": url,
             "rows": len(table),
@@ -259,13 +259,6 @@ def _expected_sha256(spec: DataSpec) -> str | None:
     return value.lower()
 
 
-def _network_fix(spec: DataSpec) -> str:
-    return (
-        f"Offline? set NSLIB_DATA_MIRROR=/path/to/mirror (a folder with the files and SHA256SUMS), "
-        f"or {spec.url_variable()} to a reachable copy of {spec.file_name}."
-    )
-
-
 def sha256_of_file(path: Path) -> str:
     """The sha256 of a file's bytes, as 64 hex digits."""
     with open(path, "rb") as file:
@@ -276,7 +269,11 @@ class _Response:
     """A URL's response read through ``read``: counts the bytes and fails loudly when cut short."""
 
     def __init__(self, spec: DataSpec, url: str):
-        self.name, self.url, self.fix = spec.name, url, _network_fix(spec)
+        self.name, self.url = spec.name, url
+        self.fix = (  # what to do when the download fails
+            f"Offline? set NSLIB_DATA_MIRROR=/path/to/mirror (a folder with the files and SHA256SUMS), "
+            f"or {spec.url_variable()} to a reachable copy of {spec.file_name}."
+        )
         try:
             self.response = urllib.request.urlopen(url, timeout=60)
         except (OSError, ValueError) as error:  # refused connections, HTTP errors, timeouts, malformed URLs
