@@ -190,19 +190,10 @@ def _read_cached_prefix(spec: DataSpec, path: Path, record: dict, wanted: int) -
     digest = hashlib.sha256()
     fix = f"Delete {path} and load again to stream the rows afresh."
     table, _ = _parse_file(path, spec, fix, wanted, digest.update)
-    if digest.hexdigest() != record.get("sha256"):
+    if digest.hexdigest() != record["sha256"]:
         raise DataError(f"{spec.name}: {path} does not hold the rows its record describes. {fix}")
-    return RawTable(
-        table,
-        record["complete"],
-        record["url"],
-        digest.hexdigest(),
-        official=record["url"] == spec.url,
-        from_cache=True,
-        bytes_fetched=record["bytes_fetched"],
-        source_bytes=record["source_bytes"],
-        notes=[f"Read from the cache {path}, made by streaming {record['url']}.", _fetch_note(record)],
-    )
+    notes = [f"Read from the cache {path}, made by streaming {record['url']}.", _fetch_note(record)]
+    return _prefix_table(spec, table, record, notes, from_cache=True)
 
 
 def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, wanted: int) -> RawTable:
@@ -228,15 +219,21 @@ def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, want
         }
         with atomic_write(record_path, "w") as handle:
             handle.write(json.dumps(record, indent=2))
+    return _prefix_table(spec, table, record, [_fetch_note(record), f"Cached as {path}."], from_cache=False)
+
+
+def _prefix_table(spec: DataSpec, table: np.ndarray, record: dict, notes: list[str], from_cache: bool) -> RawTable:
+    """Streamed rows, described by the record of their cache."""
     return RawTable(
         table,
-        complete,
-        url,
+        record["complete"],
+        record["url"],
         record["sha256"],
-        official=url == spec.url,
+        official=record["url"] == spec.url,
+        from_cache=from_cache,
         bytes_fetched=record["bytes_fetched"],
         source_bytes=record["source_bytes"],
-        notes=[_fetch_note(record), f"Cached as {path}."],
+        notes=notes,
     )
 
 
