@@ -1,10 +1,8 @@
 """The registry of the paper's three data sets, and the records every loader returns.
 
-``REGISTRY`` holds each data set's official UCI source, the paper's parsing and
-label rules, its row count, feature names and, where a trusted value exists,
-the file's sha256, as ``registry.toml`` (beside this module) writes them. A
-loaded data set is a ``Dataset`` whose ``Provenance`` says where every row came
-from; bad input raises ``DataError``.
+``REGISTRY`` holds the ``DataSpec`` records of ``registry.toml`` (beside this
+module). A loaded data set is a ``Dataset`` whose ``Provenance`` says where
+every row came from; bad input raises ``DataError``.
 """
 
 from __future__ import annotations
