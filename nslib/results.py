@@ -141,8 +141,8 @@ class RunStore:
             )
         records = [fields for fields in csv.reader(complete[1:]) if len(fields) == len(header)]
         frame = pd.DataFrame(records, columns=header).replace("", None)
-        return as_table(frame.drop_duplicates(["key", "data_sha256", "code_version"] if "code_version" in header
-                                              else ["key"], keep="first"))
+        identity = ["key", "data_sha256", "code_version"] if "code_version" in header else ["key"]
+        return as_table(frame.drop_duplicates(identity))  # keeps each identity's first row
 
     def current(self, datasets: Mapping[str, object]) -> pd.DataFrame:
         """The runs computed on ``datasets`` (name: Dataset) by this code version; all others are left out."""
