@@ -6,7 +6,7 @@ import numbers
 
 
 def check_int(name: str, value: object, low: int = 1, high: int | None = None, example: str = "") -> int:
-    """``value`` as an int if it is an integer (not a bool) in ``[low, high]``; a ValueError naming ``name`` otherwise."""
+    """``value`` as an int if it is an integer (not a bool) in ``[low, high]``; else a ValueError naming ``name``."""
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if ok and value >= low and (high is None or value <= high):
         return int(value)

@@ -11,10 +11,9 @@ Where the bytes come from, in order (``nslib.fetch``):
 3. the official URL (or ``NSLIB_<NAME>_URL``), downloaded atomically and checked
    (against the registry's sha256 or ``NSLIB_<NAME>_SHA256``).
 
-HIGGS is a 2.6 GB gzip of which the paper uses the first 100,000 rows: it is
-streamed and decompressed as it arrives, and the download stops once those rows
-are in. Your own CSV goes through ``from_csv`` (``nslib.user_csv``). Bad input
-raises ``DataError``, which names the data set, the file and the fix.
+Of HIGGS (a 2.6 GB gzip) only the rows used are downloaded. Your own CSV goes
+through ``from_csv`` (``nslib.user_csv``). Bad input raises ``DataError``, which
+names the data set, the file and the fix.
 """
 
 from __future__ import annotations
@@ -176,7 +175,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         selection=selection,
         seed=seed if spec.selection == "sample" else None,
         label_rule=spec.label_rule,
-        label_mapping=spec.label_mapping(),
+        label_mapping={str(value): int(value == spec.positive_value) for value in spec.label_values},
         header="none (UCI file)",
         bytes_fetched=raw.bytes_fetched,
         source_bytes=raw.source_bytes,
@@ -202,9 +201,8 @@ def split_and_scale(
     """The paper's split and standardisation: ``X_train, X_test, y_train, y_test``.
 
     ``train_test_split(test_size, random_state=seed)``, then a ``StandardScaler``
-    fit on the training part only (the test part stays unseen, as new data
-    would be) and applied to both. Scaling runs in float64, as on the paper's
-    pandas arrays; the features come back float32. Defined for notebook 01.
+    fit on the training part only and applied to both, in float64 as on the
+    paper's pandas arrays; the features come back float32.
     """
     if not 0 < test_size < 1:
         raise DataError(f"{dataset.name}: test_size={test_size!r} must be strictly between 0 and 1, e.g. 0.2.")

@@ -190,19 +190,10 @@ def _read_cached_prefix(spec: DataSpec, path: Path, record: dict, wanted: int) -
     digest = hashlib.sha256()
     fix = f"Delete {path} and load again to stream the rows afresh."
     table, _ = _parse_file(path, spec, fix, wanted, digest.update)
-    if digest.hexdigest() != record.get("sha256"):
+    if digest.hexdigest() != record["sha256"]:
         raise DataError(f"{spec.name}: {path} does not hold the rows its record describes. {fix}")
-    return RawTable(
-        table,
-        record["complete"],
-        record["url"],
-        digest.hexdigest(),
-        official=record["url"] == spec.url,
-        from_cache=True,
-        bytes_fetched=record["bytes_fetched"],
-        source_bytes=record["source_bytes"],
-        notes=[f"Read from the cache {path}, made by streaming {record['url']}.", _fetch_note(record)],
-    )
+    notes = [f"Read from the cache {path}, made by streaming {record['url']}.", _fetch_note(record)]
+    return _prefix_table(spec, table, record, notes, from_cache=True)
 
 
 def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, wanted: int) -> RawTable:
@@ -217,7 +208,7 @@ def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, want
                 digest.update(text)
 
             with gzip.GzipFile(fileobj=response, mode="rb") as text:
-                table, complete = _parse(text, spec, url, _network_fix(spec), wanted, keep)
+                table, complete = _parse(text, spec, url, response.fix, wanted, keep)
         record = {
             "url": url,
             "rows": len(table),
@@ -228,15 +219,21 @@ def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, want
         }
         with atomic_write(record_path, "w") as handle:
             handle.write(json.dumps(record, indent=2))
+    return _prefix_table(spec, table, record, [_fetch_note(record), f"Cached as {path}."], from_cache=False)
+
+
+def _prefix_table(spec: DataSpec, table: np.ndarray, record: dict, notes: list[str], from_cache: bool) -> RawTable:
+    """Streamed rows, described by the record of their cache."""
     return RawTable(
         table,
-        complete,
-        url,
+        record["complete"],
+        record["url"],
         record["sha256"],
-        official=url == spec.url,
+        official=record["url"] == spec.url,
+        from_cache=from_cache,
         bytes_fetched=record["bytes_fetched"],
         source_bytes=record["source_bytes"],
-        notes=[_fetch_note(record), f"Cached as {path}."],
+        notes=notes,
     )
 
 
@@ -259,13 +256,6 @@ def _expected_sha256(spec: DataSpec) -> str | None:
     return value.lower()
 
 
-def _network_fix(spec: DataSpec) -> str:
-    return (
-        f"Offline? set NSLIB_DATA_MIRROR=/path/to/mirror (a folder with the files and SHA256SUMS), "
-        f"or {spec.url_variable()} to a reachable copy of {spec.file_name}."
-    )
-
-
 def sha256_of_file(path: Path) -> str:
     """The sha256 of a file's bytes, as 64 hex digits."""
     with open(path, "rb") as file:
@@ -276,7 +266,11 @@ class _Response:
     """A URL's response read through ``read``: counts the bytes and fails loudly when cut short."""
 
     def __init__(self, spec: DataSpec, url: str):
-        self.name, self.url, self.fix = spec.name, url, _network_fix(spec)
+        self.name, self.url = spec.name, url
+        self.fix = (  # what to do when the download fails
+            f"Offline? set NSLIB_DATA_MIRROR=/path/to/mirror (a folder with the files and SHA256SUMS), "
+            f"or {spec.url_variable()} to a reachable copy of {spec.file_name}."
+        )
         try:
             self.response = urllib.request.urlopen(url, timeout=60)
         except (OSError, ValueError) as error:  # refused connections, HTTP errors, timeouts, malformed URLs

@@ -1,10 +1,8 @@
 """The registry of the paper's three data sets, and the records every loader returns.
 
-``REGISTRY`` holds each data set's official UCI source, the paper's parsing and
-label rules, its row count, feature names and, where a trusted value exists,
-the file's sha256, as ``registry.toml`` (beside this module) writes them. A
-loaded data set is a ``Dataset`` whose ``Provenance`` says where every row came
-from; bad input raises ``DataError``.
+``REGISTRY`` holds the ``DataSpec`` records of ``registry.toml`` (beside this
+module). A loaded data set is a ``Dataset`` whose ``Provenance`` says where
+every row came from; bad input raises ``DataError``.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ class DataSpec:
     description: str
     url: str
     file_name: str  # the official file's name, also its name in the cache and in a mirror
-    sha256: str | None  # of the official file's bytes, where a trusted value exists
     source_rows: int  # rows in the official file
     paper_rows: int  # rows the paper uses
     selection: str  # "first": the first rows; "sample": a seeded sample without replacement
@@ -46,6 +43,7 @@ class DataSpec:
     feature_names: tuple[str, ...]
     mirror_file: str  # the offline mirror's stand-in for the official file
     mirror_is_sample: bool  # whether that stand-in holds only a sample of the rows
+    sha256: str | None = None  # of the official file's bytes, where a trusted value exists
 
     @property
     def n_columns(self) -> int:
@@ -59,10 +57,6 @@ class DataSpec:
         if self.selection == "first":
             return f"the first {self.paper_rows:,} of {self.source_rows:,}"
         return f"{self.paper_rows:,} drawn at random from {self.source_rows:,}"
-
-    def label_mapping(self) -> dict[str, int]:
-        """Each raw label value (as text) and the 0/1 label it becomes."""
-        return {str(value): int(value == self.positive_value) for value in self.label_values}
 
     def url_variable(self) -> str:
         """The environment variable that overrides the URL, e.g. ``NSLIB_HIGGS_URL``."""
@@ -81,7 +75,6 @@ def _read_registry() -> dict[str, DataSpec]:
         name: DataSpec(
             name=name,
             **record | {
-                "sha256": record.get("sha256"),
                 "label_values": tuple(record["label_values"]),
                 "feature_names": tuple(record["feature_names"]),
             },
@@ -113,12 +106,9 @@ def get_spec(name: str) -> DataSpec:
 class Provenance:
     """Where a data set's rows came from, precisely enough to get them again.
 
-    ``sha256`` is that of the file read (mirror file, cached download, CSV), or,
-    for streamed HIGGS rows, of the decompressed text of the rows read.
-    ``is_sample`` says the file is a sample of the official data set (the
-    mirror's HIGGS and Covertype files), not the official file itself.
-    ``bytes_fetched`` and ``source_bytes`` are set when rows were streamed from
-    a URL (now, or when the cache was made): bytes received against file size.
+    ``sha256`` is that of the file read, or, for streamed HIGGS rows, of the
+    decompressed text of the rows read. ``is_sample``: the file is a sample of
+    the official data set (the mirror's HIGGS and Covertype files).
     """
 
     sha256: str
@@ -134,8 +124,8 @@ class Provenance:
     label_rule: str = ""
     label_mapping: dict[str, int] | None = None  # raw label value (as text) -> 0 or 1
     header: str = ""  # whether line 1 of the file names the columns, and how that was decided
-    bytes_fetched: int | None = None
-    source_bytes: int | None = None
+    bytes_fetched: int | None = None  # bytes received, when rows came from a URL (now, or when the cache was made)
+    source_bytes: int | None = None  # the size of the file they came from
     note: str = ""
 
     @property

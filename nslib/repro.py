@@ -19,25 +19,19 @@ RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "gplearn", "torch", "sym
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve ``"auto"`` to CUDA when present, else CPU; check explicit names.
-
-    Raises ValueError when CUDA is asked for but not available, rather than
-    silently training on the CPU.
-    """
+    """``"auto"`` as CUDA when present, else CPU; ``"cuda[:N]"`` without a GPU is a ValueError, never a CPU run."""
     import torch
 
-    if isinstance(device, torch.device):
-        device = str(device)
-    if device == "auto":
+    name = str(device)
+    if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if not (name == "cpu" or name.startswith("cuda")):
+        raise ValueError(f"device={name!r} is not known; use 'auto', 'cpu' or 'cuda[:N]'.")
+    if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} was asked for but torch sees no CUDA GPU; "
-            "use device='auto' or device='cpu'."
+            f"device={name!r} was asked for but torch sees no CUDA GPU; use device='auto' or device='cpu'."
         )
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise ValueError(f"device={device!r} is not known; use 'auto', 'cpu' or 'cuda[:N]'.")
-    return torch.device(device)
+    return torch.device(name)
 
 
 def versions() -> dict[str, str]:

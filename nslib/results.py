@@ -1,19 +1,17 @@
 """Where training runs are kept, and how they are summarised over seeds.
 
-``RunStore`` is an append-only CSV, ``derived_dir()/runs.csv``, one line per run.
-Each finished run (or stack of runs) is appended as complete lines with a single
-``os.write`` on a file opened with ``O_APPEND``, then ``fsync``: a process killed
-at any moment leaves every earlier line intact and at most one torn last line.
-``read`` ignores it (no trailing newline), the next ``append`` cuts it off, and
-that run is simply trained again. Several processes may append to the same file.
+``RunStore`` is an append-only CSV, ``derived_dir()/runs.csv``, one line per run,
+which several processes may append to. Runs are appended as complete lines in
+one ``os.write`` (``O_APPEND``, then ``fsync``), so a process killed at any
+moment leaves at most a torn last line: ``read`` ignores it, the next ``append``
+cuts it off, and that run is simply trained again.
 
-A run's identity is its spec's ``key``, the fingerprint of the data it was
-trained on (``data_sha256``, ``nslib.repro.data_fingerprint``) and the
-``code_version`` of the code that trained it (``RUN_CODE_VERSION``). ``current``
-returns only the rows that match the data and code at hand: rows of other data
-or older code stay in the file but are never read back or mixed in. A file
-written before the ``code_version`` column existed is upgraded to the current
-header on the next ``append``; its rows then match nothing.
+A run's identity is its spec's ``key``, the fingerprint of its data
+(``data_sha256``, ``nslib.repro.data_fingerprint``) and the ``code_version`` of
+the code that trained it (``RUN_CODE_VERSION``). ``current`` returns only the
+rows of the data and code at hand; the others stay in the file, never read back.
+A file older than the ``code_version`` column gets the current header on the
+next ``append``; its rows then match nothing.
 
 ``summarise`` turns runs into the table the paper reports: mean, std and a 95%
 Student-t confidence interval over seeds, failed runs left out and counted.
@@ -107,10 +105,9 @@ class RunStore:
         return fd
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
-        """Append runs as complete lines in one write, then fsync.
+        """Append runs as complete lines in one write, then fsync, holding an exclusive lock on the file.
 
-        Writers take an exclusive lock on the file, so that a torn last line (left
-        by a writer that was killed) can be cut off before the new lines go in.
+        The lock lets a torn last line (left by a killed writer) be cut off before the new lines go in.
         """
         text = _lines(rows)
         if not text:
@@ -144,8 +141,8 @@ class RunStore:
             )
         records = [fields for fields in csv.reader(complete[1:]) if len(fields) == len(header)]
         frame = pd.DataFrame(records, columns=header).replace("", None)
-        return as_table(frame.drop_duplicates(["key", "data_sha256", "code_version"] if "code_version" in header
-                                              else ["key"], keep="first"))
+        identity = ["key", "data_sha256", "code_version"] if "code_version" in header else ["key"]
+        return as_table(frame.drop_duplicates(identity))  # keeps each identity's first row
 
     def current(self, datasets: Mapping[str, object]) -> pd.DataFrame:
         """The runs computed on ``datasets`` (name: Dataset) by this code version; all others are left out."""

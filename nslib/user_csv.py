@@ -1,11 +1,9 @@
 """Your own CSV as a ``Dataset``: any table of numbers with a binary label.
 
-``from_csv`` never loses a row silently. It decides whether line 1 names the
-columns (a line whose non-empty fields are all numbers is data), detects the
-separator (comma, semicolon or tab) and refuses what it cannot use (text
-features, missing values, a label that is not binary), naming the fix. The
-header decision, the separator, the label mapping and the row count go into
-the provenance.
+``from_csv`` never loses a row silently: it refuses what it cannot use (text
+features, missing values, a label that is not binary), naming the fix, and
+records the header decision, the separator, the label mapping and the row
+count in the provenance.
 """
 
 from __future__ import annotations
