@@ -243,13 +243,12 @@ def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
             f"batch_size={spec.batch_size}, which BatchNorm cannot normalise; choose another batch size."
         )
 
-    def tensor(array: np.ndarray) -> torch.Tensor:
+    def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+        if array is None:
+            return None
         return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
 
-    return _Split(
-        tensor(X_train), tensor(X_test), tensor(y_train), np.asarray(y_test),
-        None if X_val is None else tensor(X_val), None if y_val is None else np.asarray(y_val),
-    )
+    return _Split(tensor(X_train), tensor(X_test), tensor(y_train), y_test, tensor(X_val), y_val)
 
 
 def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | None = None) -> nn.Sequential:
@@ -405,24 +404,11 @@ def trained_network(
 
 
 def _simd_aligned(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """``fn(x)`` for an elementwise ``fn``, every row of ``x`` (``[..., n]``) computed in SIMD code."""
+    """``fn(x)`` for an ``fn`` that keeps the last dimension of ``x`` (``[..., n]``), every row in SIMD code."""
     pad = -x.shape[-1] % _SIMD_BLOCK
     if pad == 0 and x.is_contiguous():
         return fn(x)
     return fn(F.pad(x, (0, pad)))[..., : x.shape[-1]]
-
-
-def _padded(units: int) -> int:
-    """``units`` rounded up to whole SIMD blocks."""
-    return -(-units // _SIMD_BLOCK) * _SIMD_BLOCK
-
-
-def _batch_sum(x: torch.Tensor) -> torch.Tensor:
-    """``x.sum(0)`` for ``x`` of shape ``[batch, K, n]``, computed the same way for every model."""
-    n = x.shape[2]
-    if _padded(n) == n:
-        return x.sum(0)
-    return F.pad(x, (0, _padded(n) - n)).sum(0)[:, :n]
 
 
 class _StackedLinear(torch.autograd.Function):
@@ -465,14 +451,15 @@ class _StackedLinear(torch.autograd.Function):
             grad_a = torch.empty_like(a).view(batch, K, -1)
             grad_a[..., width_in:].zero_()
         if width_out == 1:
-            grad_weight = _batch_sum(a3 * grad3).unsqueeze(-1)
+            grad_weight = _simd_aligned(lambda t: t.sum(0), a3 * grad3).unsqueeze(-1)
             if grad_a is not None:
                 torch.mul(grad3, weight.view(1, K, width_in), out=grad_a[..., :width_in])
         else:
             grad_weight = torch.bmm(a3.permute(1, 2, 0), grad3.transpose(0, 1))
             if grad_a is not None:
                 torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a[..., :width_in].transpose(0, 1))
-        return None if grad_a is None else grad_a.view(batch, -1), grad_weight, _batch_sum(grad3), None
+        grad_bias = _simd_aligned(lambda t: t.sum(0), grad3)
+        return None if grad_a is None else grad_a.view(batch, -1), grad_weight, grad_bias, None
 
 
 class _Stack:
@@ -488,13 +475,9 @@ class _Stack:
         # activation covers a contiguous block of the stack.
         self.specs = sorted(specs, key=lambda spec: spec.module_spec)
         self.K, self.device, self.widths = len(self.specs), device, self.specs[0].widths
-        self.padded = [_padded(units) for units in self.widths]
+        self.padded = [math.ceil(units / _SIMD_BLOCK) * _SIMD_BLOCK for units in self.widths]
         models = [_initial_model(spec, d) for spec in self.specs]
-        layer_kinds = (nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Sigmoid)
-        activations = [[m for m in model if not isinstance(m, layer_kinds)] for model in models]
-        if any(p.requires_grad for acts in activations for act in acts if not isinstance(act, Rational)
-               for p in act.parameters()):
-            raise ValueError("the stacked engine learns the parameters of Rational activations only; use trained_network().")
+        rationals = [[m for m in model if isinstance(m, Rational)] for model in models]
         linears = [[m for m in model if isinstance(m, nn.Linear)] for model in models]
         norms = [[m for m in model if isinstance(m, nn.BatchNorm1d)] for model in models]
 
@@ -514,10 +497,9 @@ class _Stack:
         self.running_var = [flat(layer, "running_var", 1.0) for layer in hidden]
         # Each model's rational coefficients (zero, unused, for a model without), where some run is rational.
         self.coefficients = [
-            stacked(a[layer].coefficients if isinstance(a[layer], Rational) else torch.zeros(N_COEFFICIENTS)
-                    for a in activations).requires_grad_()
+            stacked(r[layer].coefficients if r else torch.zeros(N_COEFFICIENTS) for r in rationals).requires_grad_()
             for layer in hidden
-        ] if any(isinstance(acts[0], Rational) for acts in activations) else []
+        ] if any(rationals) else []
         self.parameters = [*self.W, *self.b, *self.gamma, *self.beta, *self.coefficients]
         # Not fused=True: faster, but its kernel rounds some tensors' tails differently.
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
