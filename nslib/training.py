@@ -20,8 +20,9 @@ Every random choice of a run comes from its own seed: the initial weights
 seeded with ``seed`` that draws, in this order, each epoch's permutation and then
 each batch's dropout masks layer by layer (``nslib.models.dropout_words``), the
 same in both engines. On the CPU, with torch on one thread (as ``run_grid`` sets
-it), a run's numbers are bit for bit the same whatever it is stacked with and
-however many workers train (see ``_SIMD_BLOCK``). Against the reference loop they
+it), a run's accuracy, ROC AUC and test loss are bit for bit the same whatever it
+is stacked with and however many workers train (see ``_SIMD_BLOCK``); its recorded
+``train_loss`` can differ in the last digit. Against the reference loop they
 agree to rounding, which training amplifies (batched and single matrix products
 round differently). A run whose output or loss stops being finite is stopped and
 recorded as ``failed`` with the reason; the rest of its stack trains on.
@@ -30,48 +31,40 @@ Where the time goes: the matrix products are a quarter (Light) to two fifths
 (Heavy) of a step; the rest is memory-bound elementwise work (BatchNorm, the
 activation, dropout, Adam), cos-heavy formula activations (torch's cos and sin
 take 1.3 ns a float32 value here, thirteen times a multiplication), and
-per-operation overhead on small matrices. Measured against it (the paper's 51-run
-grid on this project's shared 2-core virtual machine, so CPU seconds rather than
-wall time; each figure is before -> after):
+per-operation overhead on small matrices. Measured (the paper's 51-run grid on
+this project's shared 2-core virtual machine, CPU seconds; before -> after):
 
-- Kept: a formula activation computes ``Formula.cheaper()``, each shared
-  subterm once (``nslib.symbolic.FormulaActivation``), with the literal
-  formula's values to the last bit. Forward and backward on ``[1024, 512]``
-  float32: HIGGS's ``sub(cos(x), cos(abs(cos(x))))`` 11.0 -> 6.6 ms,
-  FOREST_COVER's 5.1 -> 4.0 ms, SPAMBASE's 3.9 -> 3.8 ms. Gradients change in
-  the last bits (a shared subterm's gradient is summed once), so formula runs'
-  numbers moved slightly; ReLU, GELU and SiLU runs are bit for bit as before.
-- Kept, for memory: each model gathers its batch from its seed's split in
-  place, not from a stacked copy of the training data per stack; one malloc
-  arena for all workers (``_keep_freed_memory``); evaluation in chunks of
-  ``EVAL_CHUNK`` rows. The grid's peak: 808 -> 608 MB; CPU time 58.3 -> 56.8 s.
-- Kept: the activations keep their SIMD padding from layer to layer
-  (``_StackedLinear`` reads and writes padded blocks) instead of a padding and
-  an unpadding copy around every hidden layer, forward and backward: a Heavy
-  FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, bit for bit the same.
+- Kept: formula activations compute ``Formula.cheaper()``, each shared subterm
+  once (``nslib.symbolic.FormulaActivation``), to the literal formula's last bit.
+  Forward and backward on ``[1024, 512]`` float32: HIGGS's
+  ``sub(cos(x), cos(abs(cos(x))))`` 11.0 -> 6.6 ms, FOREST_COVER's 5.1 -> 4.0 ms,
+  SPAMBASE's 3.9 -> 3.8 ms. Formula runs' numbers moved in the last bits (a shared
+  subterm's gradient is summed once); ReLU, GELU and SiLU runs' did not.
+- Kept, for memory: each model gathers its batch from its seed's split in place,
+  not from a stacked copy per stack; one malloc arena for all workers
+  (``_keep_freed_memory``); evaluation ``EVAL_CHUNK`` rows at a time. The grid's
+  peak: 808 -> 608 MB; CPU time 58.3 -> 56.8 s.
+- Kept: activations keep their SIMD padding from layer to layer
+  (``_StackedLinear``), instead of a padding and an unpadding copy around every
+  hidden layer: a Heavy FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, same bits.
 - Measured, nothing to gain: the layout of the batched products. Strided
   sample-major views and contiguous per-model matrices run within 3% of each
   other, at about 57% of the ``torch.mm`` rate on 2048 x 2048 that defines the
-  floor (one ``torch.mm`` of the same total size is no faster), so the
-  products alone are about 1.75x the floor and the 3x target leaves the
-  elementwise work little more than the products' own time. Adam with
-  ``foreach=True``: the same numbers, no measurable change.
-- Not kept: stacks of up to 16 runs (every seed and activation of a shape) instead
-  of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory 615 -> 738 MB, over the
-  paper's script's 640 MB.
+  floor (one ``torch.mm`` of the same total size is no faster): the products
+  alone are about 1.75x the floor, so the 3x target leaves the elementwise work
+  little more than the products' time. Adam with ``foreach=True``: same numbers, no faster.
+- Not kept: stacks of up to 16 runs instead of 8: CPU time 57.3 -> 55.4 s (3%),
+  but peak memory 615 -> 738 MB, over the paper's script's 640 MB.
 - Not kept: stacks in worker processes (joblib's loky) instead of threads.
-  Threads scale poorly on Light FOREST_COVER stacks (2 workers: 1.26-1.4x
-  one worker's speed; the per-model Python loops of a step hold the GIL),
-  but on a mixed grid (48 runs, 15 epochs, the three data sets, Heavy and
-  Light) processes took 37.0 s against threads' 38.4 s: within the noise,
-  for a torch and a copy of the data per worker.
-- Not kept: ``torch.compile`` (inductor's C++ backend) of the activation. It
-  fuses HIGGS's formula, forward and backward on ``[1024, 512]``, from 5.8 to
-  1.0 ms, but compiling took 48 s with a cold cache and 11 s with a warm one,
-  per activation and process: more than all of a grid's activation work (the
-  bench grid's formula runs would save about 5 s of CPU for about 150 s of
-  compiling three formulas cold); every distinct formula compiles anew, and
-  CI and ``make bench`` start cold.
+  Threads scale poorly on Light FOREST_COVER stacks (2 workers: 1.26-1.4x one
+  worker's speed; a step's per-model Python loops hold the GIL), but on a mixed
+  grid (48 runs, 15 epochs, three data sets, Heavy and Light) processes took
+  37.0 s, threads 38.4 s: within the noise, for a torch and a data copy per worker.
+- Not kept: ``torch.compile`` (inductor's C++ backend) of the activation: HIGGS's
+  formula, forward and backward on ``[1024, 512]``, 5.8 -> 1.0 ms, but compiling
+  took 48 s cold and 11 s warm, per activation and process: the bench grid's
+  formula runs would save about 5 s of CPU for about 150 s of compiling three
+  formulas cold, and CI and ``make bench`` start cold.
 """
 
 from __future__ import annotations
@@ -127,12 +120,11 @@ _versions = functools.cache(versions_text)  # package versions do not change wit
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that decides one training run, apart from the data.
+    """Everything that decides one training run, apart from the data; made by ``make_spec``.
 
     ``activation`` is the spec given by the user (``"relu"`` or a formula);
-    ``formula`` is its canonical text (empty for ReLU, GELU, SiLU). Make specs
-    with ``make_spec``. A stored run is this spec's only on the same data and
-    code version (``nslib.results``).
+    ``formula`` is its canonical text (empty for ReLU, GELU, SiLU). A stored run is
+    this spec's only on the same data and code version (``nslib.results``).
     """
 
     dataset: str
@@ -182,16 +174,14 @@ def make_spec(
     validation: float = 0.0,
     widths: Sequence[int] | None = None,
 ) -> RunSpec:
-    """Check the settings of one run and record its activation's canonical formula.
+    """Check one run's settings and record its activation's canonical formula.
 
-    ``activation`` is a built-in name or a formula in ``x``; a data set's
-    discovered formula comes from ``nslib.grids.formulas_for``. ``arch`` is
-    ``"heavy"`` or ``"light"``; with explicit ``widths`` it is only a label (for
-    example ``"width"``). With ``validation`` > 0 that fraction of the training
-    part is held out and the run records its validation ROC AUC after every
-    epoch (``val_auc``), which is what budgets are tuned on (``nslib.tuning``);
-    the test part is never looked at to tune. Every spec builder
-    (``nslib.grids.specs_for``) calls this.
+    ``activation`` is a built-in name or a formula in ``x`` (a data set's discovered
+    one comes from ``nslib.grids.formulas_for``). ``arch`` is ``"heavy"`` or
+    ``"light"``, or with explicit ``widths`` only a label (e.g. ``"width"``). With
+    ``validation`` > 0 that fraction of the training part is held out and the run
+    records its validation ROC AUC every epoch (``val_auc``), which budgets are
+    tuned on (``nslib.tuning``); the test part is never looked at to tune.
     """
     widths = widths_of(arch) if widths is None else check_widths(widths)
     seed = check_int("seed", seed, low=0, example="42")
@@ -351,14 +341,11 @@ def trained_network(
 ) -> tuple[dict, nn.Sequential]:
     """Train and evaluate one network with a plain ``nn.Module`` loop; return its ``runs.csv`` row and the network.
 
-    ``settings`` are ``make_spec``'s (``epochs``, ``batch_size``, ``lr``,
-    ``test_size``, ``validation``, ``widths``), with its defaults.
-
-    This is the reference ``run_grid`` is tested against: same split, same
-    initial weights, same permutations and dropout masks, same metrics. The
-    network (eval mode) is for looking inside, e.g. a rational activation's
-    learned curves (``nslib.rational.learned_coefficients``); a failed run
-    returns it as it was when it failed.
+    ``settings`` are ``make_spec``'s keyword arguments. This is the reference
+    ``run_grid`` is tested against: the same split, initial weights, permutations,
+    dropout masks and metrics. The network (eval mode; a failed run's as it was when
+    it failed) is for looking inside, e.g. at a rational activation's learned curves
+    (``nslib.rational.learned_coefficients``).
     """
     spec = make_spec(dataset.name, arch, activation, seed, **settings)
     device = pick_device(device)
@@ -695,14 +682,12 @@ def _cost(stack: Sequence[RunSpec], dataset: Dataset) -> float:
 def _keep_freed_memory() -> None:
     """Let glibc keep freed memory for reuse instead of handing it back to the kernel.
 
-    A training step frees and allocates megabytes of tensors; by default glibc
-    returns such blocks to the kernel and the next step faults them in again,
-    page by page. On this project's virtual machines that cost about 1,100 page
-    faults and 3-5 ms a step (15-20% of a Heavy step). All threads share one
-    heap (one arena), so that a block one worker freed serves the next: with an
-    arena per thread, each kept its own peak (2 workers: 707 MB peak instead of
-    645 MB on FOREST_COVER's stacks). Linux with glibc only; elsewhere this does
-    nothing. The process keeps its peak memory afterwards.
+    A training step frees and allocates megabytes of tensors, which glibc by default
+    returns to the kernel for the next step to fault in again: on this project's
+    virtual machines about 1,100 page faults and 3-5 ms a step (15-20% of a Heavy
+    step). All threads share one arena, so a block one worker freed serves the next
+    (an arena per thread kept each thread's peak: 707 instead of 645 MB with 2 workers
+    on FOREST_COVER). Linux with glibc only, else nothing; the process keeps its peak.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
