@@ -215,9 +215,8 @@ class _Split:
 def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
     """The paper's split of ``spec.seed``; with ``spec.validation``, its training part split again.
 
-    The validation rows are carved from the scaled training part with
-    ``train_test_split(random_state=seed)``: the scaler saw them, the network
-    does not train on them, and the test part stays unseen as before.
+    The validation rows are carved from the scaled training part with ``train_test_split(random_state=seed)``:
+    the scaler saw them, the network does not train on them, and the test part stays unseen.
     """
     X_train, X_test, y_train, y_test = split_and_scale(dataset, spec.seed, test_size=spec.test_size)
     X_val = y_val = None
@@ -253,9 +252,8 @@ def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | N
 def one_thread() -> Iterator[None]:
     """Run torch on one thread in this block (or decorated function), then restore the setting.
 
-    Multi-threaded kernels on small tensors gain little, change rounding with
-    the thread count, and slow down many times over when other programs share
-    the cores (their threads wait for each other).
+    Multi-threaded kernels on small tensors gain little, round differently with the thread
+    count, and slow down many times over on cores other programs share.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -401,15 +399,12 @@ def _simd_aligned(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -
 class _StackedLinear(torch.autograd.Function):
     """K Linear layers at once on sample-major activations: ``[batch, K * in_block] -> [batch, K * padded]``.
 
-    Model k owns columns ``k * in_block : k * in_block + in`` of the input (the
-    rest of its block is SIMD padding, ignored) and ``k * padded : k * padded +
-    out`` of the output, whose padding is zero; ``weight`` is ``[K, in, out]``
-    (transposed ``nn.Linear`` weights), ``bias`` ``[K, out]``. In this layout one
-    native ``batch_norm`` call normalises every model's units, and activations
-    keep their padding from layer to layer. The products run on strided views,
-    the layout change fused with the bias addition. A single output (the last
-    layer) uses elementwise products: BLAS would take a matrix-vector path for a
-    lone model and round differently from the batched one.
+    Model k owns columns ``k * in_block : k * in_block + in`` of the input (the rest of its
+    block is SIMD padding, ignored) and ``k * padded : k * padded + out`` of the output, whose
+    padding is zero; ``weight`` is ``[K, in, out]`` (transposed ``nn.Linear`` weights),
+    ``bias`` ``[K, out]``. The products run on strided views, the layout change fused with the
+    bias addition. A single output (the last layer) uses elementwise products: BLAS would take
+    a matrix-vector path for a lone model and round differently from the batched one.
     """
 
     @staticmethod
@@ -452,9 +447,8 @@ class _StackedLinear(torch.autograd.Function):
 class _Stack:
     """K runs of one shape trained together, in the layout of ``_StackedLinear``.
 
-    BatchNorm's weights and running statistics are flat ``[K * padded]``, the
-    padding's entries inert. A stack with rational runs holds their coefficients
-    as ``[K, 10]`` per hidden layer, initialised from each run's own ``Rational``.
+    BatchNorm's weights and running statistics are flat ``[K * padded]``, the padding's entries
+    inert. Rational runs' coefficients are ``[K, 10]`` per hidden layer, from each run's ``Rational``.
     """
 
     def __init__(self, specs: Sequence[RunSpec], d: int, device: torch.device) -> None:
@@ -535,9 +529,8 @@ class _Stack:
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
 
-        Model k draws its words from its own generator, layer after layer, as
-        ``SeededDropout`` does. The buffers are reused (fresh memory is slow to
-        fault in): the previous batch's graph, which saved them, is gone by then.
+        Model k draws its words from its own generator, layer after layer, as ``SeededDropout`` does.
+        The buffers are reused (fresh memory is slow to fault in): the graph that saved them is gone.
         """
         if batch not in self._buffers:
             self._buffers[batch] = [
@@ -556,10 +549,9 @@ class _Stack:
         return [mask.view(batch, -1) for _, mask in buffers]
 
     def freeze(self, k: int) -> None:
-        """Stop failed model ``k``: zero its weights, gradients and Adam state.
+        """Stop failed model ``k``: zero its weights, gradients and Adam state, so that it stays finite.
 
-        Its output is then constant and, its loss masked out, its gradients are
-        zero, so it stays finite and Adam never moves it again.
+        Its output is then constant and, its loss masked out, its gradients zero: Adam never moves it again.
         """
         with torch.no_grad():
             for p in self.parameters:
@@ -587,9 +579,7 @@ def _train_stack(
     n, d = splits[seeds[0]].X_train.shape
     stack = _Stack(specs, d, device)
     specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
-    # Each model reads its seed's split in place (a stacked copy would cost the
-    # whole training data again per stack in flight): its rows are gathered
-    # straight into its slice of the sample-major input buffer.
+    # Each model's rows are gathered from its seed's split straight into its slice of the input buffer.
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
@@ -655,10 +645,9 @@ def _predict(
 
 
 def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
-    """Same-shape runs in stacks of at most ``max_stack``, split evenly.
+    """Same-shape runs in stacks of at most ``max_stack``, split evenly, runs of one activation together.
 
-    Runs with the same activation go together: a stack computes each of its
-    activations once, so fewer and larger activation groups are faster.
+    A stack computes each of its activations once, so fewer and larger activation groups are faster.
     """
     groups: dict[tuple, list[RunSpec]] = {}
     for spec in sorted(specs, key=lambda spec: spec.module_spec):
@@ -721,18 +710,17 @@ def run_grid(
 ) -> pd.DataFrame:
     """Train every spec and return one row per spec, in the order given.
 
-    ``datasets`` maps each spec's data set name to its Dataset. Runs of the same
-    shape are trained in stacks of at most ``max_stack`` (see the module
-    docstring), ``workers`` stacks at a time, each in its own thread (default: one
-    per CPU core; one on a GPU), every torch operation on one thread
-    (``one_thread``), so a run's numbers depend neither on its stack nor on ``workers``.
+    ``datasets`` maps each spec's data set name to its Dataset. Runs of the same shape are
+    trained in stacks of at most ``max_stack`` (see the module docstring), ``workers`` stacks
+    at a time, each in its own thread (default: one per CPU core; one on a GPU), torch on one
+    thread (``one_thread``).
 
-    With a ``store``, runs it holds for the same data and code version
-    (``RunStore.current``) are read back, not trained again; each stack's rows
-    are appended as soon as it finishes, so an interrupted grid resumes where it
-    stopped. ``executor`` (default: ``NSLIB_JOBS``, which also sets the default
-    ``workers``, and ``NSLIB_DASK_SCHEDULER``; see ``nslib.parallel``) can send
-    the stacks to a Dask cluster instead, their rows coming back into the same store.
+    With a ``store``, runs it holds for the same data and code version (``RunStore.current``)
+    are read back, not trained again; each stack's rows are appended as soon as it finishes,
+    so an interrupted grid resumes where it stopped. ``executor`` (default: ``NSLIB_JOBS``,
+    which also sets the default ``workers``, and ``NSLIB_DASK_SCHEDULER``; see
+    ``nslib.parallel``) can send the stacks to a Dask cluster instead, their rows coming back
+    into the same store.
     """
     specs = list(specs)
     executor = executor or executor_from_env()
