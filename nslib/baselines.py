@@ -48,9 +48,8 @@ BASELINE_CODE_VERSION = "1"
 def _scores(dataset: Dataset, seed: int, classifier: ClassifierMixin, validation: float | None) -> tuple:
     """Fit ``classifier`` on ``seed``'s training split; return (probabilities, labels, fit seconds).
 
-    With ``validation``, the fit uses the training part less a validation
-    split carved with ``train_test_split(random_state=seed)``, as the
-    networks' is, and is scored there; the test part is not looked at.
+    With ``validation``, it is fit on the training part less a validation split carved with
+    ``train_test_split(random_state=seed)``, as the networks' is, and scored there, not on the test part.
     """
     X_train, X_test, y_train, y_test = split_and_scale(dataset, seed)
     if validation is not None:

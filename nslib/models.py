@@ -29,13 +29,9 @@ KEEP_FROM = -(2**15) + round(DROPOUT * 2**16)
 
 def widths_of(arch: str) -> tuple[int, ...]:
     """The hidden widths of a named architecture, ``"heavy"`` or ``"light"``."""
-    try:
-        return ARCHITECTURES[arch]
-    except KeyError:
-        raise ValueError(
-            f"arch={arch!r} is not known; use 'heavy' (200-100) or 'light' (64-32), "
-            "or pass explicit widths."
-        ) from None
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch={arch!r} is not known; use 'heavy' (200-100) or 'light' (64-32), or pass explicit widths.")
+    return ARCHITECTURES[arch]
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:

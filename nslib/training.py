@@ -288,9 +288,8 @@ def _validation_auc(p: np.ndarray, split: _Split) -> float:
 
 
 def _row(
-    spec: RunSpec, dataset: Dataset, d: int, *, reason: str = "", p: np.ndarray | None = None,
-    y: np.ndarray | None = None, train_loss: Sequence[float] = (), val_auc: Sequence[float] = (), seconds: float,
-    device: torch.device,
+    spec: RunSpec, dataset: Dataset, *, reason: str = "", p: np.ndarray | None = None, y: np.ndarray | None = None,
+    train_loss: Sequence[float] = (), val_auc: Sequence[float] = (), seconds: float, device: torch.device,
 ) -> dict:
     """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on predictions ``p``."""
     if not reason and not np.isfinite(p).all():
@@ -298,7 +297,7 @@ def _row(
     elif not reason and len(np.unique(y)) < 2:
         reason = "the test set holds one class only, so ROC AUC is undefined; use more rows"
     acc, auc, test_loss = (math.nan, math.nan, math.nan) if reason else binary_metrics(p, y)
-    params = count_params_of(d, spec.widths, spec.module_spec)
+    params = count_params_of(dataset.n_features, spec.widths, spec.module_spec)
     return {
         "key": spec.key,
         "dataset": spec.dataset,
@@ -365,7 +364,7 @@ def trained_network(
             loss = F.binary_cross_entropy(p, split.y_train[rows]) if torch.isfinite(p).all() else None
             if loss is None or not torch.isfinite(loss):
                 reason = _failure("the output" if loss is None else "the loss", epoch, batch, spec)
-                row = _row(spec, dataset, d, reason=reason, train_loss=losses, val_auc=val_auc,
+                row = _row(spec, dataset, reason=reason, train_loss=losses, val_auc=val_auc,
                            seconds=time.perf_counter() - start, device=device)
                 return row, model.train(False)
             optimizer.zero_grad()
@@ -380,7 +379,7 @@ def trained_network(
     model.train(False)
     with torch.no_grad():
         p = model(split.X_test).squeeze(1).cpu().numpy()
-    row = _row(spec, dataset, d, p=p, y=split.y_test, train_loss=losses, val_auc=val_auc,
+    row = _row(spec, dataset, p=p, y=split.y_test, train_loss=losses, val_auc=val_auc,
                seconds=time.perf_counter() - start, device=device)
     return row, model
 
@@ -620,7 +619,7 @@ def _train_stack(
     probabilities = _predict(stack, seeds, splits, device)
     seconds = (time.perf_counter() - start) / K
     return [
-        _row(spec, dataset, d, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
+        _row(spec, dataset, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
              train_loss=losses_per_run[k][: stack.stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device)
         for k, spec in enumerate(specs)
     ]
