@@ -7,6 +7,7 @@ same masks from a run's own generator; see ``dropout_words``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -109,14 +110,12 @@ def mlp(
     """
     if not isinstance(d, int) or d < 1:
         raise ValueError(f"d={d!r} must be the number of input features, a positive integer.")
+    widths = check_widths(widths)
     layers: list[nn.Module] = []
-    width_in = d
-    for width in check_widths(widths):
+    for width_in, width in itertools.pairwise((d, *widths)):
         dropout = nn.Dropout(DROPOUT) if dropout_generator is None else SeededDropout(dropout_generator)
         layers += [nn.Linear(width_in, width), nn.BatchNorm1d(width), activation_module(activation), dropout]
-        width_in = width
-    layers += [nn.Linear(width_in, 1), nn.Sigmoid()]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers, nn.Linear(widths[-1], 1), nn.Sigmoid())
 
 
 def heavy(d: int) -> nn.Sequential:
@@ -136,9 +135,8 @@ def count_params(model: nn.Module) -> int:
 
 def count_params_of(d: int, widths: Sequence[int], activation: str = "relu") -> int:
     """The trainable parameters of ``mlp(d, widths, activation)``, without building it."""
+    widths = check_widths(widths)
     per_activation = count_params(activation_module(activation))
-    total, width_in = 0, d
-    for width in check_widths(widths):
-        total += width_in * width + width + 2 * width + per_activation
-        width_in = width
-    return total + width_in + 1
+    layers = itertools.pairwise((d, *widths))  # each hidden layer's (inputs, units): Linear, BatchNorm1d, activation
+    hidden = sum(width_in * width + width + 2 * width + per_activation for width_in, width in layers)
+    return hidden + widths[-1] + 1
