@@ -3,12 +3,10 @@
 ``map_unordered`` hands tasks (a stability study's GP seeds, say) to joblib: in this
 process (``jobs=1``), on local worker processes (``NSLIB_JOBS`` / ``make reproduce
 JOBS=2``), or on a running ``dask.distributed`` cluster
-(``NSLIB_DASK_SCHEDULER=tcp://host:8786``). ``nslib.training.run_grid`` trains its
-stacks in ``NSLIB_JOBS`` threads of this process, on the cluster only when a
-scheduler is set; baseline fits and KANs go to ``local_executor()``. Results come
-back as they finish and the caller stores each at once, so a lost worker costs only
-its unfinished task, which Dask reruns elsewhere. Where the work runs changes
-nothing but the time: every random choice is made from the task's own seed.
+(``NSLIB_DASK_SCHEDULER=tcp://host:8786``). Results come back as they finish and the
+caller stores each at once, so a lost worker costs only its unfinished task, which Dask
+reruns elsewhere. Where the work runs changes nothing but the time: every random choice
+is made from the task's own seed.
 """
 
 from __future__ import annotations
