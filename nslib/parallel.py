@@ -91,6 +91,5 @@ def map_unordered(
         return
     from distributed import Client  # imported here: only a cluster run needs it
 
-    with Client(executor.scheduler, set_as_default=False) as client:
-        with parallel_config(backend="dask", client=client):
-            yield from Parallel(batch_size=1, return_as="generator_unordered")(calls)
+    with Client(executor.scheduler, set_as_default=False) as client, parallel_config(backend="dask", client=client):
+        yield from Parallel(batch_size=1, return_as="generator_unordered")(calls)

@@ -282,9 +282,7 @@ def binary_metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 def _validation_auc(p: np.ndarray, split: _Split) -> float:
     """ROC AUC on the validation rows; NaN when the output is not finite."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(split.y_val, p)) if np.isfinite(p).all() else math.nan
+    return binary_metrics(p, split.y_val)[1] if np.isfinite(p).all() else math.nan
 
 
 def _row(
@@ -554,12 +552,9 @@ class _Stack:
         """
         with torch.no_grad():
             for p in self.parameters:
-                p.view(self.K, -1)[k].zero_()
-                if p.grad is not None:
-                    p.grad.view(self.K, -1)[k].zero_()
-                for state in self.optimizer.state[p].values():
-                    if state.shape == p.shape:
-                        state.view(self.K, -1)[k].zero_()
+                for tensor in [p, p.grad, *self.optimizer.state[p].values()]:  # Adam's step count is not per model
+                    if tensor is not None and tensor.shape == p.shape:
+                        tensor.view(self.K, -1)[k].zero_()
             for mean, var in zip(self.running_mean, self.running_var):
                 mean.view(self.K, -1)[k].zero_()
                 var.view(self.K, -1)[k].fill_(1.0)
