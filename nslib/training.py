@@ -79,7 +79,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -687,10 +687,6 @@ def _default_workers(device: torch.device) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class _Interrupted(Exception):
-    """Raised in a worker when the grid was interrupted, to stop its stack early."""
-
-
 def run_grid(
     specs: Iterable[RunSpec],
     datasets: Mapping[str, Dataset],
@@ -790,7 +786,7 @@ def _run_threaded(
 
     def advance(epochs: int) -> None:
         if stop.is_set():
-            raise _Interrupted
+            raise CancelledError  # the grid stopped: end this stack too; nobody reads its result
         with lock:
             update_bar(epochs)
 
