@@ -1,21 +1,17 @@
 """What a practitioner would use instead of an MLP, on the very same splits.
 
 Gradient boosting and logistic regression, each fit on the training part of
-``split_and_scale(dataset, seed)`` and scored on its test part, so that their rows
-sit beside the MLP runs seed for seed. Gradient boosting also gets the networks'
-fairness (``tuned_boosting``): a small grid search on a validation split carved
-from the training part, as ``nslib.tuning`` does for the networks.
+``split_and_scale(dataset, seed)`` and scored on its test part, beside the MLP runs
+seed for seed. Gradient boosting is also tuned as the networks are
+(``tuned_boosting``): a small grid search on a validation split of the training part.
 
-Every fit is independent, so the fits run on all local cores (``NSLIB_JOBS``
-sets how many, as for the training grid), each on one OpenMP thread. Each fit's
-result is kept on disk in ``derived_dir()/cache``, keyed by the data's
-fingerprint, the data set's name, the model and its settings, the seed, this
-code's ``BASELINE_CODE_VERSION`` and scikit-learn's version: notebooks 05 and 06
-ask for the same fits, and the second gets them without fitting again (only
-missing fits go to the workers). Results of other data or older code are never
-read back. Logistic regression's lbfgs rounds differently with the arrays'
-memory alignment, so its scores can move in the fourth digit between a worker
-process and this one; gradient boosting's do not.
+The fits run on all local cores (``NSLIB_JOBS`` sets how many), each on one OpenMP
+thread. Each fit's row is cached in ``derived_dir()/cache``, keyed by the data's
+fingerprint, the data set's name, the model and its settings, the seed,
+``BASELINE_CODE_VERSION`` and scikit-learn's version, so notebook 06 reads back the
+fits notebook 05 made. Logistic regression's lbfgs rounds differently with the
+arrays' memory alignment, so its scores can move in the fourth digit between a
+worker process and this one; gradient boosting's do not.
 """
 
 from __future__ import annotations
@@ -52,9 +48,8 @@ BASELINE_CODE_VERSION = "1"
 def _scores(dataset: Dataset, seed: int, classifier: ClassifierMixin, validation: float | None) -> tuple:
     """Fit ``classifier`` on ``seed``'s training split; return (probabilities, labels, fit seconds).
 
-    With ``validation``, the fit uses the training part less a validation
-    split carved with ``train_test_split(random_state=seed)``, as the
-    networks' is, and is scored there; the test part is not looked at.
+    With ``validation``, it is fit on the training part less a validation split carved with
+    ``train_test_split(random_state=seed)``, as the networks' is, and scored there, not on the test part.
     """
     X_train, X_test, y_train, y_test = split_and_scale(dataset, seed)
     if validation is not None:
@@ -120,15 +115,15 @@ def _best(dataset: Dataset, rows: list[dict]) -> dict:
     return {"dataset": dataset.name, **settings, "val_auc": best["auc"]}
 
 
-def tuned_boosting(datasets: dict[str, Dataset], seeds: tuple[int, ...], tune_seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Gradient boosting at its tuned settings on every data set and seed.
+def tuned_boosting(
+    datasets: dict[str, Dataset], seeds: tuple[int, ...], tune_seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gradient boosting at its tuned settings on every data set and seed: (settings per data set, test rows).
 
-    The settings are the ``BOOSTING_GRID`` point with the best validation ROC
-    AUC on ``tune_seed``'s split, its validation rows carved from the training
-    part with ``train_test_split(random_state=tune_seed)``, as the networks'
-    are; the test part is not looked at. Returns the chosen settings, one row
-    per data set, and the test rows (model ``TUNED_BOOSTING``), in
-    ``baseline_table``'s columns.
+    The settings are the ``BOOSTING_GRID`` point with the best validation ROC AUC
+    on ``tune_seed``'s split, its validation rows carved from the training part with
+    ``train_test_split(random_state=tune_seed)``; the test part is not looked at.
+    The test rows (model ``TUNED_BOOSTING``) have ``baseline_table``'s columns.
     """
     grid = len(ParameterGrid(BOOSTING_GRID))
     tuning = _fit_all([(data, "gradient boosting", tune_seed, _boosting(tune_seed, settings), 0.2)

@@ -1,17 +1,13 @@
-"""The paper's two networks, Heavy and Light, and the dropout masks they train with.
+"""The paper's two networks, Heavy (``(200, 100)`` wide, ReLU) and Light (``(64, 32)``, any activation).
 
-Both are the same multilayer perceptron: per hidden width a Linear layer, a
-BatchNorm1d, the activation and Dropout(0.3); then a Linear layer to one output
-and a Sigmoid. Heavy is ``(200, 100)`` wide with ReLU; Light is ``(64, 32)`` wide
-with any activation.
-
-Dropout masks come from 16-bit random words (one per unit and sample) so that the
-reference loop in ``nslib.training.trained_network`` and the stacked engine draw exactly the
+Both are ``mlp``s. Their dropout masks come from 16-bit random words (one per unit
+and sample), so that both training engines (``nslib.training``) draw exactly the
 same masks from a run's own generator; see ``dropout_words``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -34,13 +30,9 @@ KEEP_FROM = -(2**15) + round(DROPOUT * 2**16)
 
 def widths_of(arch: str) -> tuple[int, ...]:
     """The hidden widths of a named architecture, ``"heavy"`` or ``"light"``."""
-    try:
-        return ARCHITECTURES[arch]
-    except KeyError:
-        raise ValueError(
-            f"arch={arch!r} is not known; use 'heavy' (200-100) or 'light' (64-32), "
-            "or pass explicit widths."
-        ) from None
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch={arch!r} is not known; use 'heavy' (200-100) or 'light' (64-32), or pass explicit widths.")
+    return ARCHITECTURES[arch]
 
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
@@ -62,9 +54,8 @@ def dropout_words(
 ) -> torch.Tensor:
     """Draw the random words of one dropout layer for one batch: int64 ``[batch, ceil(units / 4)]``.
 
-    Each 64-bit word holds four 16-bit words, one per unit; ``keep_scale`` turns
-    them into the mask. ``out`` (contiguous, that shape) is filled in place, which
-    lets the stacked engine draw each model's words into its own slice of a buffer.
+    Each 64-bit word holds four 16-bit words, one per unit (``keep_scale`` makes the
+    mask). ``out``, contiguous and of that shape, is filled in place.
     """
     shape = dropout_words_shape(batch, units)
     if out is None:
@@ -75,11 +66,9 @@ def dropout_words(
 
 
 def keep_scale(words: torch.Tensor, units: int, *, out: torch.Tensor | None = None) -> torch.Tensor:
-    """Dropout's multiplier from ``dropout_words``: ``1 / (1 - p)`` where kept, else 0.
+    """Dropout's float32 multiplier ``[..., units]`` from ``dropout_words``: ``1 / (1 - p)`` where kept, else 0.
 
-    ``words`` is ``[..., ceil(units / 4)]`` int64; the result is float32
-    ``[..., units]``, or is written into ``out`` (any strides, e.g. a transposed
-    view, which saves the stacked engine a copy).
+    ``out``, if given, may have any strides (e.g. a transposed view).
     """
     halves = words.view(torch.int16)[..., :units]
     if out is None:
@@ -92,12 +81,10 @@ def keep_scale(words: torch.Tensor, units: int, *, out: torch.Tensor | None = No
 
 
 class SeededDropout(nn.Dropout):
-    """``nn.Dropout`` whose masks come from ``generator`` through ``dropout_words``, one per call in training mode."""
+    """``nn.Dropout(0.3)`` whose masks come from ``generator`` through ``dropout_words``, one per training call."""
 
-    def __init__(self, p: float, generator: torch.Generator) -> None:
-        if p != DROPOUT:
-            raise ValueError(f"SeededDropout draws masks for p={DROPOUT} only, got p={p}.")
-        super().__init__(p)
+    def __init__(self, generator: torch.Generator) -> None:
+        super().__init__(DROPOUT)
         self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,21 +104,18 @@ def mlp(
 ) -> nn.Sequential:
     """Linear, BatchNorm1d, activation, Dropout(0.3) per hidden width; then Linear(last, 1), Sigmoid.
 
-    ``activation`` is any spec ``nslib.activations.activation_module`` takes
-    (``"relu"``, ``"gelu"``, ``"silu"``, a formula in x, a data set name). With
+    ``activation`` is any spec ``nslib.activations.activation_module`` takes. With
     ``dropout_generator`` the dropout layers draw their masks from it
     (``SeededDropout``), which makes a training run repeatable bit for bit.
     """
     if not isinstance(d, int) or d < 1:
         raise ValueError(f"d={d!r} must be the number of input features, a positive integer.")
+    widths = check_widths(widths)
     layers: list[nn.Module] = []
-    width_in = d
-    for width in check_widths(widths):
-        dropout = nn.Dropout(DROPOUT) if dropout_generator is None else SeededDropout(DROPOUT, dropout_generator)
+    for width_in, width in itertools.pairwise((d, *widths)):
+        dropout = nn.Dropout(DROPOUT) if dropout_generator is None else SeededDropout(dropout_generator)
         layers += [nn.Linear(width_in, width), nn.BatchNorm1d(width), activation_module(activation), dropout]
-        width_in = width
-    layers += [nn.Linear(width_in, 1), nn.Sigmoid()]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers, nn.Linear(widths[-1], 1), nn.Sigmoid())
 
 
 def heavy(d: int) -> nn.Sequential:
@@ -150,14 +134,9 @@ def count_params(model: nn.Module) -> int:
 
 
 def count_params_of(d: int, widths: Sequence[int], activation: str = "relu") -> int:
-    """The trainable parameters of ``mlp(d, widths, activation)``, without building it.
-
-    A parameter-free activation (ReLU, a formula) adds nothing; ``"rational"``
-    adds its 10 coefficients per hidden layer.
-    """
+    """The trainable parameters of ``mlp(d, widths, activation)``, without building it."""
+    widths = check_widths(widths)
     per_activation = count_params(activation_module(activation))
-    total, width_in = 0, d
-    for width in check_widths(widths):
-        total += width_in * width + width + 2 * width + per_activation
-        width_in = width
-    return total + width_in + 1
+    layers = itertools.pairwise((d, *widths))  # each hidden layer's (inputs, units): Linear, BatchNorm1d, activation
+    hidden = sum(width_in * width + width + 2 * width + per_activation for width_in, width in layers)
+    return hidden + widths[-1] + 1

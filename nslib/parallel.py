@@ -1,16 +1,12 @@
 """Where independent pieces of work run: here, on local cores, or on a Dask cluster.
 
-The GP seeds of a stability study do not depend on one another, so
-``map_unordered`` hands them to joblib: in this process (``jobs=1``), on local
-worker processes (``NSLIB_JOBS`` / ``make reproduce JOBS=2``), or on a running
-``dask.distributed`` cluster (``NSLIB_DASK_SCHEDULER=tcp://host:8786``). The
-training grid (``nslib.training.run_grid``) trains its stacks in threads of this
-process, ``NSLIB_JOBS`` of them, and sends them to the cluster only when a
-scheduler is set. Baseline fits and KANs, small and independent, go to
-``local_executor()``: ``NSLIB_JOBS`` processes, else one per core. Results come
-back as they finish; the caller stores each at once, so a lost worker costs only
-its unfinished task, which Dask reruns elsewhere. Where the work runs changes
-nothing but the time: every random choice is made from the task's own seed.
+``map_unordered`` hands tasks (a stability study's GP seeds, say) to joblib: in this
+process (``jobs=1``), on local worker processes (``NSLIB_JOBS`` / ``make reproduce
+JOBS=2``), or on a running ``dask.distributed`` cluster
+(``NSLIB_DASK_SCHEDULER=tcp://host:8786``). Results come back as they finish and the
+caller stores each at once, so a lost worker costs only its unfinished task, which Dask
+reruns elsewhere. Where the work runs changes nothing but the time: every random choice
+is made from the task's own seed.
 """
 
 from __future__ import annotations
@@ -33,10 +29,7 @@ SCHEDULER_VARIABLE = "NSLIB_DASK_SCHEDULER"
 
 @dataclass(frozen=True)
 class Executor:
-    """How to run tasks: ``jobs`` at a time here, or on the Dask ``scheduler`` at an address.
-
-    ``jobs=None`` leaves the count to the caller's default (the grid: one per core).
-    """
+    """How to run tasks: ``jobs`` at a time here (None: the caller's default), or on the Dask ``scheduler``."""
 
     jobs: int | None = None
     scheduler: str | None = None
@@ -62,7 +55,7 @@ def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> 
                 f"{JOBS_VARIABLE}={text!r} is not a number of processes; set it to 1, 2, ... or -1 "
                 "(one per core), e.g. make reproduce JOBS=2."
             ) from None
-    if jobs != -1 and jobs is not None:
+    if jobs not in (None, -1):
         check_int("jobs", jobs, example="2 (or -1 for one per core)")
     scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
     if scheduler is not None and "://" not in scheduler:
@@ -98,6 +91,5 @@ def map_unordered(
         return
     from distributed import Client  # imported here: only a cluster run needs it
 
-    with Client(executor.scheduler, set_as_default=False) as client:
-        with parallel_config(backend="dask", client=client):
-            yield from Parallel(batch_size=1, return_as="generator_unordered")(calls)
+    with Client(executor.scheduler, set_as_default=False) as client, parallel_config(backend="dask", client=client):
+        yield from Parallel(batch_size=1, return_as="generator_unordered")(calls)

@@ -20,8 +20,9 @@ Every random choice of a run comes from its own seed: the initial weights
 seeded with ``seed`` that draws, in this order, each epoch's permutation and then
 each batch's dropout masks layer by layer (``nslib.models.dropout_words``), the
 same in both engines. On the CPU, with torch on one thread (as ``run_grid`` sets
-it), a run's numbers are bit for bit the same whatever it is stacked with and
-however many workers train (see ``_SIMD_BLOCK``). Against the reference loop they
+it), a run's accuracy, ROC AUC and test loss are bit for bit the same whatever it
+is stacked with and however many workers train (see ``_SIMD_BLOCK``); its recorded
+``train_loss`` can differ in the last digit. Against the reference loop they
 agree to rounding, which training amplifies (batched and single matrix products
 round differently). A run whose output or loss stops being finite is stopped and
 recorded as ``failed`` with the reason; the rest of its stack trains on.
@@ -30,48 +31,40 @@ Where the time goes: the matrix products are a quarter (Light) to two fifths
 (Heavy) of a step; the rest is memory-bound elementwise work (BatchNorm, the
 activation, dropout, Adam), cos-heavy formula activations (torch's cos and sin
 take 1.3 ns a float32 value here, thirteen times a multiplication), and
-per-operation overhead on small matrices. Measured against it (the paper's 51-run
-grid on this project's shared 2-core virtual machine, so CPU seconds rather than
-wall time; each figure is before -> after):
+per-operation overhead on small matrices. Measured (the paper's 51-run grid on
+this project's shared 2-core virtual machine, CPU seconds; before -> after):
 
-- Kept: a formula activation computes ``Formula.cheaper()``, each shared
-  subterm once (``nslib.symbolic.FormulaActivation``), with the literal
-  formula's values to the last bit. Forward and backward on ``[1024, 512]``
-  float32: HIGGS's ``sub(cos(x), cos(abs(cos(x))))`` 11.0 -> 6.6 ms,
-  FOREST_COVER's 5.1 -> 4.0 ms, SPAMBASE's 3.9 -> 3.8 ms. Gradients change in
-  the last bits (a shared subterm's gradient is summed once), so formula runs'
-  numbers moved slightly; ReLU, GELU and SiLU runs are bit for bit as before.
-- Kept, for memory: each model gathers its batch from its seed's split in
-  place, not from a stacked copy of the training data per stack; one malloc
-  arena for all workers (``_keep_freed_memory``); evaluation in chunks of
-  ``EVAL_CHUNK`` rows. The grid's peak: 808 -> 608 MB; CPU time 58.3 -> 56.8 s.
-- Kept: the activations keep their SIMD padding from layer to layer
-  (``_StackedLinear`` reads and writes padded blocks) instead of a padding and
-  an unpadding copy around every hidden layer, forward and backward: a Heavy
-  FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, bit for bit the same.
+- Kept: formula activations compute ``Formula.cheaper()``, each shared subterm
+  once (``nslib.symbolic.FormulaActivation``), to the literal formula's last bit.
+  Forward and backward on ``[1024, 512]`` float32: HIGGS's
+  ``sub(cos(x), cos(abs(cos(x))))`` 11.0 -> 6.6 ms, FOREST_COVER's 5.1 -> 4.0 ms,
+  SPAMBASE's 3.9 -> 3.8 ms. Formula runs' numbers moved in the last bits (a shared
+  subterm's gradient is summed once); ReLU, GELU and SiLU runs' did not.
+- Kept, for memory: each model gathers its batch from its seed's split in place,
+  not from a stacked copy per stack; one malloc arena for all workers
+  (``_keep_freed_memory``); evaluation ``EVAL_CHUNK`` rows at a time. The grid's
+  peak: 808 -> 608 MB; CPU time 58.3 -> 56.8 s.
+- Kept: activations keep their SIMD padding from layer to layer
+  (``_StackedLinear``), instead of a padding and an unpadding copy around every
+  hidden layer: a Heavy FOREST_COVER stack 1.06 -> 0.88 s of CPU an epoch, same bits.
 - Measured, nothing to gain: the layout of the batched products. Strided
   sample-major views and contiguous per-model matrices run within 3% of each
   other, at about 57% of the ``torch.mm`` rate on 2048 x 2048 that defines the
-  floor (one ``torch.mm`` of the same total size is no faster), so the
-  products alone are about 1.75x the floor and the 3x target leaves the
-  elementwise work little more than the products' own time. Adam with
-  ``foreach=True``: the same numbers, no measurable change.
-- Not kept: stacks of up to 16 runs (every seed and activation of a shape) instead
-  of 8: CPU time 57.3 -> 55.4 s (3%), but peak memory 615 -> 738 MB, over the
-  paper's script's 640 MB.
+  floor (one ``torch.mm`` of the same total size is no faster): the products
+  alone are about 1.75x the floor, so the 3x target leaves the elementwise work
+  little more than the products' time. Adam with ``foreach=True``: same numbers, no faster.
+- Not kept: stacks of up to 16 runs instead of 8: CPU time 57.3 -> 55.4 s (3%),
+  but peak memory 615 -> 738 MB, over the paper's script's 640 MB.
 - Not kept: stacks in worker processes (joblib's loky) instead of threads.
-  Threads scale poorly on Light FOREST_COVER stacks (2 workers: 1.26-1.4x
-  one worker's speed; the per-model Python loops of a step hold the GIL),
-  but on a mixed grid (48 runs, 15 epochs, the three data sets, Heavy and
-  Light) processes took 37.0 s against threads' 38.4 s: within the noise,
-  for a torch and a copy of the data per worker.
-- Not kept: ``torch.compile`` (inductor's C++ backend) of the activation. It
-  fuses HIGGS's formula, forward and backward on ``[1024, 512]``, from 5.8 to
-  1.0 ms, but compiling took 48 s with a cold cache and 11 s with a warm one,
-  per activation and process: more than all of a grid's activation work (the
-  bench grid's formula runs would save about 5 s of CPU for about 150 s of
-  compiling three formulas cold); every distinct formula compiles anew, and
-  CI and ``make bench`` start cold.
+  Threads scale poorly on Light FOREST_COVER stacks (2 workers: 1.26-1.4x one
+  worker's speed; a step's per-model Python loops hold the GIL), but on a mixed
+  grid (48 runs, 15 epochs, three data sets, Heavy and Light) processes took
+  37.0 s, threads 38.4 s: within the noise, for a torch and a data copy per worker.
+- Not kept: ``torch.compile`` (inductor's C++ backend) of the activation: HIGGS's
+  formula, forward and backward on ``[1024, 512]``, 5.8 -> 1.0 ms, but compiling
+  took 48 s cold and 11 s warm, per activation and process: the bench grid's
+  formula runs would save about 5 s of CPU for about 150 s of compiling three
+  formulas cold, and CI and ``make bench`` start cold.
 """
 
 from __future__ import annotations
@@ -86,7 +79,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -127,12 +120,11 @@ _versions = functools.cache(versions_text)  # package versions do not change wit
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that decides one training run, apart from the data.
+    """Everything that decides one training run, apart from the data; made by ``make_spec``.
 
     ``activation`` is the spec given by the user (``"relu"`` or a formula);
-    ``formula`` is its canonical text (empty for ReLU, GELU, SiLU). Make specs
-    with ``make_spec``. A stored run is this spec's only on the same data and
-    code version (``nslib.results``).
+    ``formula`` is its canonical text (empty for ReLU, GELU, SiLU). A stored run is
+    this spec's only on the same data and code version (``nslib.results``).
     """
 
     dataset: str
@@ -182,16 +174,14 @@ def make_spec(
     validation: float = 0.0,
     widths: Sequence[int] | None = None,
 ) -> RunSpec:
-    """Check the settings of one run and record its activation's canonical formula.
+    """Check one run's settings and record its activation's canonical formula.
 
-    ``activation`` is a built-in name or a formula in ``x``; a data set's
-    discovered formula comes from ``nslib.grids.formulas_for``. ``arch`` is
-    ``"heavy"`` or ``"light"``; with explicit ``widths`` it is only a label (for
-    example ``"width"``). With ``validation`` > 0 that fraction of the training
-    part is held out and the run records its validation ROC AUC after every
-    epoch (``val_auc``), which is what budgets are tuned on (``nslib.tuning``);
-    the test part is never looked at to tune. Every spec builder
-    (``nslib.grids.specs_for``) calls this.
+    ``activation`` is a built-in name or a formula in ``x`` (a data set's discovered
+    one comes from ``nslib.grids.formulas_for``). ``arch`` is ``"heavy"`` or
+    ``"light"``, or with explicit ``widths`` only a label (e.g. ``"width"``). With
+    ``validation`` > 0 that fraction of the training part is held out and the run
+    records its validation ROC AUC every epoch (``val_auc``), which budgets are
+    tuned on (``nslib.tuning``); the test part is never looked at to tune.
     """
     widths = widths_of(arch) if widths is None else check_widths(widths)
     seed = check_int("seed", seed, low=0, example="42")
@@ -225,9 +215,8 @@ class _Split:
 def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
     """The paper's split of ``spec.seed``; with ``spec.validation``, its training part split again.
 
-    The validation rows are carved from the scaled training part with
-    ``train_test_split(random_state=seed)``: the scaler saw them, the network
-    does not train on them, and the test part stays unseen as before.
+    The validation rows are carved from the scaled training part with ``train_test_split(random_state=seed)``:
+    the scaler saw them, the network does not train on them, and the test part stays unseen.
     """
     X_train, X_test, y_train, y_test = split_and_scale(dataset, spec.seed, test_size=spec.test_size)
     X_val = y_val = None
@@ -243,13 +232,12 @@ def _split(dataset: Dataset, spec: RunSpec, device: torch.device) -> _Split:
             f"batch_size={spec.batch_size}, which BatchNorm cannot normalise; choose another batch size."
         )
 
-    def tensor(array: np.ndarray) -> torch.Tensor:
+    def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+        if array is None:
+            return None
         return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32, device=device)
 
-    return _Split(
-        tensor(X_train), tensor(X_test), tensor(y_train), np.asarray(y_test),
-        None if X_val is None else tensor(X_val), None if y_val is None else np.asarray(y_val),
-    )
+    return _Split(tensor(X_train), tensor(X_test), tensor(y_train), y_test, tensor(X_val), y_val)
 
 
 def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | None = None) -> nn.Sequential:
@@ -264,9 +252,8 @@ def _initial_model(spec: RunSpec, d: int, dropout_generator: torch.Generator | N
 def one_thread() -> Iterator[None]:
     """Run torch on one thread in this block (or decorated function), then restore the setting.
 
-    Multi-threaded kernels on small tensors gain little, change rounding with
-    the thread count, and slow down many times over when other programs share
-    the cores (their threads wait for each other).
+    Multi-threaded kernels on small tensors gain little, round differently with the thread
+    count, and slow down many times over on cores other programs share.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -295,15 +282,12 @@ def binary_metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 def _validation_auc(p: np.ndarray, split: _Split) -> float:
     """ROC AUC on the validation rows; NaN when the output is not finite."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(split.y_val, p)) if np.isfinite(p).all() else math.nan
+    return binary_metrics(p, split.y_val)[1] if np.isfinite(p).all() else math.nan
 
 
 def _row(
-    spec: RunSpec, dataset: Dataset, d: int, *, reason: str = "", p: np.ndarray | None = None,
-    y: np.ndarray | None = None, train_loss: Sequence[float] = (), val_auc: Sequence[float] = (), seconds: float,
-    device: torch.device,
+    spec: RunSpec, dataset: Dataset, *, reason: str = "", p: np.ndarray | None = None, y: np.ndarray | None = None,
+    train_loss: Sequence[float] = (), val_auc: Sequence[float] = (), seconds: float, device: torch.device,
 ) -> dict:
     """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on predictions ``p``."""
     if not reason and not np.isfinite(p).all():
@@ -311,7 +295,7 @@ def _row(
     elif not reason and len(np.unique(y)) < 2:
         reason = "the test set holds one class only, so ROC AUC is undefined; use more rows"
     acc, auc, test_loss = (math.nan, math.nan, math.nan) if reason else binary_metrics(p, y)
-    params = count_params_of(d, spec.widths, spec.module_spec)
+    params = count_params_of(dataset.n_features, spec.widths, spec.module_spec)
     return {
         "key": spec.key,
         "dataset": spec.dataset,
@@ -352,14 +336,11 @@ def trained_network(
 ) -> tuple[dict, nn.Sequential]:
     """Train and evaluate one network with a plain ``nn.Module`` loop; return its ``runs.csv`` row and the network.
 
-    ``settings`` are ``make_spec``'s (``epochs``, ``batch_size``, ``lr``,
-    ``test_size``, ``validation``, ``widths``), with its defaults.
-
-    This is the reference ``run_grid`` is tested against: same split, same
-    initial weights, same permutations and dropout masks, same metrics. The
-    network (eval mode) is for looking inside, e.g. a rational activation's
-    learned curves (``nslib.rational.learned_coefficients``); a failed run
-    returns it as it was when it failed.
+    ``settings`` are ``make_spec``'s keyword arguments. This is the reference
+    ``run_grid`` is tested against: the same split, initial weights, permutations,
+    dropout masks and metrics. The network (eval mode; a failed run's as it was when
+    it failed) is for looking inside, e.g. at a rational activation's learned curves
+    (``nslib.rational.learned_coefficients``).
     """
     spec = make_spec(dataset.name, arch, activation, seed, **settings)
     device = pick_device(device)
@@ -381,7 +362,7 @@ def trained_network(
             loss = F.binary_cross_entropy(p, split.y_train[rows]) if torch.isfinite(p).all() else None
             if loss is None or not torch.isfinite(loss):
                 reason = _failure("the output" if loss is None else "the loss", epoch, batch, spec)
-                row = _row(spec, dataset, d, reason=reason, train_loss=losses, val_auc=val_auc,
+                row = _row(spec, dataset, reason=reason, train_loss=losses, val_auc=val_auc,
                            seconds=time.perf_counter() - start, device=device)
                 return row, model.train(False)
             optimizer.zero_grad()
@@ -396,7 +377,7 @@ def trained_network(
     model.train(False)
     with torch.no_grad():
         p = model(split.X_test).squeeze(1).cpu().numpy()
-    row = _row(spec, dataset, d, p=p, y=split.y_test, train_loss=losses, val_auc=val_auc,
+    row = _row(spec, dataset, p=p, y=split.y_test, train_loss=losses, val_auc=val_auc,
                seconds=time.perf_counter() - start, device=device)
     return row, model
 
@@ -405,38 +386,22 @@ def trained_network(
 
 
 def _simd_aligned(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """``fn(x)`` for an elementwise ``fn``, every row of ``x`` (``[..., n]``) computed in SIMD code."""
+    """``fn(x)`` for an ``fn`` that keeps the last dimension of ``x`` (``[..., n]``), every row in SIMD code."""
     pad = -x.shape[-1] % _SIMD_BLOCK
     if pad == 0 and x.is_contiguous():
         return fn(x)
     return fn(F.pad(x, (0, pad)))[..., : x.shape[-1]]
 
 
-def _padded(units: int) -> int:
-    """``units`` rounded up to whole SIMD blocks."""
-    return -(-units // _SIMD_BLOCK) * _SIMD_BLOCK
-
-
-def _batch_sum(x: torch.Tensor) -> torch.Tensor:
-    """``x.sum(0)`` for ``x`` of shape ``[batch, K, n]``, computed the same way for every model."""
-    n = x.shape[2]
-    if _padded(n) == n:
-        return x.sum(0)
-    return F.pad(x, (0, _padded(n) - n)).sum(0)[:, :n]
-
-
 class _StackedLinear(torch.autograd.Function):
     """K Linear layers at once on sample-major activations: ``[batch, K * in_block] -> [batch, K * padded]``.
 
-    Model k owns columns ``k * in_block : k * in_block + in`` of the input (the
-    rest of its block is SIMD padding, ignored) and ``k * padded : k * padded +
-    out`` of the output, whose padding is zero; ``weight`` is ``[K, in, out]``
-    (transposed ``nn.Linear`` weights), ``bias`` ``[K, out]``. In this layout one
-    native ``batch_norm`` call normalises every model's units, and activations
-    keep their padding from layer to layer. The products run on strided views,
-    the layout change fused with the bias addition. A single output (the last
-    layer) uses elementwise products: BLAS would take a matrix-vector path for a
-    lone model and round differently from the batched one.
+    Model k owns columns ``k * in_block : k * in_block + in`` of the input (the rest of its
+    block is SIMD padding, ignored) and ``k * padded : k * padded + out`` of the output, whose
+    padding is zero; ``weight`` is ``[K, in, out]`` (transposed ``nn.Linear`` weights),
+    ``bias`` ``[K, out]``. The products run on strided views, the layout change fused with the
+    bias addition. A single output (the last layer) uses elementwise products: BLAS would take
+    a matrix-vector path for a lone model and round differently from the batched one.
     """
 
     @staticmethod
@@ -465,22 +430,22 @@ class _StackedLinear(torch.autograd.Function):
             grad_a = torch.empty_like(a).view(batch, K, -1)
             grad_a[..., width_in:].zero_()
         if width_out == 1:
-            grad_weight = _batch_sum(a3 * grad3).unsqueeze(-1)
+            grad_weight = _simd_aligned(lambda t: t.sum(0), a3 * grad3).unsqueeze(-1)
             if grad_a is not None:
                 torch.mul(grad3, weight.view(1, K, width_in), out=grad_a[..., :width_in])
         else:
             grad_weight = torch.bmm(a3.permute(1, 2, 0), grad3.transpose(0, 1))
             if grad_a is not None:
                 torch.bmm(grad3.transpose(0, 1), weight.transpose(1, 2), out=grad_a[..., :width_in].transpose(0, 1))
-        return None if grad_a is None else grad_a.view(batch, -1), grad_weight, _batch_sum(grad3), None
+        grad_bias = _simd_aligned(lambda t: t.sum(0), grad3)
+        return None if grad_a is None else grad_a.view(batch, -1), grad_weight, grad_bias, None
 
 
 class _Stack:
     """K runs of one shape trained together, in the layout of ``_StackedLinear``.
 
-    BatchNorm's weights and running statistics are flat ``[K * padded]``, the
-    padding's entries inert. A stack with rational runs holds their coefficients
-    as ``[K, 10]`` per hidden layer, initialised from each run's own ``Rational``.
+    BatchNorm's weights and running statistics are flat ``[K * padded]``, the padding's entries
+    inert. Rational runs' coefficients are ``[K, 10]`` per hidden layer, from each run's ``Rational``.
     """
 
     def __init__(self, specs: Sequence[RunSpec], d: int, device: torch.device) -> None:
@@ -488,13 +453,9 @@ class _Stack:
         # activation covers a contiguous block of the stack.
         self.specs = sorted(specs, key=lambda spec: spec.module_spec)
         self.K, self.device, self.widths = len(self.specs), device, self.specs[0].widths
-        self.padded = [_padded(units) for units in self.widths]
+        self.padded = [math.ceil(units / _SIMD_BLOCK) * _SIMD_BLOCK for units in self.widths]
         models = [_initial_model(spec, d) for spec in self.specs]
-        layer_kinds = (nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Sigmoid)
-        activations = [[m for m in model if not isinstance(m, layer_kinds)] for model in models]
-        if any(p.requires_grad for acts in activations for act in acts if not isinstance(act, Rational)
-               for p in act.parameters()):
-            raise ValueError("the stacked engine learns the parameters of Rational activations only; use trained_network().")
+        rationals = [[m for m in model if isinstance(m, Rational)] for model in models]
         linears = [[m for m in model if isinstance(m, nn.Linear)] for model in models]
         norms = [[m for m in model if isinstance(m, nn.BatchNorm1d)] for model in models]
 
@@ -514,10 +475,9 @@ class _Stack:
         self.running_var = [flat(layer, "running_var", 1.0) for layer in hidden]
         # Each model's rational coefficients (zero, unused, for a model without), where some run is rational.
         self.coefficients = [
-            stacked(a[layer].coefficients if isinstance(a[layer], Rational) else torch.zeros(N_COEFFICIENTS)
-                    for a in activations).requires_grad_()
+            stacked(r[layer].coefficients if r else torch.zeros(N_COEFFICIENTS) for r in rationals).requires_grad_()
             for layer in hidden
-        ] if any(isinstance(acts[0], Rational) for acts in activations) else []
+        ] if any(rationals) else []
         self.parameters = [*self.W, *self.b, *self.gamma, *self.beta, *self.coefficients]
         # Not fused=True: faster, but its kernel rounds some tensors' tails differently.
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
@@ -566,9 +526,8 @@ class _Stack:
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
 
-        Model k draws its words from its own generator, layer after layer, as
-        ``SeededDropout`` does. The buffers are reused (fresh memory is slow to
-        fault in): the previous batch's graph, which saved them, is gone by then.
+        Model k draws its words from its own generator, layer after layer, as ``SeededDropout`` does.
+        The buffers are reused (fresh memory is slow to fault in): the graph that saved them is gone.
         """
         if batch not in self._buffers:
             self._buffers[batch] = [
@@ -587,19 +546,15 @@ class _Stack:
         return [mask.view(batch, -1) for _, mask in buffers]
 
     def freeze(self, k: int) -> None:
-        """Stop failed model ``k``: zero its weights, gradients and Adam state.
+        """Stop failed model ``k``: zero its weights, gradients and Adam state, so that it stays finite.
 
-        Its output is then constant and, its loss masked out, its gradients are
-        zero, so it stays finite and Adam never moves it again.
+        Its output is then constant and, its loss masked out, its gradients zero: Adam never moves it again.
         """
         with torch.no_grad():
             for p in self.parameters:
-                p.view(self.K, -1)[k].zero_()
-                if p.grad is not None:
-                    p.grad.view(self.K, -1)[k].zero_()
-                for state in self.optimizer.state[p].values():
-                    if state.shape == p.shape:
-                        state.view(self.K, -1)[k].zero_()
+                for tensor in [p, p.grad, *self.optimizer.state[p].values()]:  # Adam's step count is not per model
+                    if tensor is not None and tensor.shape == p.shape:
+                        tensor.view(self.K, -1)[k].zero_()
             for mean, var in zip(self.running_mean, self.running_var):
                 mean.view(self.K, -1)[k].zero_()
                 var.view(self.K, -1)[k].fill_(1.0)
@@ -618,9 +573,7 @@ def _train_stack(
     n, d = splits[seeds[0]].X_train.shape
     stack = _Stack(specs, d, device)
     specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
-    # Each model reads its seed's split in place (a stacked copy would cost the
-    # whole training data again per stack in flight): its rows are gathered
-    # straight into its slice of the sample-major input buffer.
+    # Each model's rows are gathered from its seed's split straight into its slice of the input buffer.
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
@@ -661,7 +614,7 @@ def _train_stack(
     probabilities = _predict(stack, seeds, splits, device)
     seconds = (time.perf_counter() - start) / K
     return [
-        _row(spec, dataset, d, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
+        _row(spec, dataset, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
              train_loss=losses_per_run[k][: stack.stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device)
         for k, spec in enumerate(specs)
     ]
@@ -686,10 +639,9 @@ def _predict(
 
 
 def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
-    """Same-shape runs in stacks of at most ``max_stack``, split evenly.
+    """Same-shape runs in stacks of at most ``max_stack``, split evenly, runs of one activation together.
 
-    Runs with the same activation go together: a stack computes each of its
-    activations once, so fewer and larger activation groups are faster.
+    A stack computes each of its activations once, so fewer and larger activation groups are faster.
     """
     groups: dict[tuple, list[RunSpec]] = {}
     for spec in sorted(specs, key=lambda spec: spec.module_spec):
@@ -713,14 +665,12 @@ def _cost(stack: Sequence[RunSpec], dataset: Dataset) -> float:
 def _keep_freed_memory() -> None:
     """Let glibc keep freed memory for reuse instead of handing it back to the kernel.
 
-    A training step frees and allocates megabytes of tensors; by default glibc
-    returns such blocks to the kernel and the next step faults them in again,
-    page by page. On this project's virtual machines that cost about 1,100 page
-    faults and 3-5 ms a step (15-20% of a Heavy step). All threads share one
-    heap (one arena), so that a block one worker freed serves the next: with an
-    arena per thread, each kept its own peak (2 workers: 707 MB peak instead of
-    645 MB on FOREST_COVER's stacks). Linux with glibc only; elsewhere this does
-    nothing. The process keeps its peak memory afterwards.
+    A training step frees and allocates megabytes of tensors, which glibc by default
+    returns to the kernel for the next step to fault in again: on this project's
+    virtual machines about 1,100 page faults and 3-5 ms a step (15-20% of a Heavy
+    step). All threads share one arena, so a block one worker freed serves the next
+    (an arena per thread kept each thread's peak: 707 instead of 645 MB with 2 workers
+    on FOREST_COVER). Linux with glibc only, else nothing; the process keeps its peak.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -737,10 +687,6 @@ def _default_workers(device: torch.device) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class _Interrupted(Exception):
-    """Raised in a worker when the grid was interrupted, to stop its stack early."""
-
-
 def run_grid(
     specs: Iterable[RunSpec],
     datasets: Mapping[str, Dataset],
@@ -754,18 +700,17 @@ def run_grid(
 ) -> pd.DataFrame:
     """Train every spec and return one row per spec, in the order given.
 
-    ``datasets`` maps each spec's data set name to its Dataset. Runs of the same
-    shape are trained in stacks of at most ``max_stack`` (see the module
-    docstring), ``workers`` stacks at a time, each in its own thread (default: one
-    per CPU core; one on a GPU), every torch operation on one thread
-    (``one_thread``), so a run's numbers depend neither on its stack nor on ``workers``.
+    ``datasets`` maps each spec's data set name to its Dataset. Runs of the same shape are
+    trained in stacks of at most ``max_stack`` (see the module docstring), ``workers`` stacks
+    at a time, each in its own thread (default: one per CPU core; one on a GPU), torch on one
+    thread (``one_thread``).
 
-    With a ``store``, runs it holds for the same data and code version
-    (``RunStore.current``) are read back, not trained again; each stack's rows
-    are appended as soon as it finishes, so an interrupted grid resumes where it
-    stopped. ``executor`` (default: ``NSLIB_JOBS``, which also sets the default
-    ``workers``, and ``NSLIB_DASK_SCHEDULER``; see ``nslib.parallel``) can send
-    the stacks to a Dask cluster instead, their rows coming back into the same store.
+    With a ``store``, runs it holds for the same data and code version (``RunStore.current``)
+    are read back, not trained again; each stack's rows are appended as soon as it finishes,
+    so an interrupted grid resumes where it stopped. ``executor`` (default: ``NSLIB_JOBS``,
+    which also sets the default ``workers``, and ``NSLIB_DASK_SCHEDULER``; see
+    ``nslib.parallel``) can send the stacks to a Dask cluster instead, their rows coming back
+    into the same store.
     """
     specs = list(specs)
     executor = executor or executor_from_env()
@@ -841,7 +786,7 @@ def _run_threaded(
 
     def advance(epochs: int) -> None:
         if stop.is_set():
-            raise _Interrupted
+            raise CancelledError  # the grid stopped: end this stack too; nobody reads its result
         with lock:
             update_bar(epochs)
 
