@@ -1,25 +1,19 @@
 """Formulas in gplearn's notation: read them, print them, and compute them.
 
-gplearn writes its programs in prefix form, ``mul(cos(X3), X5)``. This module
-reads such a string with Python's ``ast.parse`` and a whitelist walk into an
-immutable tree, and computes that tree three ways: with numpy (matching
-gplearn's own ``execute``), with torch (an activation ``nn.Module``) and with
-sympy (for printing). Nothing in a formula string is ever run as Python: a
-formula holds only operators, numbers, the variables ``x`` or ``X0``, ``X1``, ...,
-commas and parentheses, and anything else is a ``FormulaError`` pointing at it.
+gplearn writes programs in prefix form, ``mul(cos(X3), X5)``. ``parse`` reads one with Python's
+``ast.parse`` and a whitelist walk into an immutable tree, computed with numpy (as gplearn's
+``execute``), torch (an activation ``nn.Module``) or sympy (for printing). Nothing is ever run:
+a formula holds only operators, numbers, the variables ``x`` or ``X0``, ``X1``, ..., commas and
+parentheses, and anything else is a ``FormulaError`` pointing at it.
 
-Every operator has gplearn's semantics, its protected ones included
-(``gplearn/functions.py``): ``div(a, b)`` is ``a/b`` where ``|b| > 0.001`` else 1,
-``log(a)`` is ``log|a|`` where ``|a| > 0.001`` else 0, ``inv(a)`` is ``1/a`` where
-``|a| > 0.001`` else 0, and ``sqrt(a)`` is ``sqrt|a|``.
+Operators have gplearn's semantics (``gplearn/functions.py``): ``div(a, b)`` is ``a/b`` where
+``|b| > 0.001`` else 1, ``log(a)`` is ``log|a|`` and ``inv(a)`` is ``1/a`` where ``|a| > 0.001``
+else 0, and ``sqrt(a)`` is ``sqrt|a|``.
 
-Gradients of the torch version: ``torch.where`` computes both of its branches
-and lets a NaN from the unused one leak into the gradient, so each protected
-operator first replaces the inputs it will not use by 1; the protected region
-is constant, so its gradient there is 0. ``sqrt|a|`` has an infinite slope at
-``a == 0``; there we use 0 (the symmetric choice, as torch's ``abs`` and
-``relu`` do at their kinks). Everywhere else the gradient is the exact one,
-large but finite near 0.
+Torch gradients: ``torch.where`` lets a NaN from its unused branch leak into the gradient, so each
+protected operator first replaces the inputs it will not use by 1 (its constant region has gradient 0).
+At ``a == 0``, where ``sqrt|a|`` has an infinite slope, the gradient is 0, as torch's ``abs`` and
+``relu`` choose at their kinks; elsewhere gradients are exact, large but finite near 0.
 """
 
 from __future__ import annotations
@@ -79,10 +73,7 @@ def _torch_sqrt(a: torch.Tensor) -> torch.Tensor:
 
 @functools.cache
 def _sympy_operators() -> dict[str, Callable[..., sympy.Expr]]:
-    """Each operator's exact sympy form; sympy is imported here, by the first ``to_sympy``.
-
-    Training never prints a formula, so its workers do not carry sympy.
-    """
+    """Each operator's exact sympy form; sympy is imported on first use, so training workers do not carry it."""
     import sympy
 
     # The float, not the rational 1/1000: gplearn compares against the double 0.001,
@@ -273,19 +264,17 @@ class Formula:
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
 
-        ``cos``, ``abs``, ``sqrt`` and ``log`` of ``abs(a)`` or ``neg(a)`` drop the inner
-        operator (``_SIGN_BLIND``); ``neg(neg(a))`` becomes ``a``. Every rewrite holds for
-        every float, NaN and infinities included, so the value is the literal formula's to
-        the last bit. ``.original`` keeps this one.
+        A ``_SIGN_BLIND`` operator of ``abs(a)`` or ``neg(a)`` takes ``a``, and ``neg(neg(a))`` is ``a``:
+        exact for every float, NaN and infinities included, so values are the literal formula's to the
+        last bit. ``.original`` keeps this one.
         """
         return Formula(_fold(self.root, lambda node: node, _cheaper_call), original=self)
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         """Compute the formula in float64 numpy, exactly as gplearn's ``execute`` does.
 
-        A formula in ``X<i>`` takes a 2-D array ``[n_samples, n_features]`` and
-        returns ``[n_samples]``; a formula in ``x`` (or in constants only) works
-        elementwise on an array of any shape and returns that shape.
+        A formula in ``X<i>`` takes ``[n_samples, n_features]`` and returns ``[n_samples]``; one in
+        ``x`` (or constants only) works elementwise on an array of any shape and returns that shape.
         """
         values = np.asarray(X, dtype=np.float64)
         features = self._feature_indices()
@@ -320,13 +309,11 @@ class Formula:
     def to_sympy(self, simplify: bool = False) -> sympy.Expr:
         """The exact sympy expression, in real symbols ``x`` or ``X<i>``, for reading and printing.
 
-        Protected operators become ``Piecewise`` (guards that constants decide
-        vanish). sympy's automatic canonical form already merges like terms, so
-        ``mul(cos(x), x)`` is ``x*cos(x)``; ``simplify=True`` adds
-        ``sympy.simplify``, which can take minutes on nested protected operators.
-        For numbers use ``evaluate()``: where one protected operator sits inside
-        another's guard, sympy rewrites the guard into conditions that are
-        undefined where it is false, and ``subs`` there raises a TypeError.
+        Protected operators become ``Piecewise`` (guards that constants decide vanish). sympy's
+        canonical form merges like terms (``mul(cos(x), x)`` is ``x*cos(x)``); ``simplify=True`` adds
+        ``sympy.simplify``, which can take minutes on nested protected operators. For numbers use
+        ``evaluate()``: sympy rewrites a guard nested in another's into conditions undefined where it
+        is false, and ``subs`` there raises a TypeError.
         """
 
         import sympy
@@ -351,12 +338,9 @@ class Formula:
 class FormulaActivation(nn.Module):
     """A formula in ``x`` as an elementwise activation: any shape, device and floating dtype.
 
-    It computes ``formula.cheaper()``, each distinct subterm once: in
-    ``sub(cos(x), cos(abs(cos(x))))`` that is ``cos(x)`` once, then ``cos`` of
-    it, then the difference. Constants are zero-dimensional tensors that
-    broadcast, not full arrays. Values are the literal formula's to the last bit;
-    gradients can differ in the last bits where a shared subterm's gradient is
-    summed before rather than after its backward step.
+    It computes ``formula.cheaper()`` with each distinct subterm once (``_steps``) and constants as
+    zero-dimensional tensors. Values are the literal formula's to the last bit; gradients can differ in
+    the last bits where a shared subterm's gradient is summed before rather than after its backward step.
     """
 
     def __init__(self, formula: Formula) -> None:
@@ -481,11 +465,10 @@ class _Reader:
 def parse(text: str) -> Formula:
     """Read a gplearn program string such as ``mul(cos(X3), X5)`` or ``add(x, -0.412)``.
 
-    Python's ``ast.parse`` reads the text (nothing is run) and a whitelist walk
-    keeps only calls of the operators, numbers and the variables ``x`` or
-    ``X0``, ``X1``, ...; as in Python, parentheses around a term and a comma
-    after the last argument are allowed. Anything else raises ``FormulaError``
-    (a ValueError) that points at the offending column.
+    Python's ``ast.parse`` reads the text (nothing is run); a whitelist walk keeps calls of the
+    operators, numbers and ``x`` or ``X0``, ``X1``, ..., with parentheses around a term and a comma
+    after the last argument allowed, as in Python. Anything else raises ``FormulaError`` (a ValueError)
+    pointing at its column.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() needs the formula as a string, such as 'mul(cos(x), x)'; got {type(text).__name__}")
