@@ -42,9 +42,8 @@ from nslib.symbolic import parse
 
 PAPER_FUNCTION_SET = ("add", "sub", "mul", "sin", "cos", "abs")
 CACHE_FILE = "formulas.json"
-# The version of the code that computes a discovery (this module, symbolic, the
-# loader's rows). Bump it with any change that alters a record; older entries
-# are then recomputed.
+# Bump with any change to how a record is computed (this module, symbolic, the loader's rows):
+# entries of an older version are then recomputed.
 DISCOVERY_CODE_VERSION = "2"
 
 

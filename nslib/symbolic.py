@@ -215,8 +215,7 @@ def _cheaper_call(op: Operator, args: list[Node]) -> Node:
 class Formula:
     """A parsed formula: an immutable tree, compared and hashed by its structure.
 
-    ``original`` is the formula this one was made from by ``collapse()`` or
-    ``cheaper()`` (``None`` for a parsed one); it does not take part in ``==``.
+    ``original``, outside ``==``, is the formula ``collapse()`` or ``cheaper()`` made this one from (else None).
     """
 
     root: Node
