@@ -106,34 +106,30 @@ def _sympy_operators() -> dict[str, Callable[..., sympy.Expr]]:
 class Operator:
     """One of gplearn's functions, computed the same way in numpy and torch (sympy: ``_sympy_operators``)."""
 
-    name: str
     arity: int
     numpy: Callable[..., np.ndarray]
     torch: Callable[..., torch.Tensor]
 
 
 OPERATORS: dict[str, Operator] = {
-    op.name: op
-    for op in (
-        Operator("add", 2, np.add, torch.add),
-        Operator("sub", 2, np.subtract, torch.sub),
-        Operator("mul", 2, np.multiply, torch.mul),
-        Operator("div", 2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0),
-                 lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0)),
-        Operator("sqrt", 1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
-        Operator("log", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0),
-                 lambda a: _torch_guarded(torch.log, a.abs(), 0.0)),
-        Operator("abs", 1, np.abs, torch.abs),
-        Operator("neg", 1, np.negative, torch.neg),
-        Operator("inv", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0),
-                 lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0)),
-        Operator("max", 2, np.maximum, torch.maximum),
-        Operator("min", 2, np.minimum, torch.minimum),
-        Operator("sin", 1, np.sin, torch.sin),
-        Operator("cos", 1, np.cos, torch.cos),
-        Operator("tan", 1, np.tan, torch.tan),
-        Operator("sig", 1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
-    )
+    "add": Operator(2, np.add, torch.add),
+    "sub": Operator(2, np.subtract, torch.sub),
+    "mul": Operator(2, np.multiply, torch.mul),
+    "div": Operator(2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0),
+                    lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0)),
+    "sqrt": Operator(1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
+    "log": Operator(1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0),
+                    lambda a: _torch_guarded(torch.log, a.abs(), 0.0)),
+    "abs": Operator(1, np.abs, torch.abs),
+    "neg": Operator(1, np.negative, torch.neg),
+    "inv": Operator(1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0),
+                    lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0)),
+    "max": Operator(2, np.maximum, torch.maximum),
+    "min": Operator(2, np.minimum, torch.minimum),
+    "sin": Operator(1, np.sin, torch.sin),
+    "cos": Operator(1, np.cos, torch.cos),
+    "tan": Operator(1, np.tan, torch.tan),
+    "sig": Operator(1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
 }
 
 # ---------------------------------------------------------------- the tree
@@ -169,10 +165,10 @@ class Call:
 Node = Constant | Feature | Input | Call
 
 
-def _fold(node: Node, leaf: Callable[[Node], object], apply: Callable[[Operator, list], object]) -> object:
-    """Compute a tree bottom-up: ``leaf`` for terminals, ``apply`` for operators."""
+def _fold(node: Node, leaf: Callable[[Node], object], apply: Callable[[str, list], object]) -> object:
+    """Compute a tree bottom-up: ``leaf`` for terminals, ``apply`` for an operator's name and its arguments."""
     if isinstance(node, Call):
-        return apply(OPERATORS[node.operator], [_fold(arg, leaf, apply) for arg in node.args])
+        return apply(node.operator, [_fold(arg, leaf, apply) for arg in node.args])
     return leaf(node)
 
 
@@ -200,15 +196,15 @@ def _text_of_leaf(node: Node) -> str:
 _SIGN_BLIND = frozenset({"cos", "abs", "sqrt", "log"})
 
 
-def _cheaper_call(op: Operator, args: list[Node]) -> Node:
-    """``op(*args)`` without sign changes that cannot change its value; ``args`` are already cheaper."""
+def _cheaper_call(operator: str, args: list[Node]) -> Node:
+    """``operator(*args)`` without sign changes that cannot change its value; ``args`` are already cheaper."""
     inner = args[0]
-    if op.arity == 1 and isinstance(inner, Call) and inner.operator in ("abs", "neg"):
-        if op.name in _SIGN_BLIND:
-            return _cheaper_call(op, [inner.args[0]])
-        if op.name == "neg" and inner.operator == "neg":
+    if len(args) == 1 and isinstance(inner, Call) and inner.operator in ("abs", "neg"):
+        if operator in _SIGN_BLIND:
+            return _cheaper_call(operator, [inner.args[0]])
+        if operator == "neg" and inner.operator == "neg":
             return inner.args[0]
-    return Call(op.name, tuple(args))
+    return Call(operator, tuple(args))
 
 
 @dataclass(frozen=True)
@@ -222,7 +218,7 @@ class Formula:
     original: Formula | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        return _fold(self.root, _text_of_leaf, lambda op, args: f"{op.name}({', '.join(args)})")
+        return _fold(self.root, _text_of_leaf, lambda name, args: f"{name}({', '.join(args)})")
 
     def __repr__(self) -> str:
         return f"Formula({str(self)!r})"
@@ -237,7 +233,7 @@ class Formula:
     @property
     def depth(self) -> int:
         """Operator levels on the longest path, as gplearn counts them (a terminal is 0)."""
-        return _fold(self.root, lambda node: 0, lambda op, args: 1 + max(args))
+        return _fold(self.root, lambda node: 0, lambda name, args: 1 + max(args))
 
     @property
     def size(self) -> int:
@@ -258,7 +254,7 @@ class Formula:
         def leaf(node: Node) -> Node:
             return Input() if isinstance(node, Feature) else node
 
-        return Formula(_fold(self.root, leaf, lambda op, args: Call(op.name, tuple(args))), original=self)
+        return Formula(_fold(self.root, leaf, lambda name, args: Call(name, tuple(args))), original=self)
 
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
@@ -299,7 +295,7 @@ class Formula:
 
         # gplearn silences the same warnings (overflow in sig, poles of tan, ...).
         with np.errstate(all="ignore"):
-            return np.array(_fold(self.root, leaf, lambda op, args: op.numpy(*args)))
+            return np.array(_fold(self.root, leaf, lambda name, args: OPERATORS[name].numpy(*args)))
 
     def to_torch(self) -> FormulaActivation:
         """An ``nn.Module`` applying the formula elementwise: an activation function."""
@@ -324,7 +320,7 @@ class Formula:
             return sympy.Symbol(_text_of_leaf(node), real=True)
 
         operators = _sympy_operators()
-        expression = _fold(self.root, leaf, lambda op, args: operators[op.name](*args))
+        expression = _fold(self.root, leaf, lambda name, args: operators[name](*args))
         return sympy.simplify(expression) if simplify else expression
 
     def latex(self) -> str:
