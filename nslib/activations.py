@@ -1,10 +1,9 @@
 """Activation functions by name, so that a configuration can say which one it uses.
 
-A spec is a built-in (``"relu"``, ``"gelu"``, ``"silu"``, any case), the learned
-rational activation (``"rational"``, ``nslib.rational``) or a formula in ``x`` in
-gplearn's notation (``"mul(cos(x), x)"``). A data set's discovered
-formula is looked up by the caller (``nslib.grids.formulas_for``) and passed as
-a formula, so that naming an activation never loads data or runs GP.
+A spec is a built-in (``"relu"``, ``"gelu"``, ``"silu"``, any case), the learned rational
+activation (``"rational"``, ``nslib.rational``) or a formula in ``x`` in gplearn's notation
+(``"mul(cos(x), x)"``). A data set's discovered formula is looked up by the caller
+(``nslib.grids.formulas_for``), so that naming an activation never loads data or runs GP.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from torch import nn
 from nslib.rational import Rational
 from nslib.symbolic import FormulaError, parse
 
-# key -> (label for tables, factory). The paper's fixed activations, which its
-# claims compare with; GELU is the exact one, as in the paper's code.
+# key -> (label for tables, factory): the paper's fixed activations; GELU is the exact one, as in its code.
 BUILTINS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
     "relu": ("ReLU", nn.ReLU),
     "gelu": ("GELU", partial(nn.GELU, approximate="none")),

@@ -1,19 +1,13 @@
 """Genetic-programming discovery: one formula per data set, as the paper finds it.
 
-The paper (Hajbi, arXiv 2601.10740; see ``docs/method.md``) draws 10% of a
-data set's rows with seed 42, standardises them, runs gplearn's
-``SymbolicClassifier`` on them and keeps the best program's string. Replacing
-every feature variable ``X<i>`` by one ``x`` ("collapsing") turns that program
-into the one-variable activation the rest of the study uses.
+The paper (Hajbi, arXiv 2601.10740; ``docs/method.md``) runs gplearn's ``SymbolicClassifier``
+on 10% of a data set's rows (seed 42), standardised, and keeps the best program. Replacing every
+feature ``X<i>`` by one ``x`` ("collapsing") turns it into the activation the study uses.
 
-``discover`` does exactly that and also scores what the paper never looked at:
-how well the multivariate program and its collapsed form classify the rows GP
-did not see. Results are kept in ``derived_dir()/formulas.json``, keyed by the
-data's fingerprint, the settings and ``DISCOVERY_CODE_VERSION`` (``cache_key``),
-and reused until one of them changes; entries of other data or older code are
-never read back. ``random_programs`` draws formulas from the same
-grammar as a control, ``stability`` repeats the discovery over GP seeds, and
-``activation_curves``/``plot_activation`` draw the activations for notebook 02.
+``discover`` does that and also scores the program and its collapsed form on the rows GP did not
+see. Records are kept in ``derived_dir()/formulas.json`` under ``cache_key`` (data fingerprint,
+settings, ``DISCOVERY_CODE_VERSION``). ``random_programs`` draws controls from the same grammar,
+``stability`` repeats discovery over GP seeds, ``activation_curves``/``plot_activation`` draw activations.
 """
 
 from __future__ import annotations
@@ -48,9 +42,8 @@ from nslib.symbolic import parse
 
 PAPER_FUNCTION_SET = ("add", "sub", "mul", "sin", "cos", "abs")
 CACHE_FILE = "formulas.json"
-# The version of the code that computes a discovery (this module, symbolic, the
-# loader's rows). Bump it with any change that alters a record; older entries
-# are then recomputed.
+# Bump with any change to how a record is computed (this module, symbolic, the loader's rows):
+# entries of an older version are then recomputed.
 DISCOVERY_CODE_VERSION = "2"
 
 
@@ -58,19 +51,15 @@ DISCOVERY_CODE_VERSION = "2"
 class Discovery:
     """One discovery run: the program gplearn found, its collapsed formula, and their scores.
 
-    ``fitness`` is gplearn's raw fitness of the best program (log loss on the
-    discovery sample). The three AUCs are measured on the rows GP did not see,
-    standardised with the scaler fit on the sample:
+    ``fitness`` is gplearn's raw fitness of the program (log loss on the discovery sample).
+    The AUCs are on the rows GP did not see, standardised with the sample's scaler:
 
-    - ``auc_multivariate``: the program itself, on all its features
-      (``SymbolicClassifier.predict_proba``);
-    - ``auc_collapsed``: the collapsed one-variable formula applied to one
-      feature, the first feature variable written in the program
-      (``collapsed_feature``, e.g. ``"X25"``). For a program in one feature this
-      equals ``auc_multivariate``; for a program in several it shows what is
-      left once the features are merged. None when the program uses no feature;
-    - ``auc_best_single_feature``: for context, the one feature (with its sign)
-      that ranks the discovery sample best, scored on the unseen rows.
+    - ``auc_multivariate``: the program on all its features (``predict_proba``);
+    - ``auc_collapsed``: the collapsed formula applied to the program's first feature
+      (``collapsed_feature``, e.g. ``"X25"``): ``auc_multivariate`` for a program in one
+      feature, what is left once several are merged; None for a program without features;
+    - ``auc_best_single_feature``: for context, the one feature (with its sign) that ranks
+      the discovery sample best.
     """
 
     dataset: str
@@ -90,13 +79,9 @@ class Discovery:
     versions: dict[str, str]
     seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON-ready values."""
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Discovery:
-        """Rebuild a record from ``to_dict()``'s output; a ValueError names missing or unknown fields."""
+        """Rebuild a record from ``dataclasses.asdict``; a ValueError names missing or unknown fields."""
         names = {field.name for field in fields(cls)}
         missing, unknown = names - set(values), set(values) - names
         if missing or unknown:
@@ -108,12 +93,10 @@ class Discovery:
 
 
 def discovery_sample(n_rows: int, fraction: float, seed: int) -> np.ndarray:
-    """The row indices GP sees: ``int(fraction * n_rows)`` rows without replacement.
+    """The row indices GP sees: ``int(fraction * n_rows)`` rows without replacement (20,978 give 2,097).
 
-    This is the paper's own draw, ``np.random.seed(seed)`` followed by
-    ``np.random.choice(n, int(0.1 * n), replace=False)``, written with a private
-    ``RandomState`` so that it leaves numpy's global generator alone. The size
-    is truncated, not rounded, as in the paper's code (20,978 rows give 2,097).
+    The paper's ``np.random.seed(seed)`` then ``np.random.choice(n, int(0.1 * n), replace=False)``,
+    drawn from a private ``RandomState`` so that numpy's global generator is left alone.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(
@@ -143,33 +126,29 @@ def discovery_settings(
             f"discover() sets {sorted(clash)} itself; pass population_size, generations, "
             "function_set and seed as its own arguments, not as gplearn keyword arguments."
         )
+    recorded = {}
+    for key, value in sorted(gplearn_kwargs.items()):
+        try:  # as formulas.json holds it (tuples become lists); what JSON cannot hold cannot be cached
+            recorded[key] = json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"gplearn argument {key}={value!r} cannot be recorded in {CACHE_FILE}; "
+                "use gplearn's names for functions and metrics (strings), numbers or lists."
+            ) from None
     return {
         "population_size": int(population_size),
         "generations": int(generations),
         "function_set": list(function_set),
         "sample_fraction": float(sample_fraction),
-        "gplearn_kwargs": {key: _json_ready(key, value) for key, value in sorted(gplearn_kwargs.items())},
+        "gplearn_kwargs": recorded,
     }
-
-
-def _json_ready(key: str, value: Any) -> Any:
-    # As formulas.json will hold it (tuples become lists); anything else non-JSON
-    # (a callable metric, say) cannot be recorded or cached, so it is refused.
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"gplearn argument {key}={value!r} cannot be recorded in {CACHE_FILE}; "
-            "use gplearn's names for functions and metrics (strings), numbers or lists."
-        ) from None
 
 
 def cache_key(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> str:
     """A stable, readable key: data set, rows, GP seed, code version, and digests of the data and the settings.
 
-    The data's digest is ``nslib.repro.data_fingerprint`` of the arrays
-    themselves, so two samples of one file (other ``rows`` or loader seed) and a
-    user's own data never share an entry.
+    The data's digest is ``nslib.repro.data_fingerprint`` of the arrays, so two samples of one file
+    (other ``rows`` or loader seed) and a user's own data never share an entry.
     """
     settings_digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     return (
@@ -192,17 +171,13 @@ def discover(
 ) -> Discovery:
     """Run the paper's discovery on ``dataset`` and score the program it finds.
 
-    Draws ``discovery_sample`` rows with ``seed``, fits a ``StandardScaler`` on
-    them and runs ``SymbolicClassifier(population_size, generations,
-    function_set, random_state=seed, n_jobs=1, **gplearn_kwargs)``, every other
-    argument at gplearn's default, as in the paper. The features are cast to
-    float64 before scaling, as the paper's pandas-loaded arrays are: scaled in
-    float32, FOREST_COVER's seed-42 program comes out different.
+    Scales the ``discovery_sample`` rows with a ``StandardScaler`` fit on them and runs
+    ``SymbolicClassifier(population_size, generations, function_set, random_state=seed, n_jobs=1,
+    **gplearn_kwargs)``, gplearn's defaults otherwise, as in the paper. Features are scaled in float64,
+    as the paper's pandas arrays are (in float32, FOREST_COVER's seed-42 program differs).
 
-    With ``use_cache`` a record stored in ``formulas.json`` under the same
-    ``cache_key`` is returned without running GP; ``use_cache=False`` always
-    runs GP (and stores the fresh record). ``store=False`` leaves ``formulas.json``
-    alone: a worker process returns its record and the caller stores it.
+    ``use_cache`` returns a record stored under the same ``cache_key`` without running GP;
+    ``store=False`` leaves ``formulas.json`` alone (a worker returns its record, the caller stores it).
     """
     seed = check_int("seed", seed, low=0, high=2**32 - 1, example="42 (numpy's RandomState takes up to 2**32 - 1)")
     settings = discovery_settings(population_size, generations, function_set, sample_fraction, gplearn_kwargs)
@@ -285,7 +260,7 @@ def write_cache(dataset: Dataset, records: Sequence[Discovery]) -> None:
     """Store ``records`` of ``dataset`` in ``formulas.json`` under their ``cache_key``s, in one atomic write."""
     entries = read_cache()
     for record in records:
-        entries[cache_key(dataset, record.seed, record.settings)] = record.to_dict()
+        entries[cache_key(dataset, record.seed, record.settings)] = asdict(record)
     with atomic_write(derived_dir() / CACHE_FILE, "w") as file:
         file.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
@@ -336,8 +311,7 @@ def random_programs(
 ) -> list[str]:
     """``n`` random programs from gplearn's own generator (``gp_program``), the grammar GP starts from.
 
-    Drawn from one ``RandomState(seed)``, so the list is fixed by ``seed``. They
-    answer "would any formula from the same grammar do as well?" (notebook 04).
+    Fixed by ``seed`` (one ``RandomState``), they ask "would any formula of the grammar do as well?" (notebook 04).
     """
     random_state = np.random.RandomState(seed)
     return [
@@ -363,10 +337,8 @@ def stability(
 ) -> pd.DataFrame:
     """Repeat ``discover`` over GP ``seeds``: one row per seed with its program, formula and scores.
 
-    Each seed runs GP once (or not at all when ``use_cache`` finds it), in this
-    process or, with ``NSLIB_JOBS`` > 1 or a Dask scheduler (``nslib.parallel``),
-    in worker processes that return their records. With ``store`` this process
-    then writes them all to ``formulas.json`` at once, so workers never write it.
+    Seeds run here or, with ``NSLIB_JOBS`` > 1 or a Dask scheduler (``nslib.parallel``), in worker
+    processes that return their records; with ``store`` this process writes them all at once.
     """
     tasks = [(dataset, seed, {**discover_kwargs, "use_cache": use_cache}) for seed in seeds]
     results = map_unordered(_discover_task, tasks, executor or executor_from_env())
@@ -374,14 +346,13 @@ def stability(
     if store:
         write_cache(dataset, list(found.values()))
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
-    return pd.DataFrame([found[seed].to_dict() for seed in seeds], columns=columns)
+    return pd.DataFrame([asdict(found[seed]) for seed in seeds], columns=columns)
 
 
 def simplified_text(formula: str, digits: int = 3) -> str:
     """``formula`` simplified by sympy, as short text with constants to ``digits`` significant digits.
 
-    For tables and titles: ``sub(add(add(sin(x), x), add(x, add(x, sub(x, x)))), sub(x, x))``
-    reads ``3*x + sin(x)``.
+    For tables and titles: ``sub(add(add(sin(x), x), add(x, add(x, sub(x, x)))), sub(x, x))`` reads ``3*x + sin(x)``.
     """
     import sympy
 

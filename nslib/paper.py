@@ -1,9 +1,7 @@
-"""What the paper and its code report: the numbers our results are set beside.
+"""What the paper and its code report: the numbers our results are set beside, none computed here.
 
-Nothing here is computed by the compendium. These are the published figures
-(Hajbi, arXiv 2601.10740, Table 2 summary) and the figures measured with the
-paper's own script on the offline mirror's data (see ``docs/method.md``), kept
-in one place so that notebooks, tables and tests quote them identically.
+The published figures (Hajbi, arXiv 2601.10740, Table 2 summary) and those the paper's own script
+measures on the offline mirror's data (``docs/method.md``), in one place so that all quote them alike.
 """
 
 from __future__ import annotations

@@ -11,45 +11,28 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Profile:
-    """How big a run is. ``rows=None`` means each data set's row count in the paper."""
+    """How big a run is; the defaults are the full study. ``rows=None`` means each data set's row count in the paper."""
 
-    name: str
-    rows: int | None
-    epochs: int
-    seeds: tuple[int, ...]
-    transfer_seeds: tuple[int, ...]
-    gp_population: int
-    gp_generations: int
-    gp_stability_seeds: tuple[int, ...]
-    random_programs: int
-    widths: tuple[tuple[int, int], ...]
-    control_seeds: tuple[int, ...]
-    curve_seeds: tuple[int, ...]
-    tune_lrs: tuple[float, ...]
-    tune_epochs: int
-    tune_seeds: tuple[int, ...]
-    higgs_rows: tuple[int, ...]
+    name: str = "full"
+    rows: int | None = None
+    epochs: int = 15
+    seeds: tuple[int, ...] = tuple(range(42, 52))
+    transfer_seeds: tuple[int, ...] = tuple(range(42, 52))
+    gp_population: int = 500
+    gp_generations: int = 5
+    gp_stability_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)
+    random_programs: int = 100
+    widths: tuple[tuple[int, int], ...] = ((8, 4), (16, 8), (32, 16), (64, 32), (128, 64), (200, 100))
+    control_seeds: tuple[int, ...] = (42, 43)
+    curve_seeds: tuple[int, ...] = (42, 43, 44)
+    tune_lrs: tuple[float, ...] = (3e-3, 1e-2, 3e-2)
+    tune_epochs: int = 30
+    tune_seeds: tuple[int, ...] = (42,)
+    higgs_rows: tuple[int, ...] = (2500, 5000, 10000)
 
 
 PROFILES = {
-    "full": Profile(
-        name="full",
-        rows=None,
-        epochs=15,
-        seeds=tuple(range(42, 52)),
-        transfer_seeds=tuple(range(42, 52)),
-        gp_population=500,
-        gp_generations=5,
-        gp_stability_seeds=(42, 43, 44, 45, 46),
-        random_programs=100,
-        widths=((8, 4), (16, 8), (32, 16), (64, 32), (128, 64), (200, 100)),
-        control_seeds=(42, 43),
-        curve_seeds=(42, 43, 44),
-        tune_lrs=(3e-3, 1e-2, 3e-2),
-        tune_epochs=30,
-        tune_seeds=(42,),
-        higgs_rows=(2500, 5000, 10000),
-    ),
+    "full": Profile(),
     "quick": Profile(
         name="quick",
         rows=3000,
@@ -61,11 +44,9 @@ PROFILES = {
         gp_stability_seeds=(42, 43),
         random_programs=4,
         widths=((16, 8), (64, 32)),
-        control_seeds=(42, 43),
         curve_seeds=(42,),
         tune_lrs=(1e-3, 1e-2),
         tune_epochs=4,
-        tune_seeds=(42,),
         higgs_rows=(750, 1500),
     ),
 }

@@ -1,25 +1,19 @@
 """Formulas in gplearn's notation: read them, print them, and compute them.
 
-gplearn writes its programs in prefix form, ``mul(cos(X3), X5)``. This module
-reads such a string with Python's ``ast.parse`` and a whitelist walk into an
-immutable tree, and computes that tree three ways: with numpy (matching
-gplearn's own ``execute``), with torch (an activation ``nn.Module``) and with
-sympy (for printing). Nothing in a formula string is ever run as Python: a
-formula holds only operators, numbers, the variables ``x`` or ``X0``, ``X1``, ...,
-commas and parentheses, and anything else is a ``FormulaError`` pointing at it.
+gplearn writes programs in prefix form, ``mul(cos(X3), X5)``. ``parse`` reads one with Python's
+``ast.parse`` and a whitelist walk into an immutable tree, computed with numpy (as gplearn's
+``execute``), torch (an activation ``nn.Module``) or sympy (for printing). Nothing is ever run:
+a formula holds only operators, numbers, the variables ``x`` or ``X0``, ``X1``, ..., commas and
+parentheses, and anything else is a ``FormulaError`` pointing at it.
 
-Every operator has gplearn's semantics, its protected ones included
-(``gplearn/functions.py``): ``div(a, b)`` is ``a/b`` where ``|b| > 0.001`` else 1,
-``log(a)`` is ``log|a|`` where ``|a| > 0.001`` else 0, ``inv(a)`` is ``1/a`` where
-``|a| > 0.001`` else 0, and ``sqrt(a)`` is ``sqrt|a|``.
+Operators have gplearn's semantics (``gplearn/functions.py``): ``div(a, b)`` is ``a/b`` where
+``|b| > 0.001`` else 1, ``log(a)`` is ``log|a|`` and ``inv(a)`` is ``1/a`` where ``|a| > 0.001``
+else 0, and ``sqrt(a)`` is ``sqrt|a|``.
 
-Gradients of the torch version: ``torch.where`` computes both of its branches
-and lets a NaN from the unused one leak into the gradient, so each protected
-operator first replaces the inputs it will not use by 1; the protected region
-is constant, so its gradient there is 0. ``sqrt|a|`` has an infinite slope at
-``a == 0``; there we use 0 (the symmetric choice, as torch's ``abs`` and
-``relu`` do at their kinks). Everywhere else the gradient is the exact one,
-large but finite near 0.
+Torch gradients: ``torch.where`` lets a NaN from its unused branch leak into the gradient, so each
+protected operator first replaces the inputs it will not use by 1 (its constant region has gradient 0).
+At ``a == 0``, where ``sqrt|a|`` has an infinite slope, the gradient is 0, as torch's ``abs`` and
+``relu`` choose at their kinks; elsewhere gradients are exact, large but finite near 0.
 """
 
 from __future__ import annotations
@@ -79,10 +73,7 @@ def _torch_sqrt(a: torch.Tensor) -> torch.Tensor:
 
 @functools.cache
 def _sympy_operators() -> dict[str, Callable[..., sympy.Expr]]:
-    """Each operator's exact sympy form; sympy is imported here, by the first ``to_sympy``.
-
-    Training never prints a formula, so its workers do not carry sympy.
-    """
+    """Each operator's exact sympy form; sympy is imported on first use, so training workers do not carry it."""
     import sympy
 
     # The float, not the rational 1/1000: gplearn compares against the double 0.001,
@@ -115,34 +106,30 @@ def _sympy_operators() -> dict[str, Callable[..., sympy.Expr]]:
 class Operator:
     """One of gplearn's functions, computed the same way in numpy and torch (sympy: ``_sympy_operators``)."""
 
-    name: str
     arity: int
     numpy: Callable[..., np.ndarray]
     torch: Callable[..., torch.Tensor]
 
 
 OPERATORS: dict[str, Operator] = {
-    op.name: op
-    for op in (
-        Operator("add", 2, np.add, torch.add),
-        Operator("sub", 2, np.subtract, torch.sub),
-        Operator("mul", 2, np.multiply, torch.mul),
-        Operator("div", 2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0),
-                 lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0)),
-        Operator("sqrt", 1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
-        Operator("log", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0),
-                 lambda a: _torch_guarded(torch.log, a.abs(), 0.0)),
-        Operator("abs", 1, np.abs, torch.abs),
-        Operator("neg", 1, np.negative, torch.neg),
-        Operator("inv", 1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0),
-                 lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0)),
-        Operator("max", 2, np.maximum, torch.maximum),
-        Operator("min", 2, np.minimum, torch.minimum),
-        Operator("sin", 1, np.sin, torch.sin),
-        Operator("cos", 1, np.cos, torch.cos),
-        Operator("tan", 1, np.tan, torch.tan),
-        Operator("sig", 1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
-    )
+    "add": Operator(2, np.add, torch.add),
+    "sub": Operator(2, np.subtract, torch.sub),
+    "mul": Operator(2, np.multiply, torch.mul),
+    "div": Operator(2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0),
+                    lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0)),
+    "sqrt": Operator(1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
+    "log": Operator(1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0),
+                    lambda a: _torch_guarded(torch.log, a.abs(), 0.0)),
+    "abs": Operator(1, np.abs, torch.abs),
+    "neg": Operator(1, np.negative, torch.neg),
+    "inv": Operator(1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0),
+                    lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0)),
+    "max": Operator(2, np.maximum, torch.maximum),
+    "min": Operator(2, np.minimum, torch.minimum),
+    "sin": Operator(1, np.sin, torch.sin),
+    "cos": Operator(1, np.cos, torch.cos),
+    "tan": Operator(1, np.tan, torch.tan),
+    "sig": Operator(1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
 }
 
 # ---------------------------------------------------------------- the tree
@@ -178,10 +165,10 @@ class Call:
 Node = Constant | Feature | Input | Call
 
 
-def _fold(node: Node, leaf: Callable[[Node], object], apply: Callable[[Operator, list], object]) -> object:
-    """Compute a tree bottom-up: ``leaf`` for terminals, ``apply`` for operators."""
+def _fold(node: Node, leaf: Callable[[Node], object], apply: Callable[[str, list], object]) -> object:
+    """Compute a tree bottom-up: ``leaf`` for terminals, ``apply`` for an operator's name and its arguments."""
     if isinstance(node, Call):
-        return apply(OPERATORS[node.operator], [_fold(arg, leaf, apply) for arg in node.args])
+        return apply(node.operator, [_fold(arg, leaf, apply) for arg in node.args])
     return leaf(node)
 
 
@@ -209,30 +196,29 @@ def _text_of_leaf(node: Node) -> str:
 _SIGN_BLIND = frozenset({"cos", "abs", "sqrt", "log"})
 
 
-def _cheaper_call(op: Operator, args: list[Node]) -> Node:
-    """``op(*args)`` without sign changes that cannot change its value; ``args`` are already cheaper."""
+def _cheaper_call(operator: str, args: list[Node]) -> Node:
+    """``operator(*args)`` without sign changes that cannot change its value; ``args`` are already cheaper."""
     inner = args[0]
-    if op.arity == 1 and isinstance(inner, Call) and inner.operator in ("abs", "neg"):
-        if op.name in _SIGN_BLIND:
-            return _cheaper_call(op, [inner.args[0]])
-        if op.name == "neg" and inner.operator == "neg":
+    if len(args) == 1 and isinstance(inner, Call) and inner.operator in ("abs", "neg"):
+        if operator in _SIGN_BLIND:
+            return _cheaper_call(operator, [inner.args[0]])
+        if operator == "neg" and inner.operator == "neg":
             return inner.args[0]
-    return Call(op.name, tuple(args))
+    return Call(operator, tuple(args))
 
 
 @dataclass(frozen=True)
 class Formula:
     """A parsed formula: an immutable tree, compared and hashed by its structure.
 
-    ``original`` is the formula this one was made from by ``collapse()`` or
-    ``cheaper()`` (``None`` for a parsed one); it does not take part in ``==``.
+    ``original``, outside ``==``, is the formula ``collapse()`` or ``cheaper()`` made this one from (else None).
     """
 
     root: Node
     original: Formula | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        return _fold(self.root, _text_of_leaf, lambda op, args: f"{op.name}({', '.join(args)})")
+        return _fold(self.root, _text_of_leaf, lambda name, args: f"{name}({', '.join(args)})")
 
     def __repr__(self) -> str:
         return f"Formula({str(self)!r})"
@@ -247,7 +233,7 @@ class Formula:
     @property
     def depth(self) -> int:
         """Operator levels on the longest path, as gplearn counts them (a terminal is 0)."""
-        return _fold(self.root, lambda node: 0, lambda op, args: 1 + max(args))
+        return _fold(self.root, lambda node: 0, lambda name, args: 1 + max(args))
 
     @property
     def size(self) -> int:
@@ -268,24 +254,22 @@ class Formula:
         def leaf(node: Node) -> Node:
             return Input() if isinstance(node, Feature) else node
 
-        return Formula(_fold(self.root, leaf, lambda op, args: Call(op.name, tuple(args))), original=self)
+        return Formula(_fold(self.root, leaf, lambda name, args: Call(name, tuple(args))), original=self)
 
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
 
-        ``cos``, ``abs``, ``sqrt`` and ``log`` of ``abs(a)`` or ``neg(a)`` drop the inner
-        operator (``_SIGN_BLIND``); ``neg(neg(a))`` becomes ``a``. Every rewrite holds for
-        every float, NaN and infinities included, so the value is the literal formula's to
-        the last bit. ``.original`` keeps this one.
+        A ``_SIGN_BLIND`` operator of ``abs(a)`` or ``neg(a)`` takes ``a``, and ``neg(neg(a))`` is ``a``:
+        exact for every float, NaN and infinities included, so values are the literal formula's to the
+        last bit. ``.original`` keeps this one.
         """
         return Formula(_fold(self.root, lambda node: node, _cheaper_call), original=self)
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         """Compute the formula in float64 numpy, exactly as gplearn's ``execute`` does.
 
-        A formula in ``X<i>`` takes a 2-D array ``[n_samples, n_features]`` and
-        returns ``[n_samples]``; a formula in ``x`` (or in constants only) works
-        elementwise on an array of any shape and returns that shape.
+        A formula in ``X<i>`` takes ``[n_samples, n_features]`` and returns ``[n_samples]``; one in
+        ``x`` (or constants only) works elementwise on an array of any shape and returns that shape.
         """
         values = np.asarray(X, dtype=np.float64)
         features = self._feature_indices()
@@ -311,7 +295,7 @@ class Formula:
 
         # gplearn silences the same warnings (overflow in sig, poles of tan, ...).
         with np.errstate(all="ignore"):
-            return np.array(_fold(self.root, leaf, lambda op, args: op.numpy(*args)))
+            return np.array(_fold(self.root, leaf, lambda name, args: OPERATORS[name].numpy(*args)))
 
     def to_torch(self) -> FormulaActivation:
         """An ``nn.Module`` applying the formula elementwise: an activation function."""
@@ -320,13 +304,11 @@ class Formula:
     def to_sympy(self, simplify: bool = False) -> sympy.Expr:
         """The exact sympy expression, in real symbols ``x`` or ``X<i>``, for reading and printing.
 
-        Protected operators become ``Piecewise`` (guards that constants decide
-        vanish). sympy's automatic canonical form already merges like terms, so
-        ``mul(cos(x), x)`` is ``x*cos(x)``; ``simplify=True`` adds
-        ``sympy.simplify``, which can take minutes on nested protected operators.
-        For numbers use ``evaluate()``: where one protected operator sits inside
-        another's guard, sympy rewrites the guard into conditions that are
-        undefined where it is false, and ``subs`` there raises a TypeError.
+        Protected operators become ``Piecewise`` (guards that constants decide vanish). sympy's
+        canonical form merges like terms (``mul(cos(x), x)`` is ``x*cos(x)``); ``simplify=True`` adds
+        ``sympy.simplify``, which can take minutes on nested protected operators. For numbers use
+        ``evaluate()``: sympy rewrites a guard nested in another's into conditions undefined where it
+        is false, and ``subs`` there raises a TypeError.
         """
 
         import sympy
@@ -338,7 +320,7 @@ class Formula:
             return sympy.Symbol(_text_of_leaf(node), real=True)
 
         operators = _sympy_operators()
-        expression = _fold(self.root, leaf, lambda op, args: operators[op.name](*args))
+        expression = _fold(self.root, leaf, lambda name, args: operators[name](*args))
         return sympy.simplify(expression) if simplify else expression
 
     def latex(self) -> str:
@@ -351,12 +333,9 @@ class Formula:
 class FormulaActivation(nn.Module):
     """A formula in ``x`` as an elementwise activation: any shape, device and floating dtype.
 
-    It computes ``formula.cheaper()``, each distinct subterm once: in
-    ``sub(cos(x), cos(abs(cos(x))))`` that is ``cos(x)`` once, then ``cos`` of
-    it, then the difference. Constants are zero-dimensional tensors that
-    broadcast, not full arrays. Values are the literal formula's to the last bit;
-    gradients can differ in the last bits where a shared subterm's gradient is
-    summed before rather than after its backward step.
+    It computes ``formula.cheaper()`` with each distinct subterm once (``_steps``) and constants as
+    zero-dimensional tensors. Values are the literal formula's to the last bit; gradients can differ in
+    the last bits where a shared subterm's gradient is summed before rather than after its backward step.
     """
 
     def __init__(self, formula: Formula) -> None:
@@ -481,11 +460,10 @@ class _Reader:
 def parse(text: str) -> Formula:
     """Read a gplearn program string such as ``mul(cos(X3), X5)`` or ``add(x, -0.412)``.
 
-    Python's ``ast.parse`` reads the text (nothing is run) and a whitelist walk
-    keeps only calls of the operators, numbers and the variables ``x`` or
-    ``X0``, ``X1``, ...; as in Python, parentheses around a term and a comma
-    after the last argument are allowed. Anything else raises ``FormulaError``
-    (a ValueError) that points at the offending column.
+    Python's ``ast.parse`` reads the text (nothing is run); a whitelist walk keeps calls of the
+    operators, numbers and ``x`` or ``X0``, ``X1``, ..., with parentheses around a term and a comma
+    after the last argument allowed, as in Python. Anything else raises ``FormulaError`` (a ValueError)
+    pointing at its column.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() needs the formula as a string, such as 'mul(cos(x), x)'; got {type(text).__name__}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -152,12 +153,12 @@ def test_use_cache_false_runs_gp_again_and_keeps_one_entry(monkeypatch):
 
 def test_a_record_round_trips_through_json():
     record = discovery.discover(synthetic(), **SMALL_GP)
-    assert discovery.Discovery.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    assert discovery.Discovery.from_dict(json.loads(json.dumps(asdict(record)))) == record
     assert record.settings["gplearn_kwargs"] == {} and record.versions["gplearn"] == "0.4.3"
 
 
 def test_from_dict_names_the_missing_fields():
-    values = discovery.discover(synthetic(), **SMALL_GP).to_dict()
+    values = asdict(discovery.discover(synthetic(), **SMALL_GP))
     del values["fitness"]
     with pytest.raises(ValueError, match="missing fields \\['fitness'\\]"):
         discovery.Discovery.from_dict(values)
