@@ -756,10 +756,7 @@ def run_grid(
             for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data, _ in jobs], executor):
                 bar.update(sum(row["epochs"] for row in rows))
                 finished(rows)
-        elif workers == 1 or len(jobs) <= 1:
-            for stack, dataset, seed_splits in jobs:
-                finished(_train_stack(stack, dataset, seed_splits, device, bar.update))
-        else:
+        elif jobs:
             _run_threaded(jobs, device, workers, bar.update, finished)
     table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()
