@@ -1,4 +1,4 @@
-"""The paper's two networks, Heavy (``(200, 100)`` wide, ReLU) and Light (``(64, 32)``, any activation).
+"""The paper's two networks, Heavy (``HEAVY_WIDTHS``, ReLU) and Light (``LIGHT_WIDTHS``, any activation).
 
 Both are ``mlp``s. Their dropout masks come from 16-bit random words (one per unit
 and sample), so that both training engines (``nslib.training``) draw exactly the
@@ -116,16 +116,6 @@ def mlp(
         dropout = nn.Dropout(DROPOUT) if dropout_generator is None else SeededDropout(dropout_generator)
         layers += [nn.Linear(width_in, width), nn.BatchNorm1d(width), activation_module(activation), dropout]
     return nn.Sequential(*layers, nn.Linear(widths[-1], 1), nn.Sigmoid())
-
-
-def heavy(d: int) -> nn.Sequential:
-    """The paper's Heavy network: ``mlp(d, (200, 100), "relu")``."""
-    return mlp(d, HEAVY_WIDTHS, "relu")
-
-
-def light(d: int, activation: str) -> nn.Sequential:
-    """The paper's Light network: ``mlp(d, (64, 32), activation)``."""
-    return mlp(d, LIGHT_WIDTHS, activation)
 
 
 def count_params(model: nn.Module) -> int:

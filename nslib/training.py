@@ -569,8 +569,7 @@ def _train_stack(
 ) -> list[dict]:
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
     start = time.perf_counter()
-    seeds = sorted({spec.seed for spec in specs})
-    n, d = splits[seeds[0]].X_train.shape
+    n, d = next(iter(splits.values())).X_train.shape
     stack = _Stack(specs, d, device)
     specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
     # Each model's rows are gathered from its seed's split straight into its slice of the input buffer.
@@ -606,12 +605,12 @@ def _train_stack(
                 stack.freeze(k)
             losses[epoch] += loss.detach().nan_to_num(0.0) * size
         if specs[0].validation:
-            for k, p in enumerate(_predict(stack, seeds, splits, device, validation=True)):
+            for k, p in enumerate(_predict(stack, splits, validation=True)):
                 if stack.alive[k]:
                     val_auc[k].append(_validation_auc(p, splits[specs[k].seed]))
         advance(K)
     losses_per_run = (losses / n).T.cpu().tolist()
-    probabilities = _predict(stack, seeds, splits, device)
+    probabilities = _predict(stack, splits)
     seconds = (time.perf_counter() - start) / K
     return [
         _row(spec, dataset, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
@@ -620,12 +619,11 @@ def _train_stack(
     ]
 
 
-def _predict(
-    stack: _Stack, seeds: list[int], splits: Mapping[int, _Split], device: torch.device, *, validation: bool = False
-) -> list[np.ndarray]:
+def _predict(stack: _Stack, splits: Mapping[int, _Split], *, validation: bool = False) -> list[np.ndarray]:
     """Each model's probabilities on its test (or validation) rows in eval mode, ``EVAL_CHUNK`` rows at a time."""
-    X = torch.stack([splits[seed].X_val if validation else splits[seed].X_test for seed in seeds])
-    which = torch.tensor([seeds.index(spec.seed) for spec in stack.specs], device=device)
+    seeds = list(splits)
+    X = torch.stack([split.X_val if validation else split.X_test for split in splits.values()])
+    which = torch.tensor([seeds.index(spec.seed) for spec in stack.specs], device=stack.device)
     n_test, d = X.shape[1:]
     out = []
     with torch.no_grad():
@@ -756,10 +754,7 @@ def run_grid(
             for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data, _ in jobs], executor):
                 bar.update(sum(row["epochs"] for row in rows))
                 finished(rows)
-        elif workers == 1 or len(jobs) <= 1:
-            for stack, dataset, seed_splits in jobs:
-                finished(_train_stack(stack, dataset, seed_splits, device, bar.update))
-        else:
+        elif jobs:
             _run_threaded(jobs, device, workers, bar.update, finished)
     table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()

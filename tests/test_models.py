@@ -12,9 +12,7 @@ from nslib.models import (
     count_params,
     count_params_of,
     dropout_words,
-    heavy,
     keep_scale,
-    light,
     mlp,
     widths_of,
 )
@@ -25,8 +23,8 @@ from nslib.models import (
     [(28, 26_601, 4_161), (54, 31_801, 5_825), (57, 32_401, 6_017)],
 )
 def test_parameter_counts_are_the_papers(d: int, heavy_params: int, light_params: int) -> None:
-    assert count_params(heavy(d)) == heavy_params
-    assert count_params(light(d, "gelu")) == light_params
+    assert count_params(mlp(d, (200, 100), "relu")) == heavy_params
+    assert count_params(mlp(d, (64, 32), "gelu")) == light_params
     assert count_params_of(d, (200, 100)) == heavy_params
     assert count_params_of(d, (64, 32)) == light_params
 

@@ -3,7 +3,7 @@
 import pytest
 
 from nslib import paper
-from nslib.models import count_params, heavy, light
+from nslib.models import count_params, mlp, widths_of
 
 FEATURES = {"HIGGS": 28, "FOREST_COVER": 54, "SPAMBASE": 57}  # the data sets' feature counts (docs/method.md)
 
@@ -11,8 +11,8 @@ FEATURES = {"HIGGS": 28, "FOREST_COVER": 54, "SPAMBASE": 57}  # the data sets' f
 @pytest.mark.parametrize("dataset", FEATURES)
 def test_the_papers_parameter_counts_are_those_of_the_networks_nslib_builds(dataset: str) -> None:
     d = FEATURES[dataset]
-    assert paper.PARAMS[(dataset, "heavy")] == count_params(heavy(d))
-    assert paper.PARAMS[(dataset, "light")] == count_params(light(d, "relu"))
+    assert paper.PARAMS[(dataset, "heavy")] == count_params(mlp(d, widths_of("heavy"), "relu"))
+    assert paper.PARAMS[(dataset, "light")] == count_params(mlp(d, widths_of("light"), "relu"))
 
 
 def test_every_headline_model_is_light_with_the_light_parameter_count() -> None:

@@ -11,7 +11,7 @@ from torch import nn
 
 from nslib.activations import activation_label, activation_module, resolve_formula
 from nslib.grids import with_roles
-from nslib.models import count_params, count_params_of, light
+from nslib.models import LIGHT_WIDTHS, count_params, count_params_of, mlp
 from nslib.rational import (
     Rational,
     curve,
@@ -94,7 +94,7 @@ def test_rational_is_a_named_activation_with_fresh_coefficients_per_layer() -> N
     assert activation_label(" Rational ") == "Rational" and resolve_formula("rational") == ""
     first, second = activation_module("rational"), activation_module("rational")
     assert isinstance(first, Rational) and first.coefficients is not second.coefficients
-    model = light(5, "rational")
+    model = mlp(5, LIGHT_WIDTHS, "rational")
     layers = [m for m in model if isinstance(m, Rational)]
     assert len(layers) == 2 and layers[0].coefficients is not layers[1].coefficients
     runs = pd.DataFrame({"dataset": ["HIGGS"], "arch": ["light"], "activation": ["Rational"], "formula": [""]})
@@ -103,7 +103,7 @@ def test_rational_is_a_named_activation_with_fresh_coefficients_per_layer() -> N
 
 @pytest.mark.parametrize(("d", "light_params"), [(28, 4_161), (57, 6_017)])
 def test_a_light_rational_network_has_ten_more_parameters_per_hidden_layer(d: int, light_params: int) -> None:
-    assert count_params(light(d, "rational")) == light_params + 2 * 10
+    assert count_params(mlp(d, LIGHT_WIDTHS, "rational")) == light_params + 2 * 10
     assert count_params_of(d, (64, 32), "rational") == light_params + 20
     assert count_params_of(d, (64, 32), "mul(cos(x), x)") == light_params
 
@@ -123,7 +123,7 @@ def test_a_light_rational_network_learns_and_its_curves_move() -> None:
 
 def test_learned_coefficients_needs_a_rational_network() -> None:
     with pytest.raises(ValueError, match="activation='rational'"):
-        learned_coefficients(light(4, "relu"))
+        learned_coefficients(mlp(4, LIGHT_WIDTHS, "relu"))
 
 
 def test_plot_curves_draws_each_layer_beside_the_formulas_to_compare() -> None:
