@@ -159,12 +159,10 @@ class RunStore:
 def as_table(rows: pd.DataFrame | Iterable[Mapping[str, object]]) -> pd.DataFrame:
     """Runs as a DataFrame with the columns of ``COLUMNS``, typed as ``RunStore.read`` types them."""
     frame = pd.DataFrame(rows, columns=list(COLUMNS)).reset_index(drop=True)
-    for column in INTEGER_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-    for column in FLOAT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype(float)
-    for column in set(COLUMNS) - set(INTEGER_COLUMNS) - set(FLOAT_COLUMNS):
-        frame[column] = frame[column].astype(object).fillna("").astype(str)
+    texts = [column for column in COLUMNS if column not in INTEGER_COLUMNS + FLOAT_COLUMNS]
+    frame[list(INTEGER_COLUMNS)] = frame[list(INTEGER_COLUMNS)].apply(pd.to_numeric).astype("Int64")
+    frame[list(FLOAT_COLUMNS)] = frame[list(FLOAT_COLUMNS)].apply(pd.to_numeric).astype(float)
+    frame[texts] = frame[texts].astype(object).fillna("").astype(str)
     return frame
 
 
