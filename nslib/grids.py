@@ -124,10 +124,6 @@ def grid_claims(datasets: Iterable[str]) -> list[Claim]:
     ]
 
 
-def _canonical(formula: str) -> str:
-    return str(parse(formula))
-
-
 def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     """A copy of ``runs`` with a ``config`` column: ``"<Arch> <activation>"`` for a built-in (``"Heavy ReLU"``),
     ``"Specialist"`` for the row's own data set's formula, else ``"Transfer (<source>)"`` for the first other
@@ -135,12 +131,12 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     missing = [column for column in ("dataset", "arch", "activation", "formula") if column not in runs.columns]
     if missing:
         raise ValueError(f"runs lack the columns {missing}; pass a table from run_grid or RunStore().read().")
-    known = {name: _canonical(formula) for name, formula in formulas.items()}
+    known = {name: str(parse(formula)) for name, formula in formulas.items()}
 
     def config(row: pd.Series) -> str:
         if row["activation"] in BUILTIN_LABELS:
             return f"{str(row['arch']).capitalize()} {row['activation']}"
-        formula = _canonical(row["formula"] or row["activation"])
+        formula = str(parse(row["formula"] or row["activation"]))
         if known.get(row["dataset"]) == formula:
             return SPECIALIST
         sources = [name for name, text in known.items() if text == formula and name != row["dataset"]]
