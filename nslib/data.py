@@ -161,7 +161,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         raise DataError(
             f"{spec.name}: the label column of {raw.source} holds {unexpected[:5].tolist()}, "
             f"but {spec.file_name}'s labels are {list(spec.label_values)}; the file is not "
-            f"{spec.file_name} (check {spec.url_variable()} or the mirror file)."
+            f"{spec.file_name} (check {spec.env_variable('URL')} or the mirror file)."
         )
     provenance = Provenance(
         sha256=raw.sha256,

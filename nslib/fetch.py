@@ -158,7 +158,7 @@ def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tup
             raise DataError(
                 f"{spec.name}: {url} sent a file with sha256 {actual}, not the expected {expected}; "
                 f"nothing was cached. Check that the URL serves the official {spec.file_name}; if the "
-                f"source changed the file on purpose, set {spec.sha256_variable()} to the new value."
+                f"source changed the file on purpose, set {spec.env_variable('SHA256')} to the new value."
             )
     return actual, response.bytes_read
 
@@ -244,15 +244,15 @@ def _fetch_note(record: dict) -> str:
 
 
 def _url(spec: DataSpec) -> str:
-    return os.environ.get(spec.url_variable()) or spec.url
+    return os.environ.get(spec.env_variable("URL")) or spec.url
 
 
 def _expected_sha256(spec: DataSpec) -> str | None:
-    value = os.environ.get(spec.sha256_variable())
+    value = os.environ.get(spec.env_variable("SHA256"))
     if not value:
         return spec.sha256
     if re.fullmatch(r"[0-9a-fA-F]{64}", value) is None:
-        raise DataError(f"{spec.sha256_variable()}={value!r} is not a sha256 (64 hex digits); fix or unset it.")
+        raise DataError(f"{spec.env_variable('SHA256')}={value!r} is not a sha256 (64 hex digits); fix or unset it.")
     return value.lower()
 
 
@@ -269,7 +269,7 @@ class _Response:
         self.name, self.url = spec.name, url
         self.fix = (  # what to do when the download fails
             f"Offline? set NSLIB_DATA_MIRROR=/path/to/mirror (a folder with the files and SHA256SUMS), "
-            f"or {spec.url_variable()} to a reachable copy of {spec.file_name}."
+            f"or {spec.env_variable('URL')} to a reachable copy of {spec.file_name}."
         )
         try:
             self.response = urllib.request.urlopen(url, timeout=60)
