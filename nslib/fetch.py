@@ -19,6 +19,7 @@ import re
 import urllib.request
 import zlib
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -147,7 +148,7 @@ def read_download(spec: DataSpec) -> RawTable:
 def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tuple[str, int]:
     """Download ``url`` to ``path`` atomically, checking the sha256; return it and the bytes fetched."""
     digest = hashlib.sha256()
-    with _Response(spec, url) as response, atomic_write(path) as out:
+    with closing(_Response(spec, url)) as response, atomic_write(path) as out:
         with progress(total=response.declared, unit="B", unit_scale=True, desc=f"download {spec.name}") as bar:
             for chunk in iter(lambda: response.read(1 << 16), b""):
                 out.write(chunk)
@@ -199,7 +200,7 @@ def _read_cached_prefix(spec: DataSpec, path: Path, record: dict, wanted: int) -
 def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, wanted: int) -> RawTable:
     """Stream the remote gzip, keep its first ``wanted`` rows and cache exactly those rows' text."""
     digest = hashlib.sha256()
-    with _Response(spec, url) as response, atomic_write(path) as out:
+    with closing(_Response(spec, url)) as response, atomic_write(path) as out:
         # mtime=0 and no file name: the same rows always give the same cache bytes.
         with gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as packed:
 
@@ -281,10 +282,7 @@ class _Response:
         self.declared = int(length) if length and length.isdigit() else None  # the file's size, if announced
         self.bytes_read = 0
 
-    def __enter__(self) -> _Response:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self.response.close()
 
     def read(self, size: int = -1) -> bytes:
