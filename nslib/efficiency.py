@@ -360,9 +360,8 @@ def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = pape
         ax.set(xscale="log", xlim=(sizes[0] / 1.6, sizes[-1] * 1.6), title=name,
                xlabel="trainable parameters (log scale)", ylabel="test accuracy (share correct)")
         # The grid has two sizes: label exactly those instead of powers of ten.
-        ax.xaxis.set_major_locator(plt.FixedLocator(sizes))
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:,.0f}"))
-        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
+        ax.set_xticks([], minor=True)
     handles = {}
     for ax in axes[0]:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
@@ -372,19 +371,17 @@ def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = pape
     return fig
 
 
-def plot_curve(
-    curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]], metrics: Sequence[str] = ("acc", "auc", "efficiency")
-) -> plt.Figure:
-    """Rows of ``metrics``, one column per data set: each role's mean ± std against the parameter count
-    (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
+def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> plt.Figure:
+    """A row per metric (acc, AUC, E), one column per data set: each role's mean ± std against the parameter
+    count (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
     names = list(dict.fromkeys(curve["dataset"]))
     roles = role_order(curve["role"])
     palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
-    fig, axes = plt.subplots(len(metrics), len(names), figsize=(4.6 * len(names), 3.2 * len(metrics)),
-                             sharex="col", squeeze=False)
+    rows = len(_METRIC_LABELS)
+    fig, axes = plt.subplots(rows, len(names), figsize=(4.6 * len(names), 3.2 * rows), sharex="col", squeeze=False)
     for column, name in enumerate(names):
         data = curve[curve["dataset"] == name]
-        for row, metric in enumerate(metrics):
+        for row, (metric, metric_label) in enumerate(_METRIC_LABELS.items()):
             ax = axes[row, column]
             for role in roles:
                 points = data[data["role"] == role].sort_values("params")
@@ -395,10 +392,10 @@ def plot_curve(
                 # Left of the line: the Heavy line sits at the right edge of the axis.
                 ax.annotate(label, (params, 1), xycoords=("data", "axes fraction"), xytext=(-2, -12),
                             textcoords="offset points", ha="right", fontsize=9, color="dimgrey")
-            ax.set(xscale="log", ylabel=_METRIC_LABELS.get(metric, metric))
+            ax.set(xscale="log", ylabel=metric_label)
             if row == 0:
                 ax.set_title(name)
-            if row == len(metrics) - 1:
+            if row == rows - 1:
                 ax.set_xlabel("trainable parameters (log scale)")
     axes[0, -1].legend(title="activation", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
