@@ -330,8 +330,7 @@ def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_
         sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
-        ax.tick_params(axis="x", rotation=45)
-        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
         if ax is not axes[0, -1]:
             ax.get_legend().remove()
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))

@@ -209,8 +209,7 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
         sns.pointplot(data=data, x="config", y=metric, order=order, errorbar="sd", color="black",
                       markers="_", markersize=18, linestyle="none", ax=ax)
         ax.set(title=name, xlabel="", ylabel=label)
-        ax.tick_params(axis="x", rotation=45)
-        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
     axes[0, -1].legend(title="seed", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
