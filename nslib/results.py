@@ -91,18 +91,16 @@ class RunStore:
                 handle.write((",".join(COLUMNS) + "\n").encode())
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_ino != os.stat(self.path).st_ino:  # another writer upgraded it meanwhile
-            os.close(fd)
-            return self._open_current()
-        with open(self.path, newline="") as file:
-            header = next(csv.reader([file.readline()]), [])
-        if header != list(COLUMNS):
+        if os.fstat(fd).st_ino == os.stat(self.path).st_ino:  # else another writer upgraded it meanwhile
+            with open(self.path, newline="") as file:
+                header = next(csv.reader([file.readline()]), [])
+            if header == list(COLUMNS):
+                return fd
             old = self.read()
             with atomic_write(self.path) as handle:
                 handle.write((",".join(COLUMNS) + "\n" + _lines(old.to_dict("records"))).encode())
-            os.close(fd)
-            return self._open_current()
-        return fd
+        os.close(fd)  # then open the file again: upgraded, by this writer or another
+        return self._open_current()
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
         """Append runs as complete lines in one write, then fsync, holding an exclusive lock on the file.
