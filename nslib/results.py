@@ -1,4 +1,4 @@
-"""Where training runs are kept, and how they are summarised over seeds.
+"""Where training runs are kept (``RunStore``), and how they are summarised over seeds (``summarise``).
 
 ``RunStore`` is an append-only CSV, ``derived_dir()/runs.csv``, one line per run,
 which several processes may append to. Runs are appended as complete lines in
@@ -12,9 +12,6 @@ the code that trained it (``RUN_CODE_VERSION``). ``current`` returns only the
 rows of the data and code at hand; the others stay in the file, never read back.
 A file older than the ``code_version`` column gets the current header on the
 next ``append``; its rows then match nothing.
-
-``summarise`` turns runs into the table the paper reports: mean, std and a 95%
-Student-t confidence interval over seeds, failed runs left out and counted.
 """
 
 from __future__ import annotations
@@ -103,10 +100,7 @@ class RunStore:
         return self._open_current()
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
-        """Append runs as complete lines in one write, then fsync, holding an exclusive lock on the file.
-
-        The lock lets a torn last line (left by a killed writer) be cut off before the new lines go in.
-        """
+        """Append runs in one write, then fsync, under an exclusive lock: a torn last line is cut off first."""
         text = _lines(rows)
         if not text:
             return
