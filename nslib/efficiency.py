@@ -311,7 +311,7 @@ def mlps_versus_baselines(
 # ------------------------------------------------------------ figures
 
 
-def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_GAIN) -> plt.Figure:
+def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
     """One panel per data set: each Light configuration's gain, parameter part and AUC part, in percent,
     with the paper's claimed range shaded."""
     long = parts.melt(
@@ -326,7 +326,7 @@ def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_
     fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), sharey=True, squeeze=False)
     for ax, name in zip(axes[0], names):
         data = long[long["dataset"] == name]
-        ax.axhspan(100 * claimed[0], 100 * claimed[1], color="grey", alpha=0.2, label="claimed 18-21%")
+        ax.axhspan(100 * CLAIMED_GAIN[0], 100 * CLAIMED_GAIN[1], color="grey", alpha=0.2, label="claimed 18-21%")
         sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
@@ -338,7 +338,7 @@ def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_
     return fig
 
 
-def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = paper.HEADLINE) -> plt.Figure:
+def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
     """One panel per data set: mean accuracy ± std of each configuration against its parameter count (log axis,
     equal counts spread a little sideways), with the paper's reported best model as a star."""
     names = list(dict.fromkeys(summary["dataset"]))
@@ -352,7 +352,7 @@ def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = pape
             for (_, row), factor in zip(group.iterrows(), spread):
                 ax.errorbar(float(params) * factor, row["acc_mean"], yerr=row["acc_std"], fmt="o", capsize=3,
                             color=palette[row["config"]], label=row["config"])
-        for claim in headline[headline["dataset"] == name].itertuples():
+        for claim in paper.HEADLINE[paper.HEADLINE["dataset"] == name].itertuples():
             ax.plot(claim.params, claim.acc, marker="*", markersize=14, color="black", linestyle="none",
                     label="paper's reported best model")
         sizes = sorted(int(params) for params in data["params"].unique())
