@@ -155,10 +155,10 @@ def config_order(configs: Iterable[str]) -> list[str]:
     return sorted(set(configs), key=rank)
 
 
-def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLERANCE) -> pd.DataFrame:
+def versus_paper_code(runs: pd.DataFrame) -> pd.DataFrame:
     """Our mean accuracy and AUC of ok runs per data set and config (``with_roles``) beside the paper's code's
     on the mirror (its ``Transfer`` is our ``Transfer (HIGGS)``), where it has a number; ``within``: accuracy
-    difference at most ``tolerance`` (``docs/method.md``: 1.5 points)."""
+    difference at most ``paper.ACCURACY_TOLERANCE`` (``docs/method.md``: 1.5 points)."""
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with with_roles(runs, formulas).")
     ok = runs[runs["status"] == "ok"]
@@ -171,7 +171,7 @@ def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLE
     table = ours.join(theirs.set_index(["dataset", "config"]), how="inner")
     table["acc_diff"] = table["acc"] - table["acc_paper"]
     table["auc_diff"] = table["auc"] - table["auc_paper"]
-    table["within"] = table["acc_diff"].abs() <= tolerance
+    table["within"] = table["acc_diff"].abs() <= paper.ACCURACY_TOLERANCE
     return table.reset_index()[
         ["dataset", "config", "seeds", "acc", "acc_paper", "acc_diff", "auc", "auc_paper", "auc_diff", "within"]
     ]
