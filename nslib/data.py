@@ -43,6 +43,9 @@ from nslib.registry import (
 )
 from nslib.user_csv import from_csv
 
+# The fields of a RawTable that the Provenance records as they are.
+_AS_READ = ("sha256", "source", "is_sample", "from_mirror", "from_cache", "bytes_fetched", "source_bytes")
+
 
 def load(name: str, *, rows: int | None = None, seed: int = 42) -> Dataset:
     """Load one of the paper's data sets by name (any case).
@@ -161,15 +164,11 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         raise DataError(
             f"{spec.name}: the label column of {raw.source} holds {unexpected[:5].tolist()}, "
             f"but {spec.file_name}'s labels are {list(spec.label_values)}; the file is not "
-            f"{spec.file_name} (check {spec.url_variable()} or the mirror file)."
+            f"{spec.file_name} (check {spec.env_variable('URL')} or the mirror file)."
         )
     provenance = Provenance(
-        sha256=raw.sha256,
+        **{name: getattr(raw, name) for name in _AS_READ},
         rows_used=used,
-        is_sample=raw.is_sample,
-        from_mirror=raw.from_mirror,
-        source=raw.source,
-        from_cache=raw.from_cache,
         rows_available=available,
         rows_requested=wanted,
         selection=selection,
@@ -177,8 +176,6 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         label_rule=spec.label_rule,
         label_mapping={str(value): int(value == spec.positive_value) for value in spec.label_values},
         header="none (UCI file)",
-        bytes_fetched=raw.bytes_fetched,
-        source_bytes=raw.source_bytes,
         note=" ".join(notes),
     )
     return Dataset(

@@ -311,7 +311,7 @@ def mlps_versus_baselines(
 # ------------------------------------------------------------ figures
 
 
-def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_GAIN) -> plt.Figure:
+def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
     """One panel per data set: each Light configuration's gain, parameter part and AUC part, in percent,
     with the paper's claimed range shaded."""
     long = parts.melt(
@@ -326,12 +326,11 @@ def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_
     fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), sharey=True, squeeze=False)
     for ax, name in zip(axes[0], names):
         data = long[long["dataset"] == name]
-        ax.axhspan(100 * claimed[0], 100 * claimed[1], color="grey", alpha=0.2, label="claimed 18-21%")
+        ax.axhspan(100 * CLAIMED_GAIN[0], 100 * CLAIMED_GAIN[1], color="grey", alpha=0.2, label="claimed 18-21%")
         sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
-        ax.tick_params(axis="x", rotation=45)
-        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
         if ax is not axes[0, -1]:
             ax.get_legend().remove()
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
@@ -339,7 +338,7 @@ def plot_gain_parts(parts: pd.DataFrame, claimed: tuple[float, float] = CLAIMED_
     return fig
 
 
-def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = paper.HEADLINE) -> plt.Figure:
+def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
     """One panel per data set: mean accuracy ± std of each configuration against its parameter count (log axis,
     equal counts spread a little sideways), with the paper's reported best model as a star."""
     names = list(dict.fromkeys(summary["dataset"]))
@@ -353,16 +352,15 @@ def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = pape
             for (_, row), factor in zip(group.iterrows(), spread):
                 ax.errorbar(float(params) * factor, row["acc_mean"], yerr=row["acc_std"], fmt="o", capsize=3,
                             color=palette[row["config"]], label=row["config"])
-        for claim in headline[headline["dataset"] == name].itertuples():
+        for claim in paper.HEADLINE[paper.HEADLINE["dataset"] == name].itertuples():
             ax.plot(claim.params, claim.acc, marker="*", markersize=14, color="black", linestyle="none",
                     label="paper's reported best model")
         sizes = sorted(int(params) for params in data["params"].unique())
         ax.set(xscale="log", xlim=(sizes[0] / 1.6, sizes[-1] * 1.6), title=name,
                xlabel="trainable parameters (log scale)", ylabel="test accuracy (share correct)")
         # The grid has two sizes: label exactly those instead of powers of ten.
-        ax.xaxis.set_major_locator(plt.FixedLocator(sizes))
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:,.0f}"))
-        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
+        ax.set_xticks([], minor=True)
     handles = {}
     for ax in axes[0]:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
@@ -372,19 +370,17 @@ def plot_accuracy_vs_params(summary: pd.DataFrame, headline: pd.DataFrame = pape
     return fig
 
 
-def plot_curve(
-    curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]], metrics: Sequence[str] = ("acc", "auc", "efficiency")
-) -> plt.Figure:
-    """Rows of ``metrics``, one column per data set: each role's mean ± std against the parameter count
-    (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
+def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> plt.Figure:
+    """A row per metric (acc, AUC, E), one column per data set: each role's mean ± std against the parameter
+    count (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
     names = list(dict.fromkeys(curve["dataset"]))
     roles = role_order(curve["role"])
     palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
-    fig, axes = plt.subplots(len(metrics), len(names), figsize=(4.6 * len(names), 3.2 * len(metrics)),
-                             sharex="col", squeeze=False)
+    rows = len(_METRIC_LABELS)
+    fig, axes = plt.subplots(rows, len(names), figsize=(4.6 * len(names), 3.2 * rows), sharex="col", squeeze=False)
     for column, name in enumerate(names):
         data = curve[curve["dataset"] == name]
-        for row, metric in enumerate(metrics):
+        for row, (metric, metric_label) in enumerate(_METRIC_LABELS.items()):
             ax = axes[row, column]
             for role in roles:
                 points = data[data["role"] == role].sort_values("params")
@@ -395,10 +391,10 @@ def plot_curve(
                 # Left of the line: the Heavy line sits at the right edge of the axis.
                 ax.annotate(label, (params, 1), xycoords=("data", "axes fraction"), xytext=(-2, -12),
                             textcoords="offset points", ha="right", fontsize=9, color="dimgrey")
-            ax.set(xscale="log", ylabel=_METRIC_LABELS.get(metric, metric))
+            ax.set(xscale="log", ylabel=metric_label)
             if row == 0:
                 ax.set_title(name)
-            if row == len(metrics) - 1:
+            if row == rows - 1:
                 ax.set_xlabel("trainable parameters (log scale)")
     axes[0, -1].legend(title="activation", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()

@@ -19,6 +19,7 @@ import re
 import urllib.request
 import zlib
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -147,7 +148,7 @@ def read_download(spec: DataSpec) -> RawTable:
 def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tuple[str, int]:
     """Download ``url`` to ``path`` atomically, checking the sha256; return it and the bytes fetched."""
     digest = hashlib.sha256()
-    with _Response(spec, url) as response, atomic_write(path) as out:
+    with closing(_Response(spec, url)) as response, atomic_write(path) as out:
         with progress(total=response.declared, unit="B", unit_scale=True, desc=f"download {spec.name}") as bar:
             for chunk in iter(lambda: response.read(1 << 16), b""):
                 out.write(chunk)
@@ -158,7 +159,7 @@ def _download(spec: DataSpec, url: str, path: Path, expected: str | None) -> tup
             raise DataError(
                 f"{spec.name}: {url} sent a file with sha256 {actual}, not the expected {expected}; "
                 f"nothing was cached. Check that the URL serves the official {spec.file_name}; if the "
-                f"source changed the file on purpose, set {spec.sha256_variable()} to the new value."
+                f"source changed the file on purpose, set {spec.env_variable('SHA256')} to the new value."
             )
     return actual, response.bytes_read
 
@@ -199,7 +200,7 @@ def _read_cached_prefix(spec: DataSpec, path: Path, record: dict, wanted: int) -
 def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, wanted: int) -> RawTable:
     """Stream the remote gzip, keep its first ``wanted`` rows and cache exactly those rows' text."""
     digest = hashlib.sha256()
-    with _Response(spec, url) as response, atomic_write(path) as out:
+    with closing(_Response(spec, url)) as response, atomic_write(path) as out:
         # mtime=0 and no file name: the same rows always give the same cache bytes.
         with gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as packed:
 
@@ -244,15 +245,15 @@ def _fetch_note(record: dict) -> str:
 
 
 def _url(spec: DataSpec) -> str:
-    return os.environ.get(spec.url_variable()) or spec.url
+    return os.environ.get(spec.env_variable("URL")) or spec.url
 
 
 def _expected_sha256(spec: DataSpec) -> str | None:
-    value = os.environ.get(spec.sha256_variable())
+    value = os.environ.get(spec.env_variable("SHA256"))
     if not value:
         return spec.sha256
     if re.fullmatch(r"[0-9a-fA-F]{64}", value) is None:
-        raise DataError(f"{spec.sha256_variable()}={value!r} is not a sha256 (64 hex digits); fix or unset it.")
+        raise DataError(f"{spec.env_variable('SHA256')}={value!r} is not a sha256 (64 hex digits); fix or unset it.")
     return value.lower()
 
 
@@ -269,7 +270,7 @@ class _Response:
         self.name, self.url = spec.name, url
         self.fix = (  # what to do when the download fails
             f"Offline? set NSLIB_DATA_MIRROR=/path/to/mirror (a folder with the files and SHA256SUMS), "
-            f"or {spec.url_variable()} to a reachable copy of {spec.file_name}."
+            f"or {spec.env_variable('URL')} to a reachable copy of {spec.file_name}."
         )
         try:
             self.response = urllib.request.urlopen(url, timeout=60)
@@ -281,10 +282,7 @@ class _Response:
         self.declared = int(length) if length and length.isdigit() else None  # the file's size, if announced
         self.bytes_read = 0
 
-    def __enter__(self) -> _Response:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self.response.close()
 
     def read(self, size: int = -1) -> bytes:

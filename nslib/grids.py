@@ -124,10 +124,6 @@ def grid_claims(datasets: Iterable[str]) -> list[Claim]:
     ]
 
 
-def _canonical(formula: str) -> str:
-    return str(parse(formula))
-
-
 def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     """A copy of ``runs`` with a ``config`` column: ``"<Arch> <activation>"`` for a built-in (``"Heavy ReLU"``),
     ``"Specialist"`` for the row's own data set's formula, else ``"Transfer (<source>)"`` for the first other
@@ -135,12 +131,12 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     missing = [column for column in ("dataset", "arch", "activation", "formula") if column not in runs.columns]
     if missing:
         raise ValueError(f"runs lack the columns {missing}; pass a table from run_grid or RunStore().read().")
-    known = {name: _canonical(formula) for name, formula in formulas.items()}
+    known = {name: str(parse(formula)) for name, formula in formulas.items()}
 
     def config(row: pd.Series) -> str:
         if row["activation"] in BUILTIN_LABELS:
             return f"{str(row['arch']).capitalize()} {row['activation']}"
-        formula = _canonical(row["formula"] or row["activation"])
+        formula = str(parse(row["formula"] or row["activation"]))
         if known.get(row["dataset"]) == formula:
             return SPECIALIST
         sources = [name for name, text in known.items() if text == formula and name != row["dataset"]]
@@ -159,10 +155,10 @@ def config_order(configs: Iterable[str]) -> list[str]:
     return sorted(set(configs), key=rank)
 
 
-def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLERANCE) -> pd.DataFrame:
+def versus_paper_code(runs: pd.DataFrame) -> pd.DataFrame:
     """Our mean accuracy and AUC of ok runs per data set and config (``with_roles``) beside the paper's code's
     on the mirror (its ``Transfer`` is our ``Transfer (HIGGS)``), where it has a number; ``within``: accuracy
-    difference at most ``tolerance`` (``docs/method.md``: 1.5 points)."""
+    difference at most ``paper.ACCURACY_TOLERANCE`` (``docs/method.md``: 1.5 points)."""
     if "config" not in runs.columns:
         raise ValueError("runs lack the 'config' column; label them first with with_roles(runs, formulas).")
     ok = runs[runs["status"] == "ok"]
@@ -175,7 +171,7 @@ def versus_paper_code(runs: pd.DataFrame, tolerance: float = paper.ACCURACY_TOLE
     table = ours.join(theirs.set_index(["dataset", "config"]), how="inner")
     table["acc_diff"] = table["acc"] - table["acc_paper"]
     table["auc_diff"] = table["auc"] - table["auc_paper"]
-    table["within"] = table["acc_diff"].abs() <= tolerance
+    table["within"] = table["acc_diff"].abs() <= paper.ACCURACY_TOLERANCE
     return table.reset_index()[
         ["dataset", "config", "seeds", "acc", "acc_paper", "acc_diff", "auc", "auc_paper", "auc_diff", "within"]
     ]
@@ -213,8 +209,7 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
         sns.pointplot(data=data, x="config", y=metric, order=order, errorbar="sd", color="black",
                       markers="_", markersize=18, linestyle="none", ax=ax)
         ax.set(title=name, xlabel="", ylabel=label)
-        ax.tick_params(axis="x", rotation=45)
-        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
     axes[0, -1].legend(title="seed", loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig

@@ -58,13 +58,10 @@ class DataSpec:
             return f"the first {self.paper_rows:,} of {self.source_rows:,}"
         return f"{self.paper_rows:,} drawn at random from {self.source_rows:,}"
 
-    def url_variable(self) -> str:
-        """The environment variable that overrides the URL, e.g. ``NSLIB_HIGGS_URL``."""
-        return f"NSLIB_{self.name}_URL"
-
-    def sha256_variable(self) -> str:
-        """The environment variable that overrides the expected sha256 of a download."""
-        return f"NSLIB_{self.name}_SHA256"
+    def env_variable(self, setting: str) -> str:
+        """The environment variable that overrides ``setting``: ``"URL"`` (``NSLIB_HIGGS_URL``) or ``"SHA256"``,
+        the expected sha256 of a download."""
+        return f"NSLIB_{self.name}_{setting}"
 
 
 def _read_registry() -> dict[str, DataSpec]:

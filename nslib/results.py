@@ -1,4 +1,4 @@
-"""Where training runs are kept, and how they are summarised over seeds.
+"""Where training runs are kept (``RunStore``), and how they are summarised over seeds (``summarise``).
 
 ``RunStore`` is an append-only CSV, ``derived_dir()/runs.csv``, one line per run,
 which several processes may append to. Runs are appended as complete lines in
@@ -12,9 +12,6 @@ the code that trained it (``RUN_CODE_VERSION``). ``current`` returns only the
 rows of the data and code at hand; the others stay in the file, never read back.
 A file older than the ``code_version`` column gets the current header on the
 next ``append``; its rows then match nothing.
-
-``summarise`` turns runs into the table the paper reports: mean, std and a 95%
-Student-t confidence interval over seeds, failed runs left out and counted.
 """
 
 from __future__ import annotations
@@ -91,24 +88,19 @@ class RunStore:
                 handle.write((",".join(COLUMNS) + "\n").encode())
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_ino != os.stat(self.path).st_ino:  # another writer upgraded it meanwhile
-            os.close(fd)
-            return self._open_current()
-        with open(self.path, newline="") as file:
-            header = next(csv.reader([file.readline()]), [])
-        if header != list(COLUMNS):
+        if os.fstat(fd).st_ino == os.stat(self.path).st_ino:  # else another writer upgraded it meanwhile
+            with open(self.path, newline="") as file:
+                header = next(csv.reader([file.readline()]), [])
+            if header == list(COLUMNS):
+                return fd
             old = self.read()
             with atomic_write(self.path) as handle:
                 handle.write((",".join(COLUMNS) + "\n" + _lines(old.to_dict("records"))).encode())
-            os.close(fd)
-            return self._open_current()
-        return fd
+        os.close(fd)  # then open the file again: upgraded, by this writer or another
+        return self._open_current()
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
-        """Append runs as complete lines in one write, then fsync, holding an exclusive lock on the file.
-
-        The lock lets a torn last line (left by a killed writer) be cut off before the new lines go in.
-        """
+        """Append runs in one write, then fsync, under an exclusive lock: a torn last line is cut off first."""
         text = _lines(rows)
         if not text:
             return
@@ -159,12 +151,10 @@ class RunStore:
 def as_table(rows: pd.DataFrame | Iterable[Mapping[str, object]]) -> pd.DataFrame:
     """Runs as a DataFrame with the columns of ``COLUMNS``, typed as ``RunStore.read`` types them."""
     frame = pd.DataFrame(rows, columns=list(COLUMNS)).reset_index(drop=True)
-    for column in INTEGER_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-    for column in FLOAT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype(float)
-    for column in set(COLUMNS) - set(INTEGER_COLUMNS) - set(FLOAT_COLUMNS):
-        frame[column] = frame[column].astype(object).fillna("").astype(str)
+    texts = [column for column in COLUMNS if column not in INTEGER_COLUMNS + FLOAT_COLUMNS]
+    frame[list(INTEGER_COLUMNS)] = frame[list(INTEGER_COLUMNS)].apply(pd.to_numeric).astype("Int64")
+    frame[list(FLOAT_COLUMNS)] = frame[list(FLOAT_COLUMNS)].apply(pd.to_numeric).astype(float)
+    frame[texts] = frame[texts].astype(object).fillna("").astype(str)
     return frame
 
 

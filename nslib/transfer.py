@@ -1,7 +1,8 @@
 """Notebook 04 puts on trial the paper's claim that HIGGS's GP formula beats ReLU, GELU and SiLU on Forest Cover
 and loses on Spambase: with more seeds, every data set's formula on every data set (the transfer matrix), and the
 control the paper lacks, random formulas from GP's grammar. Runs are paired by seed and named by activation
-spec, so two data sets' equal formulas stay one activation.
+spec, so two data sets' equal formulas stay one activation; only Light runs are compared, so that Heavy ReLU
+never mixes with Light ReLU.
 """
 
 from __future__ import annotations
@@ -83,28 +84,23 @@ def label_configs(runs: pd.DataFrame, formulas: Mapping[str, str], gp_formulas: 
     return labelled
 
 
-def _light(runs: pd.DataFrame) -> pd.DataFrame:
-    # Runs are paired by activation label: Heavy ReLU must not mix with Light ReLU.
-    return runs[runs["arch"] == "light"]
-
-
 def seed_differences(runs: pd.DataFrame, dataset: str, better: str, worse: str, metric: str = "auc") -> pd.Series:
     """``comparisons.seed_differences`` among Light runs, ``better`` and ``worse`` given as activation specs
     (``"relu"``, a formula)."""
     labels = activation_label(better), activation_label(worse)
-    return comparisons.seed_differences(_light(runs), dataset, *labels, metric)
+    return comparisons.seed_differences(runs[runs["arch"] == "light"], dataset, *labels, metric)
 
 
-def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: str = "relu") -> pd.DataFrame:
+def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     """``MATRIX_COLUMNS`` per target in ``runs`` and source, in the order of ``formulas``: seeds where the source's
-    formula and ``baseline`` are both ok, its mean AUC there, mean and sd of its AUC minus ``baseline``'s."""
-    light = _light(runs)
+    formula and Light ReLU are both ok, its mean AUC there, mean and sd of its AUC minus Light ReLU's."""
+    light = runs[runs["arch"] == "light"]
     targets = [name for name in formulas if name in set(light["dataset"])]
     rows = []
     for target in targets:
         here = light[(light["dataset"] == target) & (light["status"] == "ok")]
         for source, formula in formulas.items():
-            diffs = seed_differences(light, target, formula, baseline)
+            diffs = seed_differences(light, target, formula, "relu")
             own = here[(here["activation"] == activation_label(formula)) & here["seed"].isin(diffs.index)]
             rows.append({
                 "target": target, "source": source, "formula": formula, "n_seeds": len(diffs),
@@ -113,7 +109,7 @@ def transfer_matrix(runs: pd.DataFrame, formulas: Mapping[str, str], baseline: s
     return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
 
 
-def plot_transfer_matrix(matrix: pd.DataFrame, baseline_label: str = "Light ReLU") -> plt.Figure:
+def plot_transfer_matrix(matrix: pd.DataFrame) -> plt.Figure:
     """A heatmap of ``transfer_matrix``: colour the mean AUC difference, text its mean ± sd over seeds."""
     if matrix.empty:
         raise ValueError(
@@ -128,10 +124,10 @@ def plot_transfer_matrix(matrix: pd.DataFrame, baseline_label: str = "Light ReLU
     fig, ax = plt.subplots(figsize=(1.9 * len(sources) + 2.5, 1.2 * len(targets) + 1.5))
     sns.heatmap(
         means, annot=text, fmt="", cmap="vlag_r", center=0, vmin=-limit, vmax=limit, linewidths=1, ax=ax,
-        cbar_kws={"label": f"AUC minus {baseline_label} (mean over seeds)"},
+        cbar_kws={"label": "AUC minus Light ReLU (mean over seeds)"},
     )
     ax.set(xlabel="formula discovered on (source)", ylabel="trained on (target)",
-           title=f"Each data set's formula on each data set: AUC difference from {baseline_label}")
+           title="Each data set's formula on each data set: AUC difference from Light ReLU")
     ax.tick_params(axis="y", rotation=0)
     return fig
 
@@ -221,8 +217,8 @@ def control_specs(
 def per_activation(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Per activation label on ``dataset`` (Light runs): runs ``ok`` and ``failed``, mean AUC and accuracy over
     the ok ones (NaN if none), and the first failure's ``reason``."""
-    part = _light(runs)
-    part = part[part["dataset"] == dataset].assign(ok=lambda t: t["status"] == "ok", failed=lambda t: ~t["ok"])
+    part = runs[(runs["arch"] == "light") & (runs["dataset"] == dataset)]
+    part = part.assign(ok=lambda t: t["status"] == "ok", failed=lambda t: ~t["ok"])
     counts = part.groupby("activation")[["ok", "failed"]].sum()
     means = part[part["ok"]].groupby("activation")[["auc", "acc"]].mean().add_suffix("_mean")
     reasons = part[part["failed"]].groupby("activation")["reason"].first()
@@ -277,8 +273,8 @@ def draw_table(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: st
     Draws whose formula failed on some seed are left out; ``len(draws) - len(table)`` says how many.
     """
     labels = draws["formula"].map(activation_label)
-    light = _light(runs)
-    here = light[(light["dataset"] == dataset) & light["activation"].isin(labels) & (light["status"] == "ok")]
+    here = runs[(runs["arch"] == "light") & (runs["dataset"] == dataset) & runs["activation"].isin(labels)
+                & (runs["status"] == "ok")]
     table = here.pivot_table(index="activation", columns="seed", values=metric).dropna()
     kept = labels[labels.isin(table.index)]
     return table.loc[kept].set_axis(draws.loc[kept.index, "draw"] if "draw" in draws else kept.index, axis=0)
