@@ -23,7 +23,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -209,13 +209,9 @@ def _cheaper_call(operator: str, args: list[Node]) -> Node:
 
 @dataclass(frozen=True)
 class Formula:
-    """A parsed formula: an immutable tree, compared and hashed by its structure.
-
-    ``original``, outside ``==``, is the formula ``collapse()`` or ``cheaper()`` made this one from (else None).
-    """
+    """A parsed formula: an immutable tree, compared and hashed by its structure."""
 
     root: Node
-    original: Formula | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return _fold(self.root, _text_of_leaf, lambda name, args: f"{name}({', '.join(args)})")
@@ -249,21 +245,20 @@ class Formula:
         return sorted({node.index for node in _walk(self.root) if isinstance(node, Feature)})
 
     def collapse(self) -> Formula:
-        """The paper's step: every feature ``X<i>`` becomes ``x``; ``.original`` keeps this one."""
+        """The paper's step: every feature ``X<i>`` becomes ``x``."""
 
         def leaf(node: Node) -> Node:
             return Input() if isinstance(node, Feature) else node
 
-        return Formula(_fold(self.root, leaf, lambda name, args: Call(name, tuple(args))), original=self)
+        return Formula(_fold(self.root, leaf, lambda name, args: Call(name, tuple(args))))
 
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
 
         A ``_SIGN_BLIND`` operator of ``abs(a)`` or ``neg(a)`` takes ``a``, and ``neg(neg(a))`` is ``a``:
-        exact for every float, NaN and infinities included, so values are the literal formula's to the
-        last bit. ``.original`` keeps this one.
+        exact for every float, NaN and infinities included, so values are the literal formula's to the last bit.
         """
-        return Formula(_fold(self.root, lambda node: node, _cheaper_call), original=self)
+        return Formula(_fold(self.root, lambda node: node, _cheaper_call))
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         """Compute the formula in float64 numpy, exactly as gplearn's ``execute`` does.
