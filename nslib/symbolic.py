@@ -337,8 +337,8 @@ class FormulaActivation(nn.Module):
         super().__init__()
         if formula._feature_indices():
             raise FormulaError(
-                f"{formula} uses feature variables {', '.join(formula.variables)}; only a formula "
-                "in x can be an activation: collapse() it first (every X<i> becomes x) or write it in x."
+                f"{formula} uses feature variables {', '.join(formula.variables)}; only a formula in x can be "
+                "an activation: collapse() the formula first (every X<i> becomes x) or write it in x."
             )
         self.formula = formula
         self._steps = _steps(formula.cheaper().root)
