@@ -15,7 +15,7 @@ from functools import partial
 from torch import nn
 
 from nslib.rational import Rational
-from nslib.symbolic import FormulaError, parse
+from nslib.symbolic import parse
 
 # key -> (label for tables, factory): the paper's fixed activations; GELU is the exact one, as in its code.
 BUILTINS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
@@ -47,11 +47,7 @@ def _resolved(spec: str) -> tuple[str, Callable[[], nn.Module], str]:
     if not key or _UNKNOWN_NAME.fullmatch(key):
         raise ValueError(f"activation {spec!r} is not known; {_OPTIONS}.")
     formula = parse(key)
-    if formula.variables not in ((), ("x",)):
-        raise FormulaError(
-            f"activation {spec!r} uses the feature variables {', '.join(formula.variables)}; an activation "
-            "takes one input: collapse() the formula first (every X<i> becomes x) or write it in x."
-        )
+    formula.to_torch()  # FormulaActivation's check: a FormulaError unless the formula is in x
     return str(formula), formula.to_torch, str(formula)
 
 

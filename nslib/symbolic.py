@@ -23,7 +23,8 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from types import ModuleType
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,65 +72,48 @@ def _torch_sqrt(a: torch.Tensor) -> torch.Tensor:
     return torch.where(kink, 0.0, torch.sqrt(torch.where(kink, 1.0, a.abs())))
 
 
-@functools.cache
-def _sympy_operators() -> dict[str, Callable[..., sympy.Expr]]:
-    """Each operator's exact sympy form; sympy is imported on first use, so training workers do not carry it."""
-    import sympy
-
+def _sympy_guarded(sympy: ModuleType, value: sympy.Expr, argument: sympy.Expr, otherwise: int) -> sympy.Expr:
+    """``value`` where ``|argument| > 0.001``, else ``otherwise``, as a ``Piecewise``."""
     # The float, not the rational 1/1000: gplearn compares against the double 0.001,
     # which is a hair above 1/1000, and an input of exactly 0.001 must stay protected.
-    threshold = sympy.Float(PROTECTION_THRESHOLD)
-
-    def guarded(value: sympy.Expr, argument: sympy.Expr, otherwise: int) -> sympy.Expr:
-        return sympy.Piecewise((value, sympy.Abs(argument) > threshold), (otherwise, True))
-
-    return {
-        "add": lambda a, b: a + b,
-        "sub": lambda a, b: a - b,
-        "mul": lambda a, b: a * b,
-        "div": lambda a, b: guarded(a / b, b, 1),
-        "sqrt": lambda a: sympy.sqrt(sympy.Abs(a)),
-        "log": lambda a: guarded(sympy.log(sympy.Abs(a)), a, 0),
-        "abs": sympy.Abs,
-        "neg": lambda a: -a,
-        "inv": lambda a: guarded(1 / a, a, 0),
-        "max": sympy.Max,
-        "min": sympy.Min,
-        "sin": sympy.sin,
-        "cos": sympy.cos,
-        "tan": sympy.tan,
-        "sig": lambda a: 1 / (1 + sympy.exp(-a)),
-    }
+    return sympy.Piecewise((value, sympy.Abs(argument) > sympy.Float(PROTECTION_THRESHOLD)), (otherwise, True))
 
 
 @dataclass(frozen=True)
 class Operator:
-    """One of gplearn's functions, computed the same way in numpy and torch (sympy: ``_sympy_operators``)."""
+    """One of gplearn's functions, computed the same way in numpy and torch, and its exact sympy form.
+
+    ``sympy`` takes the sympy module first: it is imported on first use, so training workers do not carry it.
+    """
 
     arity: int
     numpy: Callable[..., np.ndarray]
     torch: Callable[..., torch.Tensor]
+    sympy: Callable[..., sympy.Expr]
 
 
 OPERATORS: dict[str, Operator] = {
-    "add": Operator(2, np.add, torch.add),
-    "sub": Operator(2, np.subtract, torch.sub),
-    "mul": Operator(2, np.multiply, torch.mul),
+    "add": Operator(2, np.add, torch.add, lambda sympy, a, b: a + b),
+    "sub": Operator(2, np.subtract, torch.sub, lambda sympy, a, b: a - b),
+    "mul": Operator(2, np.multiply, torch.mul, lambda sympy, a, b: a * b),
     "div": Operator(2, lambda a, b: np.where(np.abs(b) > PROTECTION_THRESHOLD, np.divide(a, b), 1.0),
-                    lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0)),
-    "sqrt": Operator(1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt),
+                    lambda a, b: _torch_guarded(lambda safe: a / safe, b, 1.0),
+                    lambda sympy, a, b: _sympy_guarded(sympy, a / b, b, 1)),
+    "sqrt": Operator(1, lambda a: np.sqrt(np.abs(a)), _torch_sqrt, lambda sympy, a: sympy.sqrt(sympy.Abs(a))),
     "log": Operator(1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, np.log(np.abs(a)), 0.0),
-                    lambda a: _torch_guarded(torch.log, a.abs(), 0.0)),
-    "abs": Operator(1, np.abs, torch.abs),
-    "neg": Operator(1, np.negative, torch.neg),
+                    lambda a: _torch_guarded(torch.log, a.abs(), 0.0),
+                    lambda sympy, a: _sympy_guarded(sympy, sympy.log(sympy.Abs(a)), a, 0)),
+    "abs": Operator(1, np.abs, torch.abs, lambda sympy, a: sympy.Abs(a)),
+    "neg": Operator(1, np.negative, torch.neg, lambda sympy, a: -a),
     "inv": Operator(1, lambda a: np.where(np.abs(a) > PROTECTION_THRESHOLD, 1.0 / a, 0.0),
-                    lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0)),
-    "max": Operator(2, np.maximum, torch.maximum),
-    "min": Operator(2, np.minimum, torch.minimum),
-    "sin": Operator(1, np.sin, torch.sin),
-    "cos": Operator(1, np.cos, torch.cos),
-    "tan": Operator(1, np.tan, torch.tan),
-    "sig": Operator(1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid),
+                    lambda a: _torch_guarded(lambda safe: 1.0 / safe, a, 0.0),
+                    lambda sympy, a: _sympy_guarded(sympy, 1 / a, a, 0)),
+    "max": Operator(2, np.maximum, torch.maximum, lambda sympy, a, b: sympy.Max(a, b)),
+    "min": Operator(2, np.minimum, torch.minimum, lambda sympy, a, b: sympy.Min(a, b)),
+    "sin": Operator(1, np.sin, torch.sin, lambda sympy, a: sympy.sin(a)),
+    "cos": Operator(1, np.cos, torch.cos, lambda sympy, a: sympy.cos(a)),
+    "tan": Operator(1, np.tan, torch.tan, lambda sympy, a: sympy.tan(a)),
+    "sig": Operator(1, lambda a: 1 / (1 + np.exp(-a)), torch.sigmoid, lambda sympy, a: 1 / (1 + sympy.exp(-a))),
 }
 
 # ---------------------------------------------------------------- the tree
@@ -209,13 +193,9 @@ def _cheaper_call(operator: str, args: list[Node]) -> Node:
 
 @dataclass(frozen=True)
 class Formula:
-    """A parsed formula: an immutable tree, compared and hashed by its structure.
-
-    ``original``, outside ``==``, is the formula ``collapse()`` or ``cheaper()`` made this one from (else None).
-    """
+    """A parsed formula: an immutable tree, compared and hashed by its structure."""
 
     root: Node
-    original: Formula | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return _fold(self.root, _text_of_leaf, lambda name, args: f"{name}({', '.join(args)})")
@@ -249,21 +229,20 @@ class Formula:
         return sorted({node.index for node in _walk(self.root) if isinstance(node, Feature)})
 
     def collapse(self) -> Formula:
-        """The paper's step: every feature ``X<i>`` becomes ``x``; ``.original`` keeps this one."""
+        """The paper's step: every feature ``X<i>`` becomes ``x``."""
 
         def leaf(node: Node) -> Node:
             return Input() if isinstance(node, Feature) else node
 
-        return Formula(_fold(self.root, leaf, lambda name, args: Call(name, tuple(args))), original=self)
+        return Formula(_fold(self.root, leaf, lambda name, args: Call(name, tuple(args))))
 
     def cheaper(self) -> Formula:
         """The same function with fewer operations: ``abs`` and ``neg`` dropped where they cannot matter.
 
         A ``_SIGN_BLIND`` operator of ``abs(a)`` or ``neg(a)`` takes ``a``, and ``neg(neg(a))`` is ``a``:
-        exact for every float, NaN and infinities included, so values are the literal formula's to the
-        last bit. ``.original`` keeps this one.
+        exact for every float, NaN and infinities included, so values are the literal formula's to the last bit.
         """
-        return Formula(_fold(self.root, lambda node: node, _cheaper_call), original=self)
+        return Formula(_fold(self.root, lambda node: node, _cheaper_call))
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         """Compute the formula in float64 numpy, exactly as gplearn's ``execute`` does.
@@ -319,8 +298,7 @@ class Formula:
                 return sympy.Integer(int(node.value)) if node.value.is_integer() else sympy.Float(node.value)
             return sympy.Symbol(_text_of_leaf(node), real=True)
 
-        operators = _sympy_operators()
-        expression = _fold(self.root, leaf, lambda name, args: operators[name](*args))
+        expression = _fold(self.root, leaf, lambda name, args: OPERATORS[name].sympy(sympy, *args))
         return sympy.simplify(expression) if simplify else expression
 
     def latex(self) -> str:
@@ -342,8 +320,8 @@ class FormulaActivation(nn.Module):
         super().__init__()
         if formula._feature_indices():
             raise FormulaError(
-                f"{formula} uses feature variables {', '.join(formula.variables)}; only a formula "
-                "in x can be an activation: collapse() it first (every X<i> becomes x) or write it in x."
+                f"{formula} uses feature variables {', '.join(formula.variables)}; only a formula in x can be "
+                "an activation: collapse() the formula first (every X<i> becomes x) or write it in x."
             )
         self.formula = formula
         self._steps = _steps(formula.cheaper().root)

@@ -182,7 +182,7 @@ def test_activation_survives_pickling_for_parallel_workers():
 
 
 def test_a_formula_in_feature_variables_must_be_collapsed_before_it_becomes_an_activation():
-    with pytest.raises(FormulaError, match=r"collapse\(\) it first"):
+    with pytest.raises(FormulaError, match=r"collapse\(\) the formula first .* or write it in x"):
         parse("mul(cos(X3), X5)").to_torch()
 
 
@@ -194,11 +194,10 @@ def test_activation_rejects_integer_tensors():
 # ---------------------------------------------------------------- the formula object
 
 
-def test_collapse_replaces_every_feature_by_x_and_keeps_the_original():
+def test_collapse_replaces_every_feature_by_x():
     original = parse("mul(X35, sub(add(X13, -0.412), sin(X51)))")
     collapsed = original.collapse()
     assert str(collapsed) == "mul(x, sub(add(x, -0.412), sin(x)))"
-    assert collapsed.original is original
     assert collapsed.variables == ("x",) and original.variables == ("X13", "X35", "X51")
 
 
@@ -394,7 +393,7 @@ SIGN_REWRITES = [
 @pytest.mark.parametrize(("text", "expected"), SIGN_REWRITES)
 def test_cheaper_drops_only_the_sign_changes_that_cannot_matter(text, expected):
     cheaper = parse(text).cheaper()
-    assert str(cheaper) == expected and cheaper.original == parse(text)
+    assert str(cheaper) == expected
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
