@@ -46,8 +46,7 @@ def _resolved(spec: str) -> tuple[str, Callable[[], nn.Module], str]:
         return (*_NAMED[key.lower()], "")
     if not key or _UNKNOWN_NAME.fullmatch(key):
         raise ValueError(f"activation {spec!r} is not known; {_OPTIONS}.")
-    formula = parse(key)
-    formula.to_torch()  # FormulaActivation's check: a FormulaError unless the formula is in x
+    formula = parse(key).as_activation()
     return str(formula), formula.to_torch, str(formula)
 
 

@@ -23,8 +23,8 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -276,6 +276,15 @@ class Formula:
         with np.errstate(all="ignore"):
             return np.array(_fold(self.root, leaf, lambda name, args: OPERATORS[name].numpy(*args)))
 
+    def as_activation(self) -> Formula:
+        """This formula, checked to be one an activation can apply: a formula in ``x``, else a ``FormulaError``."""
+        if self._feature_indices():
+            raise FormulaError(
+                f"{self} uses feature variables {', '.join(self.variables)}; only a formula in x can be "
+                "an activation: collapse() the formula first (every X<i> becomes x) or write it in x."
+            )
+        return self
+
     def to_torch(self) -> FormulaActivation:
         """An ``nn.Module`` applying the formula elementwise: an activation function."""
         return FormulaActivation(self)
@@ -318,12 +327,7 @@ class FormulaActivation(nn.Module):
 
     def __init__(self, formula: Formula) -> None:
         super().__init__()
-        if formula._feature_indices():
-            raise FormulaError(
-                f"{formula} uses feature variables {', '.join(formula.variables)}; only a formula in x can be "
-                "an activation: collapse() the formula first (every X<i> becomes x) or write it in x."
-            )
-        self.formula = formula
+        self.formula = formula.as_activation()
         self._steps = _steps(formula.cheaper().root)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
