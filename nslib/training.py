@@ -621,15 +621,12 @@ def _train_stack(
 
 def _predict(stack: _Stack, splits: Mapping[int, _Split], *, validation: bool = False) -> list[np.ndarray]:
     """Each model's probabilities on its test (or validation) rows in eval mode, ``EVAL_CHUNK`` rows at a time."""
-    seeds = list(splits)
-    X = torch.stack([split.X_val if validation else split.X_test for split in splits.values()])
-    which = torch.tensor([seeds.index(spec.seed) for spec in stack.specs], device=stack.device)
-    n_test, d = X.shape[1:]
+    X = [splits[spec.seed].X_val if validation else splits[spec.seed].X_test for spec in stack.specs]
     out = []
     with torch.no_grad():
-        for first in range(0, n_test, EVAL_CHUNK):
-            x = X[:, first : first + EVAL_CHUNK].index_select(0, which).transpose(0, 1)
-            out.append(stack.forward(x.reshape(x.shape[0], -1), None))
+        for first in range(0, len(X[0]), EVAL_CHUNK):
+            x = torch.stack([X_k[first : first + EVAL_CHUNK] for X_k in X], dim=1)  # [rows, K, d]
+            out.append(stack.forward(x.view(x.shape[0], -1), None))
     return list(torch.cat(out, dim=1).cpu().numpy())
 
 
