@@ -449,9 +449,7 @@ class _Stack:
     """
 
     def __init__(self, specs: Sequence[RunSpec], d: int, device: torch.device) -> None:
-        # Runs with the same activation sit next to each other, so one call per
-        # activation covers a contiguous block of the stack.
-        self.specs = sorted(specs, key=lambda spec: spec.module_spec)
+        self.specs = specs
         self.K, self.device, self.widths = len(self.specs), device, self.specs[0].widths
         self.padded = [math.ceil(units / _SIMD_BLOCK) * _SIMD_BLOCK for units in self.widths]
         models = [_initial_model(spec, d) for spec in self.specs]
@@ -481,8 +479,8 @@ class _Stack:
         self.parameters = [*self.W, *self.b, *self.gamma, *self.beta, *self.coefficients]
         # Not fused=True: faster, but its kernel rounds some tensors' tails differently.
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
-        # Contiguous slices (first, last) sharing an activation, with its module; a Rational
-        # module only marks its slice, which computes with its models' coefficients.
+        # Contiguous slices (first, last) sharing an activation (``_stacks`` puts such runs next to each other), with
+        # its module; a Rational module only marks its slice, which computes with its models' coefficients.
         self.groups: list[tuple[int, int, nn.Module]] = []
         for module_spec, group in itertools.groupby(self.specs, key=lambda spec: spec.module_spec):
             first = self.groups[-1][1] if self.groups else 0
@@ -571,7 +569,7 @@ def _train_stack(
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
     stack = _Stack(specs, d, device)
-    specs, K, batch_size, epochs = stack.specs, stack.K, specs[0].batch_size, specs[0].epochs
+    K, batch_size, epochs = stack.K, specs[0].batch_size, specs[0].epochs
     # Each model's rows are gathered from its seed's split straight into its slice of the input buffer.
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
