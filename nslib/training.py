@@ -647,6 +647,17 @@ def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
     return stacks
 
 
+def _seed_splits(
+    stack: Sequence[RunSpec], dataset: Dataset, device: torch.device, splits: dict[tuple, _Split]
+) -> dict[int, _Split]:
+    """Each seed's split for ``stack``, taken from ``splits`` (keyed by data set, seed and split settings) or made there."""
+    for spec in stack:
+        where = (spec.dataset, spec.seed, spec.test_size, spec.validation)
+        if where not in splits:
+            splits[where] = _split(dataset, spec, device)
+    return {spec.seed: splits[spec.dataset, spec.seed, spec.test_size, spec.validation] for spec in stack}
+
+
 def _cost(stack: Sequence[RunSpec], dataset: Dataset) -> float:
     """A rough training cost of a stack (multiply-adds, plus elementwise work), to start the longest first."""
     spec = stack[0]
@@ -725,15 +736,7 @@ def run_grid(
     done = set(old["key"])
     todo = [spec for spec in specs if spec.key not in done]
     stacks = sorted(_stacks(todo, max_stack), key=lambda stack: -_cost(stack, datasets[stack[0].dataset]))
-    splits: dict[tuple[str, int, float, float], _Split] = {}
-    for spec in todo:
-        where = (spec.dataset, spec.seed, spec.test_size, spec.validation)
-        if where not in splits:
-            splits[where] = _split(datasets[spec.dataset], spec, device)
-    jobs = [
-        (stack, datasets[stack[0].dataset], {s.seed: splits[s.dataset, s.seed, s.test_size, s.validation] for s in stack})
-        for stack in stacks
-    ]
+    jobs = [(stack, datasets[stack[0].dataset]) for stack in stacks]
     new_rows: list[dict] = []
 
     def finished(rows: list[dict]) -> None:
@@ -746,11 +749,13 @@ def run_grid(
     with progress_bar(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
               disable=not progress) as bar, one_thread():
         if executor.scheduler is not None:
-            for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data, _ in jobs], executor):
+            for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data in jobs], executor):
                 bar.update(sum(row["epochs"] for row in rows))
                 finished(rows)
         elif jobs:
-            _run_threaded(jobs, device, workers, bar.update, finished)
+            splits: dict[tuple, _Split] = {}  # the stacks of one data set, seed and split settings share its split
+            _run_threaded([(stack, data, _seed_splits(stack, data, device, splits)) for stack, data in jobs],
+                          device, workers, bar.update, finished)
     table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()
 
@@ -760,8 +765,7 @@ def _train_elsewhere(job: tuple[list[RunSpec], Dataset, str]) -> list[dict]:
     """Train one stack in a worker process (a Dask worker): its own splits, one torch thread."""
     stack, dataset, device_type = job
     device = pick_device(device_type if device_type != "cuda" else "auto")
-    seed_splits = {spec.seed: _split(dataset, spec, device) for spec in stack}
-    return _train_stack(stack, dataset, seed_splits, device, lambda epochs: None)
+    return _train_stack(stack, dataset, _seed_splits(stack, dataset, device, {}), device, lambda epochs: None)
 
 
 def _run_threaded(
