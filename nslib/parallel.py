@@ -34,30 +34,24 @@ class Executor:
     jobs: int | None = None
     scheduler: str | None = None
 
-    @property
-    def parallel(self) -> bool:
-        """True when ``map_unordered`` sends tasks to other processes."""
-        return self.scheduler is not None or self.jobs not in (None, 1)
 
+def executor_from_env() -> Executor:
+    """The executor ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER`` ask for.
 
-def executor_from_env(jobs: int | None = None, scheduler: str | None = None) -> Executor:
-    """The executor asked for by arguments, else by ``NSLIB_JOBS`` and ``NSLIB_DASK_SCHEDULER``.
-
-    ``jobs`` is a positive count of processes, or -1 for one per core (joblib's
+    ``NSLIB_JOBS`` is a positive count of processes, or -1 for one per core (joblib's
     convention). A bad value is an error naming the variable and the fix.
     """
     text = os.environ.get(JOBS_VARIABLE, "").strip()
-    if jobs is None and text:
-        try:
-            jobs = int(text)
-        except ValueError:
-            raise ValueError(
-                f"{JOBS_VARIABLE}={text!r} is not a number of processes; set it to 1, 2, ... or -1 "
-                "(one per core), e.g. make reproduce JOBS=2."
-            ) from None
+    try:
+        jobs = int(text) if text else None
+    except ValueError:
+        raise ValueError(
+            f"{JOBS_VARIABLE}={text!r} is not a number of processes; set it to 1, 2, ... or -1 "
+            "(one per core), e.g. make reproduce JOBS=2."
+        ) from None
     if jobs not in (None, -1):
         check_int("jobs", jobs, example="2 (or -1 for one per core)")
-    scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
+    scheduler = os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
     if scheduler is not None and "://" not in scheduler:
         raise ValueError(
             f"Dask scheduler address {scheduler!r} has no protocol; write it like tcp://host:8786 "
@@ -77,17 +71,17 @@ def map_unordered(
 ) -> Iterator[Result]:
     """Apply ``function`` to every task and yield each result as soon as it is ready.
 
-    In this process the results come in task order; elsewhere in order of completion.
-    ``function`` must be importable (a module-level function) for worker processes.
+    In this process (``jobs`` None or 1: joblib's sequential backend) the results come in task
+    order; elsewhere in order of completion. ``function`` must be importable (a module-level
+    function) for worker processes.
     """
     tasks = list(tasks)
-    if not executor.parallel or not tasks:
-        yield from map(function, tasks)
+    if not tasks:  # then start no worker processes and connect to no cluster
         return
     # One task per call (batch_size=1): a lost worker then costs one task, not a batch.
     calls = (delayed(function)(task) for task in tasks)
     if executor.scheduler is None:
-        yield from Parallel(n_jobs=executor.jobs, batch_size=1, return_as="generator_unordered")(calls)
+        yield from Parallel(n_jobs=executor.jobs or 1, batch_size=1, return_as="generator_unordered")(calls)
         return
     from distributed import Client  # imported here: only a cluster run needs it
 

@@ -15,14 +15,13 @@ def test_default_executor_runs_in_this_process(monkeypatch) -> None:
     monkeypatch.delenv("NSLIB_JOBS", raising=False)
     monkeypatch.delenv("NSLIB_DASK_SCHEDULER", raising=False)
     executor = executor_from_env()
-    assert executor == Executor(jobs=None, scheduler=None) and not executor.parallel
+    assert executor == Executor(jobs=None, scheduler=None)
     assert list(map_unordered(_square_and_pid, [1, 2, 3], executor)) == [(v * v, os.getpid()) for v in (1, 2, 3)]
 
 
 def test_jobs_come_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("NSLIB_JOBS", "2")
     assert executor_from_env().jobs == 2
-    assert executor_from_env(jobs=1).jobs == 1  # an argument wins
 
 
 @pytest.mark.parametrize("value", ["two", "0", "-3"])
