@@ -718,8 +718,6 @@ def run_grid(
     """
     specs = list(specs)
     executor = executor or executor_from_env()
-    if workers is None and executor.jobs not in (None, -1):
-        workers = executor.jobs
     keys = [spec.key for spec in specs]
     repeated = sorted(key for key, count in Counter(keys).items() if count > 1)
     if repeated:
@@ -745,7 +743,8 @@ def run_grid(
         new_rows.extend(rows)
 
     _keep_freed_memory()
-    workers = workers or _default_workers(device)
+    if workers is None:
+        workers = executor.jobs if executor.jobs not in (None, -1) else _default_workers(device)
     with progress_bar(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
               disable=not progress) as bar, one_thread():
         if executor.scheduler is not None:
