@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nslib.activations import activation_module
+from nslib.checks import check_int
 
 DROPOUT = 0.3
 HEAVY_WIDTHS = (200, 100)
@@ -108,8 +109,7 @@ def mlp(
     ``dropout_generator`` the dropout layers draw their masks from it
     (``SeededDropout``), which makes a training run repeatable bit for bit.
     """
-    if not isinstance(d, int) or d < 1:
-        raise ValueError(f"d={d!r} must be the number of input features, a positive integer.")
+    d = check_int("d", d, example="57 (the number of input features)")
     widths = check_widths(widths)
     layers: list[nn.Module] = []
     for width_in, width in itertools.pairwise((d, *widths)):
