@@ -105,8 +105,7 @@ def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.D
 
 
 def _boosting(seed: int, settings: dict) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(random_state=seed, learning_rate=settings["learning_rate"],
-                                          max_leaf_nodes=int(settings["max_leaf_nodes"]))
+    return HistGradientBoostingClassifier(random_state=seed, **{name: settings[name] for name in BOOSTING_GRID})
 
 
 def _best(dataset: Dataset, rows: list[dict]) -> dict:
