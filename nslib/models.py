@@ -72,12 +72,10 @@ def keep_scale(words: torch.Tensor, units: int, *, out: torch.Tensor | None = No
     ``out``, if given, may have any strides (e.g. a transposed view).
     """
     halves = words.view(torch.int16)[..., :units]
-    if out is None:
-        out = torch.empty(halves.shape, dtype=torch.float32, device=words.device)
     # w - KEEP_FROM + 1 is >= 1 for a kept unit and <= 0 otherwise (exact in
     # float32); clamping to [0, 1] gives the mask in cheap passes (comparisons
     # that produce bool tensors are several times slower on CPU).
-    out.copy_(halves)
+    out = halves.float() if out is None else out.copy_(halves)
     return out.add_(1 - KEEP_FROM).clamp_(0.0, 1.0).mul_(1.0 / (1.0 - DROPOUT))
 
 
