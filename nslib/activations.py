@@ -23,9 +23,8 @@ BUILTINS: dict[str, tuple[str, Callable[[], nn.Module]]] = {
     "gelu": ("GELU", partial(nn.GELU, approximate="none")),
     "silu": ("SiLU", nn.SiLU),
 }
-# Named activations with learned parameters, beyond the paper: not among its baselines.
-LEARNED: dict[str, tuple[str, Callable[[], nn.Module]]] = {"rational": ("Rational", Rational)}
-_NAMED = {**BUILTINS, **LEARNED}
+# With the learned rational activation, beyond the paper: not among its baselines.
+_NAMED = {**BUILTINS, "rational": ("Rational", Rational)}
 # The labels of every named (not formula) activation, as tables show them.
 BUILTIN_LABELS = tuple(label for label, _ in _NAMED.values())
 
