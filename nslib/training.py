@@ -650,7 +650,7 @@ def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
 def _seed_splits(
     stack: Sequence[RunSpec], dataset: Dataset, device: torch.device, splits: dict[tuple, _Split]
 ) -> dict[int, _Split]:
-    """Each seed's split for ``stack``, taken from ``splits`` (keyed by data set, seed and split settings) or made there."""
+    """Each seed's split for ``stack``: from ``splits`` (keyed by data set, seed and split settings), or made there."""
     for spec in stack:
         where = (spec.dataset, spec.seed, spec.test_size, spec.validation)
         if where not in splits:
