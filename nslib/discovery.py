@@ -12,6 +12,7 @@ settings, ``DISCOVERY_CODE_VERSION``). ``random_programs`` draws controls from t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -159,8 +160,8 @@ def cache_key(dataset: Dataset, seed: int, settings: Mapping[str, Any]) -> str:
 
 def discover(
     dataset: Dataset,
-    *,
     seed: int = 42,
+    *,
     population_size: int = 500,
     generations: int = 5,
     function_set: Sequence[str] = PAPER_FUNCTION_SET,
@@ -320,29 +321,22 @@ def random_programs(
     ]
 
 
-def _discover_task(task: tuple[Dataset, int, Mapping[str, Any]]) -> Discovery:
-    """One GP seed, here or in a worker process; the caller stores the record."""
-    dataset, seed, discover_kwargs = task
-    return discover(dataset, seed=seed, store=False, **discover_kwargs)
-
-
 def stability(
     dataset: Dataset,
     seeds: Sequence[int],
     *,
     executor: Executor | None = None,
-    use_cache: bool = True,
     store: bool = True,
     **discover_kwargs: Any,
 ) -> pd.DataFrame:
-    """Repeat ``discover`` over GP ``seeds``: one row per seed with its program, formula and scores.
+    """``discover(dataset, seed, **discover_kwargs)`` for each GP seed: one row per seed, its program and scores.
 
     Seeds run here or, with ``NSLIB_JOBS`` > 1 or a Dask scheduler (``nslib.parallel``), in worker
-    processes that return their records; with ``store`` this process writes them all at once.
+    processes that return their records (``store=False``); with ``store`` this process writes them all at once.
     """
-    tasks = [(dataset, seed, {**discover_kwargs, "use_cache": use_cache}) for seed in seeds]
-    results = map_unordered(_discover_task, tasks, executor or executor_from_env())
-    found = {record.seed: record for record in progress(results, total=len(tasks), desc=f"GP seeds ({dataset.name})")}
+    one_seed = functools.partial(discover, dataset, store=False, **discover_kwargs)
+    results = map_unordered(one_seed, seeds, executor or executor_from_env())
+    found = {record.seed: record for record in progress(results, total=len(seeds), desc=f"GP seeds ({dataset.name})")}
     if store:
         write_cache(dataset, list(found.values()))
     columns = ["seed", "program", "formula", "fitness", "auc_multivariate", "auc_collapsed"]
