@@ -72,8 +72,8 @@ def map_unordered(
     """Apply ``function`` to every task and yield each result as soon as it is ready.
 
     In this process (``jobs`` None or 1: joblib's sequential backend) the results come in task
-    order; elsewhere in order of completion. ``function`` must be importable (a module-level
-    function) for worker processes.
+    order; elsewhere in order of completion. ``function`` must pickle for worker processes: a
+    module-level function, or a ``functools.partial`` of one.
     """
     tasks = list(tasks)
     if not tasks:  # then start no worker processes and connect to no cluster
