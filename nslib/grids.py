@@ -196,6 +196,8 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from nslib.plots import fixed_jitter
+
     ok = runs[runs["status"] == "ok"].astype({"seed": str})
     names = list(dict.fromkeys(ok["dataset"]))
     if not names:
@@ -204,8 +206,9 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     for ax, name in zip(axes[0], names):
         data = ok[ok["dataset"] == name]
         order = config_order(data["config"])
-        sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
-                      size=6, alpha=0.8, ax=ax, legend=ax is axes[0, -1])
+        with fixed_jitter():
+            sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
+                          size=6, alpha=0.8, ax=ax, legend=ax is axes[0, -1])
         sns.pointplot(data=data, x="config", y=metric, order=order, errorbar="sd", color="black",
                       markers="_", markersize=18, linestyle="none", ax=ax)
         ax.set(title=name, xlabel="", ylabel=label)

@@ -1,13 +1,18 @@
-"""One figure style for every notebook, and saving figures by name."""
+"""One figure style for every notebook, saving figures by name, and a fixed seed for seaborn's jitter."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 from nslib.paths import figures_dir
+
+JITTER_SEED = 0  # numpy's global seed while a strip plot draws its jitter
 
 
 def set_style() -> None:
@@ -21,3 +26,18 @@ def savefig(fig: plt.Figure, name: str) -> Path:
     path = figures_dir() / f"{name}.png"
     fig.savefig(path)
     return path
+
+
+@contextmanager
+def fixed_jitter() -> Iterator[None]:
+    """Seed numpy's global generator with ``JITTER_SEED`` for the block, then put back its previous state.
+
+    seaborn 0.13's ``stripplot`` draws its jitter from ``np.random.uniform``, so
+    without this a figure's bytes change from run to run on the same numbers.
+    """
+    state = np.random.get_state()
+    np.random.seed(JITTER_SEED)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
