@@ -20,6 +20,7 @@ import seaborn as sns
 
 from nslib import kan
 from nslib.grids import SPECIALIST, with_roles
+from nslib.plots import dataset_panels
 from nslib.results import summarise
 from nslib.symbolic import parse
 from nslib.verdicts import Claim
@@ -124,13 +125,11 @@ def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:
     Each network is a point with its 95% interval; gradient boosting, which has
     no weight count, is a horizontal band (its mean and interval) across the panel.
     """
-    names = list(dict.fromkeys(table["dataset"]))
     models = [model for model in MODEL_ORDER if model in set(table["model"])]
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
     markers = dict(zip(models, "osD^vP*XX"))
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.4), squeeze=False, layout="constrained")
-    for ax, name in zip(axes[0], names):
-        rows = table[table["dataset"] == name]
+    fig, axes, parts = dataset_panels(table, 5.2, 4.4, layout="constrained")
+    for ax, (name, rows) in zip(axes, parts):
         for row in rows.itertuples():
             colour = colours[row.model]
             if pd.isna(row.params):
@@ -141,7 +140,7 @@ def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:
                             fmt=markers[row.model], color=colour, capsize=3, label=row.model)
         ax.set_xscale("log")
         ax.set(title=name, xlabel="trainable parameters (log scale)", ylabel="test ROC AUC")
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize="small")
     return fig
 

@@ -21,6 +21,7 @@ from nslib.comparisons import efficiency, efficiency_gain_parts, seed_difference
 from nslib.data import Dataset
 from nslib.grids import SPECIALIST, config_order, discovered_activations, specs_for, transfer_label, with_roles
 from nslib.models import ARCHITECTURES, check_widths, count_params_of
+from nslib.plots import dataset_panels, legend_right
 from nslib.results import summarise
 from nslib.training import RunSpec
 from nslib.verdicts import Claim
@@ -322,18 +323,16 @@ def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
     long["part"] = long["part"].map(
         {"parameter_part": "parameter ratio", "accuracy_part": "AUC change", "gain": "efficiency gain"}
     )
-    names = list(dict.fromkeys(long["dataset"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names):
-        data = long[long["dataset"] == name]
+    fig, axes, parts = dataset_panels(long, 4.8, 4.2, sharey=True)
+    for ax, (name, data) in zip(axes, parts):
         ax.axhspan(100 * CLAIMED_GAIN[0], 100 * CLAIMED_GAIN[1], color="grey", alpha=0.2, label="claimed 18-21%")
         sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-        if ax is not axes[0, -1]:
+        if ax is not axes[-1]:
             ax.get_legend().remove()
-    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    legend_right(axes[-1])
     fig.tight_layout()
     return fig
 
@@ -341,12 +340,10 @@ def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
 def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
     """One panel per data set: mean accuracy ± std of each configuration against its parameter count (log axis,
     equal counts spread a little sideways), with the paper's reported best model as a star."""
-    names = list(dict.fromkeys(summary["dataset"]))
     configs = config_order(summary["config"])
     palette = dict(zip(configs, sns.color_palette(n_colors=len(configs))))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        data = summary[summary["dataset"] == name]
+    fig, axes, parts = dataset_panels(summary, 4.8, 4.2)
+    for ax, (name, data) in zip(axes, parts):
         for params, group in data.groupby("params"):
             spread = 1.06 ** (np.arange(len(group)) - (len(group) - 1) / 2)
             for (_, row), factor in zip(group.iterrows(), spread):
@@ -362,10 +359,10 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
         ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
         ax.set_xticks([], minor=True)
     handles = {}
-    for ax in axes[0]:
+    for ax in axes:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
     order = [config for config in configs if config in handles] + [key for key in handles if key not in configs]
-    axes[0, -1].legend([handles[key] for key in order], order, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    legend_right(axes[-1], [handles[key] for key in order], order)
     fig.tight_layout()
     return fig
 
@@ -396,7 +393,7 @@ def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> p
                 ax.set_title(name)
             if row == rows - 1:
                 ax.set_xlabel("trainable parameters (log scale)")
-    axes[0, -1].legend(title="activation", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    legend_right(axes[0, -1], title="activation")
     fig.tight_layout()
     return fig
 

@@ -196,23 +196,21 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from nslib.plots import fixed_jitter
+    from nslib.plots import dataset_panels, fixed_jitter, legend_right
 
     ok = runs[runs["status"] == "ok"].astype({"seed": str})
-    names = list(dict.fromkeys(ok["dataset"]))
-    if not names:
+    if ok.empty:
         raise ValueError("no finished runs to plot: every run failed or the table is empty.")
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        data = ok[ok["dataset"] == name]
+    fig, axes, parts = dataset_panels(ok, 4.6, 4.4)
+    for ax, (name, data) in zip(axes, parts):
         order = config_order(data["config"])
         with fixed_jitter():
             sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
-                          size=6, alpha=0.8, ax=ax, legend=ax is axes[0, -1])
+                          size=6, alpha=0.8, ax=ax, legend=ax is axes[-1])
         sns.pointplot(data=data, x="config", y=metric, order=order, errorbar="sd", color="black",
                       markers="_", markersize=18, linestyle="none", ax=ax)
         ax.set(title=name, xlabel="", ylabel=label)
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-    axes[0, -1].legend(title="seed", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    legend_right(axes[-1], title="seed")
     fig.tight_layout()
     return fig

@@ -1,13 +1,16 @@
-"""One figure style for every notebook, saving figures by name, and a fixed seed for seaborn's jitter."""
+"""One figure style for every notebook, saving figures by name, a fixed seed for seaborn's jitter, and the
+row of one panel per data set that most figures are."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
 from nslib.paths import figures_dir
@@ -41,3 +44,18 @@ def fixed_jitter() -> Iterator[None]:
         yield
     finally:
         np.random.set_state(state)
+
+
+def dataset_panels(
+    table: pd.DataFrame, width: float, height: float, **subplots: Any
+) -> tuple[plt.Figure, np.ndarray, list[tuple[str, pd.DataFrame]]]:
+    """A row of panels, ``width`` by ``height`` inches each, one per data set in ``table`` in order of appearance:
+    the figure, its axes and each data set's ``(name, rows)``; ``subplots`` go to ``plt.subplots``."""
+    parts = list(table.groupby("dataset", sort=False))
+    fig, axes = plt.subplots(1, len(parts), figsize=(width * len(parts), height), squeeze=False, **subplots)
+    return fig, axes[0], parts
+
+
+def legend_right(ax: plt.Axes, *args: Any, **kwargs: Any) -> None:
+    """``ax.legend(*args, **kwargs)`` outside ``ax`` on its right, centred: beside a row's last panel."""
+    ax.legend(*args, loc="center left", bbox_to_anchor=(1.02, 0.5), **kwargs)
