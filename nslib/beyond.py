@@ -19,7 +19,7 @@ import pandas as pd
 import seaborn as sns
 
 from nslib import kan
-from nslib.grids import SPECIALIST, with_roles
+from nslib.grids import SPECIALIST, in_order, with_roles
 from nslib.plots import dataset_panels
 from nslib.results import summarise
 from nslib.symbolic import parse
@@ -110,13 +110,10 @@ def closing_table(runs: pd.DataFrame, boosting: pd.DataFrame) -> pd.DataFrame:
         table[f"{metric}_low"] = table[f"{metric}_mean"] - table[f"{metric}_ci95"]
         table[f"{metric}_high"] = table[f"{metric}_mean"] + table[f"{metric}_ci95"]
     table["params"] = table["params"].astype("Int64")
-    rank = {config: i for i, config in enumerate(MODEL_ORDER)}
-    datasets = list(dict.fromkeys(rows["dataset"]))
-    table = table.sort_values(["dataset", "config"], key=lambda column: column.map(
-        rank if column.name == "config" else {name: i for i, name in enumerate(datasets)}))
+    table = in_order(table, ["dataset", "config"], {"dataset": rows["dataset"].unique(), "config": MODEL_ORDER})
     columns = ["dataset", "config", "params", "n", "auc_mean", "auc_low", "auc_high", "acc_mean", "acc_low",
                "acc_high"]
-    return table[columns].rename(columns={"config": "model"}).reset_index(drop=True)
+    return table[columns].rename(columns={"config": "model"})
 
 
 def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:

@@ -19,7 +19,9 @@ from nslib import paper
 from nslib.activations import BUILTIN_LABELS
 from nslib.comparisons import efficiency, efficiency_gain_parts, seed_differences
 from nslib.data import Dataset
-from nslib.grids import SPECIALIST, config_order, discovered_activations, specs_for, transfer_label, with_roles
+from nslib.grids import (
+    SPECIALIST, config_order, discovered_activations, in_order, specs_for, transfer_label, with_roles,
+)
 from nslib.models import ARCHITECTURES, check_widths, count_params_of
 from nslib.plots import dataset_panels, legend_right
 from nslib.results import summarise
@@ -35,6 +37,8 @@ TABLE2_COLUMNS = {  # config_summary's column: its name in the paper's Table 2 (
 }
 # The model the paper's Table 2 names best on each data set, as our config label.
 PAPER_BEST = {"HIGGS": "Light ReLU", "FOREST_COVER": transfer_label("HIGGS"), "SPAMBASE": SPECIALIST}
+# The width curve's order of roles (an activation at any width): the built-ins, then the Specialist.
+ROLE_ORDER = (*BUILTIN_LABELS, SPECIALIST)
 GAIN_MARGIN = 0.005  # half a point of efficiency gain: the smallest difference of interest
 _METRIC_LABELS = {"acc": "test accuracy (share correct)", "auc": "test ROC AUC",
                   "efficiency": "E = AUC / log10(params)"}
@@ -95,13 +99,6 @@ def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
 # ------------------------------------------------------------ the paper's grid
 
 
-def _in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
-    """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
-    ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
-    ordered = frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c)
-    return ordered.reset_index(drop=True)
-
-
 def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     """``with_roles``, plus a ``role`` column that ignores the architecture: the built-in's name (``"ReLU"``)
     or the formula's config (``"Specialist"``), so that runs of one activation at different widths share a role."""
@@ -117,7 +114,7 @@ def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("runs lack the 'config' column; label them first with nslib.grids.with_roles(runs, formulas).")
     summary = summarise(runs, by=["dataset", "arch", "config"])
     orders = {"dataset": summary["dataset"].unique(), "config": config_order(summary["config"])}
-    summary = _in_order(summary, ["dataset", "config"], orders)
+    summary = in_order(summary, ["dataset", "config"], orders)
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")["efficiency_mean"]
     summary["gain_vs_heavy"] = summary["efficiency_mean"] / summary["dataset"].map(heavy) - 1
     return summary
@@ -215,21 +212,14 @@ def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------ the width curve
 
 
-def role_order(roles: Iterable[str]) -> list[str]:
-    """The distinct ``roles`` with the built-ins first (ReLU, GELU, SiLU), then Specialist, Transfers, the rest."""
-    distinct = list(dict.fromkeys(roles))
-    builtins = [label for label in BUILTIN_LABELS if label in distinct]
-    return builtins + config_order(role for role in distinct if role not in builtins)
-
-
 def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per data set, role and widths of ``with_activation_roles`` runs: the parameter count, seeds, and mean and
     std of acc, AUC and E, from the smallest network to the largest."""
     summary = summarise(runs, by=["dataset", "role", "widths", "arch"])
-    orders = {"dataset": summary["dataset"].unique(), "role": role_order(summary["role"])}
+    orders = {"dataset": summary["dataset"].unique(), "role": config_order(summary["role"], ROLE_ORDER)}
     columns = ["dataset", "role", "widths", "arch", "params", "n", "failed"]
     columns += [f"{metric}_{part}" for metric in ("acc", "auc", "efficiency") for part in ("mean", "std")]
-    return _in_order(summary, ["dataset", "role", "params"], orders)[columns]
+    return in_order(summary, ["dataset", "role", "params"], orders)[columns]
 
 
 def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
@@ -266,7 +256,7 @@ def width_differences(
                 rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(diffs),
                              "mean_diff": float(diffs.mean()), "sd_diff": float(diffs.std(ddof=1))})
     table = pd.DataFrame(rows, columns=columns)
-    return _in_order(table, ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
+    return in_order(table, ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
 
 
 # ------------------------------------------------------------ the reference models
@@ -371,7 +361,7 @@ def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> p
     """A row per metric (acc, AUC, E), one column per data set: each role's mean ± std against the parameter
     count (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
     names = list(dict.fromkeys(curve["dataset"]))
-    roles = role_order(curve["role"])
+    roles = config_order(curve["role"], ROLE_ORDER)
     palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
     rows = len(_METRIC_LABELS)
     fig, axes = plt.subplots(rows, len(names), figsize=(4.6 * len(names), 3.2 * rows), sharex="col", squeeze=False)

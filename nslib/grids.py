@@ -145,14 +145,22 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     return runs.assign(config=[config(row) for _, row in runs.iterrows()])
 
 
-def config_order(configs: Iterable[str]) -> list[str]:
-    """The distinct ``configs`` in the paper's order: baselines, Specialist, Transfers, then the rest sorted."""
+def config_order(configs: Iterable[str], first: Sequence[str] = CONFIG_ORDER) -> list[str]:
+    """The distinct ``configs`` in the paper's order: those in ``first`` as listed (baselines, Specialist),
+    Transfers, then the rest sorted."""
     def rank(config: str) -> tuple[int, str]:
-        if config in CONFIG_ORDER:
-            return CONFIG_ORDER.index(config), ""
-        return (len(CONFIG_ORDER), config) if config.startswith("Transfer (") else (len(CONFIG_ORDER) + 1, config)
+        if config in first:
+            return first.index(config), ""
+        return (len(first), config) if config.startswith("Transfer (") else (len(first) + 1, config)
 
     return sorted(set(configs), key=rank)
+
+
+def in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
+    ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
+    ordered = frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c)
+    return ordered.reset_index(drop=True)
 
 
 def versus_paper_code(runs: pd.DataFrame) -> pd.DataFrame:
