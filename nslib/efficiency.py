@@ -228,17 +228,16 @@ def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
     ``smallest`` says whether the best E sits at the curve's smallest network:
     what a score that divides by log10(params) tends to reward.
     """
-    rows = []
-    for (dataset, role), points in curve.dropna(subset=["auc_mean"]).groupby(["dataset", "role"], sort=False):
-        top_auc = points.loc[points["auc_mean"].idxmax()]
-        top_e = points.loc[points["efficiency_mean"].idxmax()]
-        rows.append(
-            {"dataset": dataset, "role": role, "best_auc_widths": top_auc["widths"], "best_auc": top_auc["auc_mean"],
-             "best_auc_params": int(top_auc["params"]), "best_e_widths": top_e["widths"],
-             "best_e": top_e["efficiency_mean"], "auc_at_best_e": top_e["auc_mean"],
-             "best_e_params": int(top_e["params"]), "smallest": top_e["params"] == points["params"].min()}
-        )
-    return pd.DataFrame(rows)
+    points = curve.dropna(subset=["auc_mean"])
+    groups = points.groupby(["dataset", "role"], sort=False)
+    top_auc = points.loc[groups["auc_mean"].idxmax()].reset_index(drop=True)
+    top_e = points.loc[groups["efficiency_mean"].idxmax()].reset_index(drop=True)
+    return pd.DataFrame({
+        "dataset": top_auc["dataset"], "role": top_auc["role"], "best_auc_widths": top_auc["widths"],
+        "best_auc": top_auc["auc_mean"], "best_auc_params": top_auc["params"].astype(int),
+        "best_e_widths": top_e["widths"], "best_e": top_e["efficiency_mean"], "auc_at_best_e": top_e["auc_mean"],
+        "best_e_params": top_e["params"].astype(int), "smallest": top_e["params"] == groups["params"].min().to_numpy(),
+    })
 
 
 def width_differences(

@@ -190,12 +190,11 @@ def loss_curves(runs: pd.DataFrame, by: Sequence[str] = ("dataset", "config", "s
     missing = [column for column in (*by, "train_loss") if column not in runs.columns]
     if missing:
         raise ValueError(f"runs lack the columns {missing}; label them with with_roles first if 'config' is one.")
-    rows = []
-    for _, run in runs.iterrows():
-        losses = [float(value) for value in str(run["train_loss"]).split(";") if value]
-        rows += [{**{column: run[column] for column in by}, "epoch": epoch, "train_loss": loss}
-                 for epoch, loss in enumerate(losses, start=1)]
-    return pd.DataFrame(rows, columns=[*by, "epoch", "train_loss"])
+    split = runs[list(by)].assign(train_loss=runs["train_loss"].astype(str).str.split(";")).reset_index(drop=True)
+    losses = split.explode("train_loss").query("train_loss != ''")
+    epochs = losses.groupby(level=0).cumcount() + 1
+    losses = losses.assign(epoch=epochs, train_loss=losses["train_loss"].astype(float))
+    return losses[[*by, "epoch", "train_loss"]].reset_index(drop=True)
 
 
 def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC AUC") -> plt.Figure:
