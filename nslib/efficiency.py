@@ -359,13 +359,12 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
 def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> plt.Figure:
     """A row per metric (acc, AUC, E), one column per data set: each role's mean ± std against the parameter
     count (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
-    names = list(dict.fromkeys(curve["dataset"]))
+    parts = list(curve.groupby("dataset", sort=False))
     roles = config_order(curve["role"], ROLE_ORDER)
     palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
     rows = len(_METRIC_LABELS)
-    fig, axes = plt.subplots(rows, len(names), figsize=(4.6 * len(names), 3.2 * rows), sharex="col", squeeze=False)
-    for column, name in enumerate(names):
-        data = curve[curve["dataset"] == name]
+    fig, axes = plt.subplots(rows, len(parts), figsize=(4.6 * len(parts), 3.2 * rows), sharex="col", squeeze=False)
+    for column, (name, data) in enumerate(parts):
         for row, (metric, metric_label) in enumerate(_METRIC_LABELS.items()):
             ax = axes[row, column]
             for role in roles:

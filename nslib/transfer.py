@@ -300,9 +300,7 @@ def reference_table(
     if absent:
         raise ValueError(f"no Light runs of {absent} on {dataset}; train control_specs(...) first.")
     others = results[f"{metric}_mean"].dropna()
-    rows = {}
-    for name, spec in references.items():
-        mean = means[activation_label(spec)]
-        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others),
-                      "share_beaten": float((others < mean).mean())}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("reference")
+    mean = pd.Series({name: means[activation_label(spec)] for name, spec in references.items()})
+    share_beaten = [float((others < value).mean()) for value in mean]
+    table = pd.DataFrame({"dataset": dataset, "mean": mean, "draws": len(others), "share_beaten": share_beaten})
+    return table.rename_axis("reference")
