@@ -23,7 +23,7 @@ from nslib.grids import (
     SPECIALIST, config_order, discovered_activations, in_order, specs_for, transfer_label, with_roles,
 )
 from nslib.models import ARCHITECTURES, check_widths, count_params_of
-from nslib.plots import dataset_panels, legend_right
+from nslib.plots import LEGEND_RIGHT, dataset_panels
 from nslib.results import summarise
 from nslib.training import RunSpec
 from nslib.verdicts import Claim
@@ -321,7 +321,7 @@ def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
         if ax is not axes[-1]:
             ax.get_legend().remove()
-    legend_right(axes[-1])
+    axes[-1].legend(**LEGEND_RIGHT)
     fig.tight_layout()
     return fig
 
@@ -351,7 +351,7 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
     for ax in axes:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
     order = [config for config in configs if config in handles] + [key for key in handles if key not in configs]
-    legend_right(axes[-1], [handles[key] for key in order], order)
+    axes[-1].legend([handles[key] for key in order], order, **LEGEND_RIGHT)
     fig.tight_layout()
     return fig
 
@@ -381,7 +381,7 @@ def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> p
                 ax.set_title(name)
             if row == rows - 1:
                 ax.set_xlabel("trainable parameters (log scale)")
-    legend_right(axes[0, -1], title="activation")
+    axes[0, -1].legend(title="activation", **LEGEND_RIGHT)
     fig.tight_layout()
     return fig
 

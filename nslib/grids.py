@@ -203,7 +203,7 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from nslib.plots import dataset_panels, fixed_jitter, legend_right
+    from nslib.plots import LEGEND_RIGHT, dataset_panels, fixed_jitter
 
     ok = runs[runs["status"] == "ok"].astype({"seed": str})
     if ok.empty:
@@ -218,6 +218,6 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
                       markers="_", markersize=18, linestyle="none", ax=ax)
         ax.set(title=name, xlabel="", ylabel=label)
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-    legend_right(axes[-1], title="seed")
+    axes[-1].legend(title="seed", **LEGEND_RIGHT)
     fig.tight_layout()
     return fig

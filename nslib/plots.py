@@ -1,5 +1,5 @@
 """One figure style for every notebook, saving figures by name, a fixed seed for seaborn's jitter, and the
-row of one panel per data set that most figures are."""
+row of one panel per data set that most figures are, with its legend beside the last panel."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import seaborn as sns
 from nslib.paths import figures_dir
 
 JITTER_SEED = 0  # numpy's global seed while a strip plot draws its jitter
+LEGEND_RIGHT = {"loc": "center left", "bbox_to_anchor": (1.02, 0.5)}  # ax.legend(**LEGEND_RIGHT): beside the panel
 
 
 def set_style() -> None:
@@ -54,8 +55,3 @@ def dataset_panels(
     parts = list(table.groupby("dataset", sort=False))
     fig, axes = plt.subplots(1, len(parts), figsize=(width * len(parts), height), squeeze=False, **subplots)
     return fig, axes[0], parts
-
-
-def legend_right(ax: plt.Axes, *args: Any, **kwargs: Any) -> None:
-    """``ax.legend(*args, **kwargs)`` outside ``ax`` on its right, centred: beside a row's last panel."""
-    ax.legend(*args, loc="center left", bbox_to_anchor=(1.02, 0.5), **kwargs)
