@@ -125,8 +125,8 @@ def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:
     models = [model for model in MODEL_ORDER if model in set(table["model"])]
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
     markers = dict(zip(models, "osD^vP*XX"))
-    fig, axes, parts = dataset_panels(table, 5.2, 4.4, layout="constrained")
-    for ax, (name, rows) in zip(axes, parts):
+    fig, axes, by_dataset = dataset_panels(table, 5.2, 4.4, layout="constrained")
+    for ax, (name, rows) in zip(axes, by_dataset):
         for row in rows.itertuples():
             colour = colours[row.model]
             if pd.isna(row.params):

@@ -312,15 +312,14 @@ def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
     long["part"] = long["part"].map(
         {"parameter_part": "parameter ratio", "accuracy_part": "AUC change", "gain": "efficiency gain"}
     )
-    fig, axes, parts = dataset_panels(long, 4.8, 4.2, sharey=True)
-    for ax, (name, data) in zip(axes, parts):
+    fig, axes, by_dataset = dataset_panels(long, 4.8, 4.2, sharey=True)
+    for ax, (name, data) in zip(axes, by_dataset):
         ax.axhspan(100 * CLAIMED_GAIN[0], 100 * CLAIMED_GAIN[1], color="grey", alpha=0.2, label="claimed 18-21%")
-        sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
+        sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax,
+                    legend=ax is axes[-1])
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-        if ax is not axes[-1]:
-            ax.get_legend().remove()
     axes[-1].legend(**LEGEND_RIGHT)
     fig.tight_layout()
     return fig
@@ -331,8 +330,8 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
     equal counts spread a little sideways), with the paper's reported best model as a star."""
     configs = config_order(summary["config"])
     palette = dict(zip(configs, sns.color_palette(n_colors=len(configs))))
-    fig, axes, parts = dataset_panels(summary, 4.8, 4.2)
-    for ax, (name, data) in zip(axes, parts):
+    fig, axes, by_dataset = dataset_panels(summary, 4.8, 4.2)
+    for ax, (name, data) in zip(axes, by_dataset):
         for params, group in data.groupby("params"):
             spread = 1.06 ** (np.arange(len(group)) - (len(group) - 1) / 2)
             for (_, row), factor in zip(group.iterrows(), spread):
@@ -359,12 +358,13 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
 def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> plt.Figure:
     """A row per metric (acc, AUC, E), one column per data set: each role's mean ± std against the parameter
     count (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
-    parts = list(curve.groupby("dataset", sort=False))
+    by_dataset = list(curve.groupby("dataset", sort=False))
     roles = config_order(curve["role"], ROLE_ORDER)
     palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
     rows = len(_METRIC_LABELS)
-    fig, axes = plt.subplots(rows, len(parts), figsize=(4.6 * len(parts), 3.2 * rows), sharex="col", squeeze=False)
-    for column, (name, data) in enumerate(parts):
+    columns = len(by_dataset)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.2 * rows), sharex="col", squeeze=False)
+    for column, (name, data) in enumerate(by_dataset):
         for row, (metric, metric_label) in enumerate(_METRIC_LABELS.items()):
             ax = axes[row, column]
             for role in roles:

@@ -208,8 +208,8 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     ok = runs[runs["status"] == "ok"].astype({"seed": str})
     if ok.empty:
         raise ValueError("no finished runs to plot: every run failed or the table is empty.")
-    fig, axes, parts = dataset_panels(ok, 4.6, 4.4)
-    for ax, (name, data) in zip(axes, parts):
+    fig, axes, by_dataset = dataset_panels(ok, 4.6, 4.4)
+    for ax, (name, data) in zip(axes, by_dataset):
         order = config_order(data["config"])
         with fixed_jitter():
             sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
