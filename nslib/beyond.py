@@ -19,7 +19,8 @@ import pandas as pd
 import seaborn as sns
 
 from nslib import kan
-from nslib.grids import SPECIALIST, with_roles
+from nslib.grids import SPECIALIST, in_order, with_roles
+from nslib.plots import dataset_panels
 from nslib.results import summarise
 from nslib.symbolic import parse
 from nslib.verdicts import Claim
@@ -109,13 +110,10 @@ def closing_table(runs: pd.DataFrame, boosting: pd.DataFrame) -> pd.DataFrame:
         table[f"{metric}_low"] = table[f"{metric}_mean"] - table[f"{metric}_ci95"]
         table[f"{metric}_high"] = table[f"{metric}_mean"] + table[f"{metric}_ci95"]
     table["params"] = table["params"].astype("Int64")
-    rank = {config: i for i, config in enumerate(MODEL_ORDER)}
-    datasets = list(dict.fromkeys(rows["dataset"]))
-    table = table.sort_values(["dataset", "config"], key=lambda column: column.map(
-        rank if column.name == "config" else {name: i for i, name in enumerate(datasets)}))
+    table = in_order(table, ["dataset", "config"], {"dataset": rows["dataset"].unique(), "config": MODEL_ORDER})
     columns = ["dataset", "config", "params", "n", "auc_mean", "auc_low", "auc_high", "acc_mean", "acc_low",
                "acc_high"]
-    return table[columns].rename(columns={"config": "model"}).reset_index(drop=True)
+    return table[columns].rename(columns={"config": "model"})
 
 
 def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:
@@ -124,13 +122,11 @@ def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:
     Each network is a point with its 95% interval; gradient boosting, which has
     no weight count, is a horizontal band (its mean and interval) across the panel.
     """
-    names = list(dict.fromkeys(table["dataset"]))
     models = [model for model in MODEL_ORDER if model in set(table["model"])]
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
     markers = dict(zip(models, "osD^vP*XX"))
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.4), squeeze=False, layout="constrained")
-    for ax, name in zip(axes[0], names):
-        rows = table[table["dataset"] == name]
+    fig, axes, by_dataset = dataset_panels(table, 5.2, 4.4, layout="constrained")
+    for ax, (name, rows) in zip(axes, by_dataset):
         for row in rows.itertuples():
             colour = colours[row.model]
             if pd.isna(row.params):
@@ -141,7 +137,7 @@ def plot_auc_vs_params(table: pd.DataFrame) -> plt.Figure:
                             fmt=markers[row.model], color=colour, capsize=3, label=row.model)
         ax.set_xscale("log")
         ax.set(title=name, xlabel="trainable parameters (log scale)", ylabel="test ROC AUC")
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize="small")
     return fig
 

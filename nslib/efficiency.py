@@ -19,8 +19,11 @@ from nslib import paper
 from nslib.activations import BUILTIN_LABELS
 from nslib.comparisons import efficiency, efficiency_gain_parts, seed_differences
 from nslib.data import Dataset
-from nslib.grids import SPECIALIST, config_order, discovered_activations, specs_for, transfer_label, with_roles
+from nslib.grids import (
+    SPECIALIST, config_order, discovered_activations, in_order, specs_for, transfer_label, with_roles,
+)
 from nslib.models import ARCHITECTURES, check_widths, count_params_of
+from nslib.plots import LEGEND_RIGHT, dataset_panels
 from nslib.results import summarise
 from nslib.training import RunSpec
 from nslib.verdicts import Claim
@@ -34,6 +37,8 @@ TABLE2_COLUMNS = {  # config_summary's column: its name in the paper's Table 2 (
 }
 # The model the paper's Table 2 names best on each data set, as our config label.
 PAPER_BEST = {"HIGGS": "Light ReLU", "FOREST_COVER": transfer_label("HIGGS"), "SPAMBASE": SPECIALIST}
+# The width curve's order of roles (an activation at any width): the built-ins, then the Specialist.
+ROLE_ORDER = (*BUILTIN_LABELS, SPECIALIST)
 GAIN_MARGIN = 0.005  # half a point of efficiency gain: the smallest difference of interest
 _METRIC_LABELS = {"acc": "test accuracy (share correct)", "auc": "test ROC AUC",
                   "efficiency": "E = AUC / log10(params)"}
@@ -94,13 +99,6 @@ def named_sizes(datasets: Mapping[str, Dataset]) -> dict[str, dict[str, int]]:
 # ------------------------------------------------------------ the paper's grid
 
 
-def _in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
-    """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
-    ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
-    ordered = frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c)
-    return ordered.reset_index(drop=True)
-
-
 def with_activation_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     """``with_roles``, plus a ``role`` column that ignores the architecture: the built-in's name (``"ReLU"``)
     or the formula's config (``"Specialist"``), so that runs of one activation at different widths share a role."""
@@ -116,7 +114,7 @@ def config_summary(runs: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("runs lack the 'config' column; label them first with nslib.grids.with_roles(runs, formulas).")
     summary = summarise(runs, by=["dataset", "arch", "config"])
     orders = {"dataset": summary["dataset"].unique(), "config": config_order(summary["config"])}
-    summary = _in_order(summary, ["dataset", "config"], orders)
+    summary = in_order(summary, ["dataset", "config"], orders)
     heavy = summary[summary["config"] == HEAVY].set_index("dataset")["efficiency_mean"]
     summary["gain_vs_heavy"] = summary["efficiency_mean"] / summary["dataset"].map(heavy) - 1
     return summary
@@ -214,21 +212,14 @@ def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------ the width curve
 
 
-def role_order(roles: Iterable[str]) -> list[str]:
-    """The distinct ``roles`` with the built-ins first (ReLU, GELU, SiLU), then Specialist, Transfers, the rest."""
-    distinct = list(dict.fromkeys(roles))
-    builtins = [label for label in BUILTIN_LABELS if label in distinct]
-    return builtins + config_order(role for role in distinct if role not in builtins)
-
-
 def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per data set, role and widths of ``with_activation_roles`` runs: the parameter count, seeds, and mean and
     std of acc, AUC and E, from the smallest network to the largest."""
     summary = summarise(runs, by=["dataset", "role", "widths", "arch"])
-    orders = {"dataset": summary["dataset"].unique(), "role": role_order(summary["role"])}
+    orders = {"dataset": summary["dataset"].unique(), "role": config_order(summary["role"], ROLE_ORDER)}
     columns = ["dataset", "role", "widths", "arch", "params", "n", "failed"]
     columns += [f"{metric}_{part}" for metric in ("acc", "auc", "efficiency") for part in ("mean", "std")]
-    return _in_order(summary, ["dataset", "role", "params"], orders)[columns]
+    return in_order(summary, ["dataset", "role", "params"], orders)[columns]
 
 
 def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
@@ -237,17 +228,16 @@ def curve_extremes(curve: pd.DataFrame) -> pd.DataFrame:
     ``smallest`` says whether the best E sits at the curve's smallest network:
     what a score that divides by log10(params) tends to reward.
     """
-    rows = []
-    for (dataset, role), points in curve.dropna(subset=["auc_mean"]).groupby(["dataset", "role"], sort=False):
-        top_auc = points.loc[points["auc_mean"].idxmax()]
-        top_e = points.loc[points["efficiency_mean"].idxmax()]
-        rows.append(
-            {"dataset": dataset, "role": role, "best_auc_widths": top_auc["widths"], "best_auc": top_auc["auc_mean"],
-             "best_auc_params": int(top_auc["params"]), "best_e_widths": top_e["widths"],
-             "best_e": top_e["efficiency_mean"], "auc_at_best_e": top_e["auc_mean"],
-             "best_e_params": int(top_e["params"]), "smallest": top_e["params"] == points["params"].min()}
-        )
-    return pd.DataFrame(rows)
+    points = curve.dropna(subset=["auc_mean"])
+    groups = points.groupby(["dataset", "role"], sort=False)
+    top_auc = points.loc[groups["auc_mean"].idxmax()].reset_index(drop=True)
+    top_e = points.loc[groups["efficiency_mean"].idxmax()].reset_index(drop=True)
+    return pd.DataFrame({
+        "dataset": top_auc["dataset"], "role": top_auc["role"], "best_auc_widths": top_auc["widths"],
+        "best_auc": top_auc["auc_mean"], "best_auc_params": top_auc["params"].astype(int),
+        "best_e_widths": top_e["widths"], "best_e": top_e["efficiency_mean"], "auc_at_best_e": top_e["auc_mean"],
+        "best_e_params": top_e["params"].astype(int), "smallest": top_e["params"] == groups["params"].min().to_numpy(),
+    })
 
 
 def width_differences(
@@ -265,7 +255,7 @@ def width_differences(
                 rows.append({"dataset": dataset, "widths": widths, "params": int(params), "n_seeds": len(diffs),
                              "mean_diff": float(diffs.mean()), "sd_diff": float(diffs.std(ddof=1))})
     table = pd.DataFrame(rows, columns=columns)
-    return _in_order(table, ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
+    return in_order(table, ["dataset", "params"], {"dataset": curve_runs["dataset"].unique()})
 
 
 # ------------------------------------------------------------ the reference models
@@ -322,18 +312,15 @@ def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
     long["part"] = long["part"].map(
         {"parameter_part": "parameter ratio", "accuracy_part": "AUC change", "gain": "efficiency gain"}
     )
-    names = list(dict.fromkeys(long["dataset"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names):
-        data = long[long["dataset"] == name]
+    fig, axes, by_dataset = dataset_panels(long, 4.8, 4.2, sharey=True)
+    for ax, (name, data) in zip(axes, by_dataset):
         ax.axhspan(100 * CLAIMED_GAIN[0], 100 * CLAIMED_GAIN[1], color="grey", alpha=0.2, label="claimed 18-21%")
-        sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax)
+        sns.barplot(data=data, x="config", y="percent", hue="part", order=config_order(data["config"]), ax=ax,
+                    legend=ax is axes[-1])
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set(title=name, xlabel="", ylabel="change against Heavy ReLU (%)")
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-        if ax is not axes[0, -1]:
-            ax.get_legend().remove()
-    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    axes[-1].legend(**LEGEND_RIGHT)
     fig.tight_layout()
     return fig
 
@@ -341,12 +328,10 @@ def plot_gain_parts(parts: pd.DataFrame) -> plt.Figure:
 def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
     """One panel per data set: mean accuracy ± std of each configuration against its parameter count (log axis,
     equal counts spread a little sideways), with the paper's reported best model as a star."""
-    names = list(dict.fromkeys(summary["dataset"]))
     configs = config_order(summary["config"])
     palette = dict(zip(configs, sns.color_palette(n_colors=len(configs))))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.8 * len(names), 4.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        data = summary[summary["dataset"] == name]
+    fig, axes, by_dataset = dataset_panels(summary, 4.8, 4.2)
+    for ax, (name, data) in zip(axes, by_dataset):
         for params, group in data.groupby("params"):
             spread = 1.06 ** (np.arange(len(group)) - (len(group) - 1) / 2)
             for (_, row), factor in zip(group.iterrows(), spread):
@@ -362,10 +347,10 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
         ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
         ax.set_xticks([], minor=True)
     handles = {}
-    for ax in axes[0]:
+    for ax in axes:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
     order = [config for config in configs if config in handles] + [key for key in handles if key not in configs]
-    axes[0, -1].legend([handles[key] for key in order], order, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    axes[-1].legend([handles[key] for key in order], order, **LEGEND_RIGHT)
     fig.tight_layout()
     return fig
 
@@ -373,13 +358,13 @@ def plot_accuracy_vs_params(summary: pd.DataFrame) -> plt.Figure:
 def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> plt.Figure:
     """A row per metric (acc, AUC, E), one column per data set: each role's mean ± std against the parameter
     count (log axis), with the paper's Light and Heavy sizes (``named_sizes``) as dotted lines."""
-    names = list(dict.fromkeys(curve["dataset"]))
-    roles = role_order(curve["role"])
+    by_dataset = list(curve.groupby("dataset", sort=False))
+    roles = config_order(curve["role"], ROLE_ORDER)
     palette = dict(zip(roles, sns.color_palette(n_colors=len(roles))))
     rows = len(_METRIC_LABELS)
-    fig, axes = plt.subplots(rows, len(names), figsize=(4.6 * len(names), 3.2 * rows), sharex="col", squeeze=False)
-    for column, name in enumerate(names):
-        data = curve[curve["dataset"] == name]
+    columns = len(by_dataset)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.2 * rows), sharex="col", squeeze=False)
+    for column, (name, data) in enumerate(by_dataset):
         for row, (metric, metric_label) in enumerate(_METRIC_LABELS.items()):
             ax = axes[row, column]
             for role in roles:
@@ -396,7 +381,7 @@ def plot_curve(curve: pd.DataFrame, sizes: Mapping[str, Mapping[str, int]]) -> p
                 ax.set_title(name)
             if row == rows - 1:
                 ax.set_xlabel("trainable parameters (log scale)")
-    axes[0, -1].legend(title="activation", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    axes[0, -1].legend(title="activation", **LEGEND_RIGHT)
     fig.tight_layout()
     return fig
 

@@ -145,14 +145,22 @@ def with_roles(runs: pd.DataFrame, formulas: Mapping[str, str]) -> pd.DataFrame:
     return runs.assign(config=[config(row) for _, row in runs.iterrows()])
 
 
-def config_order(configs: Iterable[str]) -> list[str]:
-    """The distinct ``configs`` in the paper's order: baselines, Specialist, Transfers, then the rest sorted."""
+def config_order(configs: Iterable[str], first: Sequence[str] = CONFIG_ORDER) -> list[str]:
+    """The distinct ``configs`` in the paper's order: those in ``first`` as listed (baselines, Specialist),
+    Transfers, then the rest sorted."""
     def rank(config: str) -> tuple[int, str]:
-        if config in CONFIG_ORDER:
-            return CONFIG_ORDER.index(config), ""
-        return (len(CONFIG_ORDER), config) if config.startswith("Transfer (") else (len(CONFIG_ORDER) + 1, config)
+        if config in first:
+            return first.index(config), ""
+        return (len(first), config) if config.startswith("Transfer (") else (len(first) + 1, config)
 
     return sorted(set(configs), key=rank)
+
+
+def in_order(frame: pd.DataFrame, by: Sequence[str], orders: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """``frame`` sorted by ``by``, each column in ``orders`` in its listed order, the others ascending; renumbered."""
+    ranks = {column: {value: rank for rank, value in enumerate(values)} for column, values in orders.items()}
+    ordered = frame.sort_values(list(by), key=lambda c: c.map(ranks[c.name]) if c.name in ranks else c)
+    return ordered.reset_index(drop=True)
 
 
 def versus_paper_code(runs: pd.DataFrame) -> pd.DataFrame:
@@ -182,12 +190,11 @@ def loss_curves(runs: pd.DataFrame, by: Sequence[str] = ("dataset", "config", "s
     missing = [column for column in (*by, "train_loss") if column not in runs.columns]
     if missing:
         raise ValueError(f"runs lack the columns {missing}; label them with with_roles first if 'config' is one.")
-    rows = []
-    for _, run in runs.iterrows():
-        losses = [float(value) for value in str(run["train_loss"]).split(";") if value]
-        rows += [{**{column: run[column] for column in by}, "epoch": epoch, "train_loss": loss}
-                 for epoch, loss in enumerate(losses, start=1)]
-    return pd.DataFrame(rows, columns=[*by, "epoch", "train_loss"])
+    split = runs[list(by)].assign(train_loss=runs["train_loss"].astype(str).str.split(";")).reset_index(drop=True)
+    losses = split.explode("train_loss").query("train_loss != ''")
+    epochs = losses.groupby(level=0).cumcount() + 1
+    losses = losses.assign(epoch=epochs, train_loss=losses["train_loss"].astype(float))
+    return losses[[*by, "epoch", "train_loss"]].reset_index(drop=True)
 
 
 def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC AUC") -> plt.Figure:
@@ -196,20 +203,21 @@ def plot_configs(runs: pd.DataFrame, metric: str = "auc", label: str = "test ROC
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from nslib.plots import LEGEND_RIGHT, dataset_panels, fixed_jitter
+
     ok = runs[runs["status"] == "ok"].astype({"seed": str})
-    names = list(dict.fromkeys(ok["dataset"]))
-    if not names:
+    if ok.empty:
         raise ValueError("no finished runs to plot: every run failed or the table is empty.")
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        data = ok[ok["dataset"] == name]
+    fig, axes, by_dataset = dataset_panels(ok, 4.6, 4.4)
+    for ax, (name, data) in zip(axes, by_dataset):
         order = config_order(data["config"])
-        sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
-                      size=6, alpha=0.8, ax=ax, legend=ax is axes[0, -1])
+        with fixed_jitter():
+            sns.stripplot(data=data, x="config", y=metric, hue="seed", order=order, dodge=False, jitter=0.15,
+                          size=6, alpha=0.8, ax=ax, legend=ax is axes[-1])
         sns.pointplot(data=data, x="config", y=metric, order=order, errorbar="sd", color="black",
                       markers="_", markersize=18, linestyle="none", ax=ax)
         ax.set(title=name, xlabel="", ylabel=label)
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
-    axes[0, -1].legend(title="seed", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    axes[-1].legend(title="seed", **LEGEND_RIGHT)
     fig.tight_layout()
     return fig

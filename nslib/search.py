@@ -51,6 +51,7 @@ from gplearn._program import _Program
 from nslib.checks import check_int
 from nslib.data import Dataset
 from nslib.discovery import PAPER_FUNCTION_SET, gp_program, simplified_text
+from nslib.plots import LEGEND_RIGHT
 from nslib.progress import progress as progress_bar
 from nslib.results import RunStore
 from nslib.symbolic import parse
@@ -364,7 +365,7 @@ def plot_search(table: pd.DataFrame, references: Mapping[str, float], ax: plt.Ax
     ax.step(so_far.index, so_far.values, where="post", color="black", linewidth=2, label="best so far")
     for (label, value), colour in zip(references.items(), sns.color_palette("colorblind", len(references))):
         ax.axhline(value, color=colour, linestyle="--", linewidth=1.5, label=f"{label} ({value:.3f})")
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
+    ax.legend(fontsize="small", **LEGEND_RIGHT)
     failed = len(trained) - len(ok)
     note = f"; {failed} failed, not shown" if failed else ""
     ax.set(xlabel="generation", ylabel="validation ROC AUC", title=f"{names[0]}: {len(trained)} candidates{note}")

@@ -22,6 +22,7 @@ from nslib.discovery import random_programs, simplified_text, stability
 from nslib.profiles import Profile
 from nslib.grids import SPECIALIST, Config, paper_configs, specs_for, transfer_label, with_roles
 from nslib.paper import HIGGS_FORMULA_REPORTED
+from nslib.plots import fixed_jitter
 from nslib.symbolic import parse
 from nslib.training import RunSpec
 from nslib.verdicts import Claim
@@ -251,8 +252,9 @@ def plot_random_control(
     panels = (("all draws", f"ROC AUC on {dataset}'s test split (mean over seeds)"),
               ("zoomed in on the marks", "ROC AUC (same, zoomed in)"))
     for ax, (title, xlabel) in zip(axes, panels):
-        sns.stripplot(shown, x="auc_mean", y="kind", order=[names[False], names[True]], hue="kind",
-                      legend=False, jitter=0.25, size=7, alpha=0.8, ax=ax)
+        with fixed_jitter():
+            sns.stripplot(shown, x="auc_mean", y="kind", order=[names[False], names[True]], hue="kind",
+                          legend=False, jitter=0.25, size=7, alpha=0.8, ax=ax)
         for (name, auc), colour in zip(marks.items(), sns.color_palette("dark", len(marks))):
             ax.axvline(auc, color=colour, linewidth=2, linestyle="--", label=f"{name} ({auc:.3f})")
         if band is not None:
@@ -298,9 +300,7 @@ def reference_table(
     if absent:
         raise ValueError(f"no Light runs of {absent} on {dataset}; train control_specs(...) first.")
     others = results[f"{metric}_mean"].dropna()
-    rows = {}
-    for name, spec in references.items():
-        mean = means[activation_label(spec)]
-        rows[name] = {"dataset": dataset, "mean": mean, "draws": len(others),
-                      "share_beaten": float((others < mean).mean())}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("reference")
+    mean = pd.Series({name: means[activation_label(spec)] for name, spec in references.items()})
+    share_beaten = [float((others < value).mean()) for value in mean]
+    table = pd.DataFrame({"dataset": dataset, "mean": mean, "draws": len(others), "share_beaten": share_beaten})
+    return table.rename_axis("reference")

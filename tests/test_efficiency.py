@@ -341,7 +341,7 @@ def test_the_figures_have_one_panel_per_data_set_and_a_log_parameter_axis():
 
 def test_roles_list_the_builtins_first_then_the_discovered_activations():
     roles = ["Transfer (HIGGS)", grids.SPECIALIST, "ReLU"]
-    assert efficiency.role_order(roles) == ["ReLU", grids.SPECIALIST, "Transfer (HIGGS)"]
+    assert grids.config_order(roles, efficiency.ROLE_ORDER) == ["ReLU", grids.SPECIALIST, "Transfer (HIGGS)"]
 
 
 def test_paper_best_names_table_2s_best_model_per_data_set_as_our_config_labels():
