@@ -41,11 +41,9 @@ lr 1e-2: HIGGS 0.775 with a grid update before training, 0.759 on [-3, 3],
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import math
-import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,7 +66,7 @@ from nslib.data import Dataset, split_and_scale
 from nslib.models import check_widths, count_params_of, widths_of
 from nslib.parallel import Executor, local_executor, map_unordered
 from nslib.progress import progress as progress_bar
-from nslib.repro import data_fingerprint, pick_device, versions_text
+from nslib.repro import data_fingerprint, global_rngs_kept, pick_device, versions_text
 from nslib.results import RUN_CODE_VERSION, RunStore, as_table
 from nslib.training import binary_metrics, one_thread
 
@@ -80,18 +78,6 @@ TOLERANCE = 0.1  # how far a KAN's parameter count may be from its target
 ARCH = "kan"
 ACTIVATION = "KAN"
 SYMBOLIC_LIBRARY = ("x", "x^2", "sin", "cos", "tanh", "exp", "abs")
-
-
-@contextlib.contextmanager
-def _global_rngs_kept() -> Iterator[None]:
-    """Leave torch's, NumPy's and ``random``'s global generators as they were (pykan seeds all three)."""
-    numpy_state, random_state = np.random.get_state(), random.getstate()
-    try:
-        with torch.random.fork_rng(devices=[]):
-            yield
-    finally:
-        np.random.set_state(numpy_state)
-        random.setstate(random_state)
 
 
 def build_kan(
@@ -114,7 +100,7 @@ def build_kan(
     check_int("seed", seed, low=0, example="42")
     check_int("grid", grid, example=str(GRID))
     check_int("order", order, example=str(ORDER))
-    with _global_rngs_kept():
+    with global_rngs_kept():
         torch.manual_seed(seed)
         model = KAN(
             width=[d, *hidden, 1], grid=grid, k=order, seed=seed, auto_save=False, save_act=False,

@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 
 from nslib.paths import figures_dir
+from nslib.repro import global_rngs_kept
 
 JITTER_SEED = 0  # numpy's global seed while a strip plot draws its jitter
 LEGEND_RIGHT = {"loc": "center left", "bbox_to_anchor": (1.02, 0.5)}  # ax.legend(**LEGEND_RIGHT): beside the panel
@@ -34,17 +35,14 @@ def savefig(fig: plt.Figure, name: str) -> Path:
 
 @contextmanager
 def fixed_jitter() -> Iterator[None]:
-    """Seed numpy's global generator with ``JITTER_SEED`` for the block, then put back its previous state.
+    """Seed numpy's global generator with ``JITTER_SEED`` for the block, then put back the global generators' states.
 
     seaborn 0.13's ``stripplot`` draws its jitter from ``np.random.uniform``, so
     without this a figure's bytes change from run to run on the same numbers.
     """
-    state = np.random.get_state()
-    np.random.seed(JITTER_SEED)
-    try:
+    with global_rngs_kept():
+        np.random.seed(JITTER_SEED)
         yield
-    finally:
-        np.random.set_state(state)
 
 
 def dataset_panels(

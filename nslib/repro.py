@@ -1,10 +1,13 @@
-"""Devices, versions and data fingerprints: what a result needs to be reproduced."""
+"""Devices, versions, data fingerprints and the global generators: what a result needs to be reproduced."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
+import random
 import weakref
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -16,6 +19,20 @@ if TYPE_CHECKING:
 # id(X) -> (weak X, weak y, digest); a stale id is caught by the weak references.
 _FINGERPRINTS: dict[int, tuple[weakref.ref, weakref.ref, str]] = {}
 RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "gplearn", "torch", "sympy")
+
+
+@contextlib.contextmanager
+def global_rngs_kept() -> Iterator[None]:
+    """Leave torch's, NumPy's and ``random``'s global generators after the block as they were before it."""
+    import torch
+
+    numpy_state, random_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(random_state)
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:

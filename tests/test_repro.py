@@ -1,13 +1,14 @@
 """Seeds, devices and versions recorded with every result."""
 
 import hashlib
+import random
 
 import numpy as np
 import pytest
 import torch
 
 from nslib import paths
-from nslib.repro import data_fingerprint, pick_device, versions, versions_text
+from nslib.repro import data_fingerprint, global_rngs_kept, pick_device, versions, versions_text
 
 
 @pytest.mark.parametrize(("gpu", "expected"), [(False, "cpu"), (True, "cuda")])
@@ -48,3 +49,13 @@ def test_environment_variables_move_every_output_folder(monkeypatch, tmp_path) -
     assert paths.derived_dir() == tmp_path / "derived" and paths.derived_dir().is_dir()
     assert paths.figures_dir() == tmp_path / "figures"
     assert paths.data_home() == tmp_path / "raw"
+
+
+def test_global_rngs_kept_puts_back_torch_numpy_and_random_after_the_block():
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    expected = torch.rand(1).item(), np.random.uniform(), random.random()
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    with global_rngs_kept():
+        torch.manual_seed(99), np.random.seed(99), random.seed(99)
+        torch.rand(5), np.random.uniform(size=5), random.random()
+    assert (torch.rand(1).item(), np.random.uniform(), random.random()) == expected
