@@ -1,0 +1,37 @@
+"""The fused-kernel probe measures a kernel that computes what the engine's torch calls compute."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fused_probe.py"
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the probe compiles its kernels with gcc")
+
+
+@pytest.fixture(scope="module")
+def probe():
+    spec = importlib.util.spec_from_file_location("fused_probe", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["ReLU", "HIGGS formula"])
+def test_the_fused_kernel_agrees_with_torch_batch_norm_activation_and_dropout(probe, name, tmp_path):
+    spec, value, derivative = probe.ACTIVATIONS[name]
+    fused = probe.fused_step(probe.compiled(value, derivative, tmp_path))
+    t = probe.inputs(96, seed=1)
+    expected, got = probe.torch_step(spec)(t), fused(t)
+    assert len(got) == 4 and all(a.shape == b.shape for a, b in zip(expected, got))
+    assert probe.largest_difference(expected, got) < 1e-5
+
+
+def test_a_kernel_that_computes_something_else_is_caught(probe, tmp_path):
+    _, value, derivative = probe.ACTIVATIONS["HIGGS formula"]
+    fused = probe.fused_step(probe.compiled(value, derivative, tmp_path))
+    t = probe.inputs(96, seed=1)
+    assert probe.largest_difference(probe.torch_step("relu")(t), fused(t)) > 1e-2
