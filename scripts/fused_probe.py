@@ -8,10 +8,14 @@ statistics, the activation, the dropout mask), compiles it with gcc, calls it
 through ctypes and times it against the engine's torch calls on the same inputs,
 one thread, best of three rounds. It prints the time of each and their largest
 relative difference, for ReLU and for HIGGS's formula, whose cheaper form is
-cos(x) - cos(cos(x)). Its figures are recorded in ``nslib/training.py``'s docstring.
+cos(x) - cos(cos(x)). With ``--stacks`` it also trains whole stacks of eight
+Forest Cover runs (``run_grid``, one worker) with the kernels in place of the
+engine's training-mode BatchNorm, activation and dropout, to see what a whole step
+gains. Its figures are recorded in ``nslib/training.py``'s docstring.
 
     .venv/bin/python scripts/fused_probe.py            # widths 256, 512, 1792
     .venv/bin/python scripts/fused_probe.py 512 --repeats 20
+    NSLIB_DATA_MIRROR=../shared/data .venv/bin/python scripts/fused_probe.py --stacks
 """
 
 from __future__ import annotations
@@ -21,13 +25,17 @@ import ctypes
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
 
+from nslib import training
 from nslib.activations import activation_module
+from nslib.data import load
 
 BATCH = 1024
 FLAGS = ["-O3", "-ffast-math", "-march=native", "-fopenmp-simd", "-fdisable-tree-sincos", "-shared", "-fPIC"]
@@ -112,6 +120,10 @@ def compiled(value: str, derivative: str, folder: Path) -> ctypes.CDLL:
     return ctypes.CDLL(str(library))
 
 
+def _pointer(tensor: torch.Tensor) -> ctypes.c_void_p:
+    return ctypes.c_void_p(tensor.data_ptr())
+
+
 def inputs(m: int, seed: int = 0) -> dict[str, torch.Tensor]:
     """One layer's pre-activations, BatchNorm weights, a dropout mask (p = 0.3) and an upstream gradient."""
     generator = torch.Generator().manual_seed(seed)
@@ -139,18 +151,15 @@ def torch_step(spec: str) -> Step:
 
 def fused_step(library: ctypes.CDLL) -> Step:
     """The fused kernels on the same inputs."""
-    def pointer(tensor: torch.Tensor) -> ctypes.c_void_p:
-        return ctypes.c_void_p(tensor.data_ptr())
-
     def step(t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         n, m = t["h"].shape
         out, xhat, grad_h = (torch.empty(n, m) for _ in range(3))
         invstd, grad_gamma, grad_beta = (torch.empty(m) for _ in range(3))
         mean, var = torch.zeros(m), torch.ones(m)
-        library.forward(n, m, *map(pointer, (t["h"], t["gamma"], t["beta"], t["mask"], out, xhat, invstd, mean, var)),
-                        ctypes.c_float(0.1), ctypes.c_float(1e-5))
-        library.backward(n, m, *map(pointer, (t["grad"], xhat, invstd, t["gamma"], t["beta"], t["mask"], grad_h,
-                                              grad_gamma, grad_beta)))
+        forward = (t["h"], t["gamma"], t["beta"], t["mask"], out, xhat, invstd, mean, var)
+        library.forward(n, m, *map(_pointer, forward), ctypes.c_float(0.1), ctypes.c_float(1e-5))
+        backward = (t["grad"], xhat, invstd, t["gamma"], t["beta"], t["mask"], grad_h, grad_gamma, grad_beta)
+        library.backward(n, m, *map(_pointer, backward))
         return out, grad_h, grad_gamma, grad_beta
 
     return step
@@ -172,10 +181,77 @@ def best_ms(step: Step, t: dict[str, torch.Tensor], repeats: int) -> float:
     return min(rounds)
 
 
+class FusedLayer(torch.autograd.Function):
+    """One stacked layer's training-mode BatchNorm, activation and dropout through the compiled kernels."""
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, mask: torch.Tensor,
+                running_mean: torch.Tensor, running_var: torch.Tensor, library: ctypes.CDLL) -> torch.Tensor:
+        h = h.contiguous()
+        n, m = h.shape
+        out, xhat, invstd = torch.empty_like(h), torch.empty_like(h), torch.empty(m)
+        pointers = (h, gamma, beta, mask, out, xhat, invstd, running_mean, running_var)
+        library.forward(n, m, *map(_pointer, pointers), ctypes.c_float(training.BN_MOMENTUM),
+                        ctypes.c_float(training.BN_EPS))
+        ctx.save_for_backward(xhat, invstd, gamma, beta, mask)
+        ctx.library = library
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        xhat, invstd, gamma, beta, mask = ctx.saved_tensors
+        grad = grad.contiguous()
+        n, m = grad.shape
+        grad_h, grad_gamma, grad_beta = torch.empty_like(grad), torch.empty(m), torch.empty(m)
+        pointers = (grad, xhat, invstd, gamma, beta, mask, grad_h, grad_gamma, grad_beta)
+        ctx.library.backward(n, m, *map(_pointer, pointers))
+        return grad_h, grad_gamma, grad_beta, None, None, None, None
+
+
+def fused_forward(library: ctypes.CDLL) -> Callable:
+    """``_Stack.forward`` with ``FusedLayer`` in training mode (one activation per stack); evaluation unchanged."""
+    engine_forward = training._Stack.forward
+
+    def forward(stack: training._Stack, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
+        if masks is None:
+            return engine_forward(stack, x, masks)
+        a = x
+        for layer, padded in enumerate(stack.padded):
+            h = training._StackedLinear.apply(a, stack.W[layer], stack.b[layer], padded)
+            a = FusedLayer.apply(h, stack.gamma[layer], stack.beta[layer], masks[layer], stack.running_mean[layer],
+                                 stack.running_var[layer], library)
+        logits = training._StackedLinear.apply(a, stack.W[-1], stack.b[-1], 1).T
+        return training._simd_aligned(torch.sigmoid, logits)
+
+    return forward
+
+
+def whole_stacks(epochs: int = 3) -> None:
+    """Train eight Forest Cover runs per case with the engine, then with the kernels; print both, best of two."""
+    data = {"FOREST_COVER": load("FOREST_COVER")}
+    engine_forward = training._Stack.forward
+    for arch, name in (("light", "ReLU"), ("light", "HIGGS formula"), ("heavy", "ReLU")):
+        spec, value, derivative = ACTIVATIONS[name]
+        specs = [training.make_spec("FOREST_COVER", arch, spec, seed=seed, epochs=epochs) for seed in range(8)]
+        with tempfile.TemporaryDirectory() as folder:
+            ways = {"torch": engine_forward, "fused": fused_forward(compiled(value, derivative, Path(folder)))}
+            seconds, auc = {}, {}
+            for way in [*ways, *ways]:
+                with mock.patch.object(training._Stack, "forward", ways[way]):
+                    start = time.perf_counter()
+                    rows = training.run_grid(specs, data, progress=False, workers=1)
+                seconds[way] = min(seconds.get(way, float("inf")), time.perf_counter() - start)
+                auc[way] = rows["auc"].mean()
+        print(f"{arch:>5} {name:>13}, 8 runs x {epochs} epochs: torch {seconds['torch']:6.2f} s  fused "
+              f"{seconds['fused']:6.2f} s  x{seconds['torch'] / seconds['fused']:4.2f}  mean AUC {auc['torch']:.5f} "
+              f"vs {auc['fused']:.5f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("widths", nargs="*", type=int, default=[256, 512, 1792], help="columns of the layer block")
     parser.add_argument("--repeats", type=int, default=50, help="steps per timed round")
+    parser.add_argument("--stacks", action="store_true", help="also train whole stacks (needs the data)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for name, (spec, value, derivative) in ACTIVATIONS.items():
@@ -187,6 +263,8 @@ def main() -> None:
                 torch_ms, fused_ms = best_ms(ours, t, args.repeats), best_ms(fused, t, args.repeats)
                 print(f"{name:>13} [{BATCH}, {m:>4}]  torch {torch_ms:7.3f} ms  fused {fused_ms:7.3f} ms  "
                       f"x{torch_ms / fused_ms:4.1f}  largest relative difference {difference:.1e}")
+    if args.stacks:
+        whole_stacks()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fused_probe.py"
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the probe compiles its kernels with gcc")
@@ -35,3 +36,16 @@ def test_a_kernel_that_computes_something_else_is_caught(probe, tmp_path):
     fused = probe.fused_step(probe.compiled(value, derivative, tmp_path))
     t = probe.inputs(96, seed=1)
     assert probe.largest_difference(probe.torch_step("relu")(t), fused(t)) > 1e-2
+
+
+def test_the_fused_layer_gives_autograd_the_gradients_torch_computes(probe, tmp_path):
+    spec, value, derivative = probe.ACTIVATIONS["HIGGS formula"]
+    library = probe.compiled(value, derivative, tmp_path)
+    t = probe.inputs(64, seed=2)
+    h, gamma, beta = (t[name].clone().requires_grad_() for name in ("h", "gamma", "beta"))
+    running_mean, running_var = torch.zeros(64), torch.ones(64)
+    probe.FusedLayer.apply(h, gamma, beta, t["mask"], running_mean, running_var, library).backward(t["grad"])
+    expected = probe.torch_step(spec)(t)
+    assert probe.largest_difference(expected[1:], (h.grad, gamma.grad, beta.grad)) < 1e-5
+    assert torch.allclose(running_mean, 0.1 * t["h"].mean(0), rtol=1e-5, atol=1e-6)
+    assert torch.allclose(running_var, 0.9 + 0.1 * t["h"].var(0), rtol=1e-5, atol=1e-6)
