@@ -80,6 +80,17 @@ this project's shared 2-core virtual machine, CPU seconds; before -> after):
   ReLU 1.01-1.06x, Heavy ReLU 1.00-1.19x (two runs): the products, Adam, the masks
   and the per-operation overhead stay, so this avenue alone would not reach the
   10x and 3x targets.
+- Measured, the way to the targets, not built yet (``fused_probe.py --whole-step``):
+  the whole step with no autograd graph, ``torch.bmm`` for the products and C for
+  the rest (BatchNorm, activation, dropout from the same random words, the output
+  unit with BCELoss, one Adam over a flat buffer), model-major ``[K, batch, units]``.
+  The bench's grid, 15 epochs, stack by stack on one thread: 59.8 -> 32.9 s (1.82x;
+  Light stacks 1.85-2.46x, Heavy 1.38-1.82x), training losses within 1e-6 to 1e-4 of
+  the engine's (chaotic formula runs drift further, up to 12% by the last epoch).
+  Its kernels release the GIL, so two threads nearly double it (5 epochs: 9.5 ->
+  5.0 s) where the engine gains 1.5x (18.6 -> 12.6 s). Every number would move in
+  its last digits, formulas need generated C, and rational runs, CUDA and machines
+  without gcc keep this engine.
 """
 
 from __future__ import annotations
