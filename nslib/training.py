@@ -120,6 +120,7 @@ from nslib.progress import progress as progress_bar
 from nslib.activations import activation_label, activation_module, resolve_formula
 from nslib.checks import check_int
 from nslib.comparisons import efficiency
+from nslib.compiled import CompiledStack
 from nslib.data import Dataset, split_and_scale
 from nslib.models import check_widths, count_params_of, dropout_words, dropout_words_shape, keep_scale, mlp, widths_of
 from nslib.parallel import Executor, executor_from_env, map_unordered
@@ -127,6 +128,7 @@ from nslib.rational import N_COEFFICIENTS, Rational, rational
 from nslib.repro import data_fingerprint, pick_device, versions_text
 from nslib.results import RUN_CODE_VERSION, RunStore, as_table
 
+ENGINES = ("compiled", "torch")
 BN_MOMENTUM = 0.1  # nn.BatchNorm1d's defaults
 BN_EPS = 1e-5
 # Test rows per forward pass in evaluation: the training batch, so that evaluation
@@ -314,8 +316,11 @@ def _validation_auc(p: np.ndarray, split: _Split) -> float:
 def _row(
     spec: RunSpec, dataset: Dataset, *, reason: str = "", p: np.ndarray | None = None, y: np.ndarray | None = None,
     train_loss: Sequence[float] = (), val_auc: Sequence[float] = (), seconds: float, device: torch.device,
+    engine: str = "reference loop",
 ) -> dict:
-    """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on predictions ``p``."""
+    """One row of ``runs.csv`` (``nslib.results.COLUMNS``): failed for ``reason``, else scored on predictions ``p``.
+
+    ``device`` is recorded with the ``engine`` that trained the run, whose rounding the numbers carry."""
     if not reason and not np.isfinite(p).all():
         reason = "the output on the test set is NaN or infinite: the activation overflows float32"
     elif not reason and len(np.unique(y)) < 2:
@@ -348,7 +353,7 @@ def _row(
         "data_sha256": data_fingerprint(dataset.X, dataset.y),
         "code_version": RUN_CODE_VERSION,
         "versions": _versions(),
-        "device": str(device),
+        "device": f"{device} ({engine})",
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -512,10 +517,9 @@ class _Stack:
             first = self.groups[-1][1] if self.groups else 0
             self.groups.append((first, first + len(list(group)), activation_module(module_spec).to(device)))
         self.generators = [torch.Generator(device=device).manual_seed(spec.seed) for spec in self.specs]
-        self.alive = torch.ones(self.K, dtype=torch.bool, device=device)
-        self.reasons = [""] * self.K
-        self.stopped_at = [self.specs[0].epochs] * self.K  # epochs completed by each run
         self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self._inputs = torch.empty(self.specs[0].batch_size, self.K, d, device=device)  # reused, as the masks are
+        self._targets = torch.empty(self.K, self.specs[0].batch_size, device=device)
 
     def _activate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         units = h.shape[1] // self.K
@@ -546,6 +550,32 @@ class _Stack:
             h = self._activate(h, layer)
             a = h * masks[layer] if masks is not None else h
         return _simd_aligned(torch.sigmoid, _StackedLinear.apply(a, self.W[-1], self.b[-1], 1).T)
+
+    def train_batch(
+        self, X: Sequence[torch.Tensor], y: Sequence[torch.Tensor], rows: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward training batch ``rows`` ``[K, n]`` of each model's ``X`` and ``y``: probabilities ``[K, n]`` and
+        losses ``[K]``. Each model's rows are gathered from its seed's split straight into its slice of the input."""
+        size = rows.shape[1]
+        x, target = self._inputs[:size], self._targets[:, :size]
+        for k in range(self.K):
+            torch.index_select(X[k], 0, rows[k], out=x[:, k])
+            torch.index_select(y[k], 0, rows[k], out=target[k])
+        p = self.forward(x.view(size, -1), self.masks(size))
+        # A NaN probability makes binary_cross_entropy raise; that model fails anyway.
+        self._loss = F.binary_cross_entropy(p.nan_to_num(0.5), target, reduction="none").mean(1)
+        return p, self._loss
+
+    def step(self, alive: torch.Tensor) -> None:
+        """Back-propagate the last ``train_batch`` (models not ``alive`` get no gradient) and take one Adam step."""
+        self.optimizer.zero_grad()
+        torch.where(alive, self._loss, 0.0).sum().backward()
+        self.optimizer.step()
+
+    def probabilities(self, X: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Eval-mode probabilities ``[K, n]`` for each model's rows ``X[k]`` ``[n, d]``."""
+        with torch.no_grad():
+            return self.forward(torch.stack(X, dim=1).view(X[0].shape[0], -1), None)  # [n, K, d] -> [n, K * d]
 
     def masks(self, batch: int) -> list[torch.Tensor]:
         """Each model's dropout multipliers for one batch, ``[batch, K * padded]`` per layer.
@@ -584,6 +614,27 @@ class _Stack:
                 var.view(self.K, -1)[k].fill_(1.0)
 
 
+def engine(device: torch.device, specs: Sequence[RunSpec]) -> str:
+    """Which engine trains ``specs``: ``"compiled"`` (``nslib.compiled``) on the CPU, ``"torch"`` (``_Stack``) on a GPU
+    or for rational runs, whose coefficients are per model; ``NSLIB_ENGINE=torch`` picks torch's on the CPU too."""
+    chosen = os.environ.get("NSLIB_ENGINE", "compiled")
+    if chosen not in ENGINES:
+        raise ValueError(f"NSLIB_ENGINE={chosen!r} is not an engine; use one of {list(ENGINES)} or leave it unset.")
+    if device.type != "cpu" or any(map(_is_rational, specs)):
+        return "torch"
+    return chosen
+
+
+def _is_rational(spec: RunSpec) -> bool:
+    return spec.module_spec.lower() == "rational"
+
+
+def _new_stack(specs: Sequence[RunSpec], d: int, device: torch.device) -> _Stack | CompiledStack:
+    if engine(device, specs) == "compiled":
+        return CompiledStack(specs, [_initial_model(spec, d) for spec in specs])
+    return _Stack(specs, d, device)
+
+
 def _train_stack(
     specs: Sequence[RunSpec],
     dataset: Dataset,
@@ -594,64 +645,50 @@ def _train_stack(
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
-    stack = _Stack(specs, d, device)
-    K, batch_size, epochs = stack.K, specs[0].batch_size, specs[0].epochs
-    # Each model's rows are gathered from its seed's split straight into its slice of the input buffer.
+    stack = _new_stack(specs, d, device)
+    K, batch_size, epochs = len(specs), specs[0].batch_size, specs[0].epochs
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
     val_auc: list[list[float]] = [[] for _ in range(K)]
-    inputs = torch.empty(batch_size, K, d, device=device)  # reused, as the masks are
-    targets = torch.empty(K, batch_size, device=device)
+    alive = torch.ones(K, dtype=torch.bool, device=device)
+    reasons, stopped_at = [""] * K, [epochs] * K  # why each run failed, and the epochs it completed
     for epoch in range(epochs):
         order = torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators])
         for batch, first in enumerate(range(0, n, batch_size)):
             rows = order[:, first : first + batch_size]
-            size = rows.shape[1]
-            x, target = inputs[:size], targets[:, :size]
-            for k in range(K):
-                torch.index_select(X[k], 0, rows[k], out=x[:, k])
-                torch.index_select(y[k], 0, rows[k], out=target[k])
-            p = stack.forward(x.view(size, K * d), stack.masks(size))
-            # A NaN probability makes binary_cross_entropy raise; that model fails below anyway.
-            loss = F.binary_cross_entropy(p.nan_to_num(0.5), target, reduction="none").mean(1)
+            p, loss = stack.train_batch(X, y, rows)
             bad_output = ~torch.isfinite(p).all(1)
-            newly_failed = torch.nonzero((bad_output | ~torch.isfinite(loss)) & stack.alive).flatten().tolist()
+            newly_failed = torch.nonzero((bad_output | ~torch.isfinite(loss)) & alive).flatten().tolist()
             for k in newly_failed:
-                stack.alive[k] = False
-                stack.stopped_at[k] = epoch
-                kind = "the output" if bad_output[k] else "the loss"
-                stack.reasons[k] = _failure(kind, epoch, batch, specs[k])
-            stack.optimizer.zero_grad()
-            torch.where(stack.alive, loss, 0.0).sum().backward()
-            stack.optimizer.step()
+                alive[k] = False
+                stopped_at[k] = epoch
+                reasons[k] = _failure("the output" if bad_output[k] else "the loss", epoch, batch, specs[k])
+            stack.step(alive)
             for k in newly_failed:
                 stack.freeze(k)
-            losses[epoch] += loss.detach().nan_to_num(0.0) * size
+            losses[epoch] += loss.detach().nan_to_num(0.0) * rows.shape[1]
         if specs[0].validation:
-            for k, p in enumerate(_predict(stack, splits, validation=True)):
-                if stack.alive[k]:
+            for k, p in enumerate(_predict(stack, [splits[spec.seed].X_val for spec in specs])):
+                if alive[k]:
                     val_auc[k].append(_validation_auc(p, splits[specs[k].seed]))
         advance(K)
     losses_per_run = (losses / n).T.cpu().tolist()
-    probabilities = _predict(stack, splits)
+    probabilities = _predict(stack, [splits[spec.seed].X_test for spec in specs])
     seconds = (time.perf_counter() - start) / K
     return [
-        _row(spec, dataset, reason=stack.reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
-             train_loss=losses_per_run[k][: stack.stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device)
+        _row(spec, dataset, reason=reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
+             train_loss=losses_per_run[k][: stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device,
+             engine=f"{engine(device, specs)} engine")
         for k, spec in enumerate(specs)
     ]
 
 
-def _predict(stack: _Stack, splits: Mapping[int, _Split], *, validation: bool = False) -> list[np.ndarray]:
-    """Each model's probabilities on its test (or validation) rows in eval mode, ``EVAL_CHUNK`` rows at a time."""
-    X = [splits[spec.seed].X_val if validation else splits[spec.seed].X_test for spec in stack.specs]
-    out = []
-    with torch.no_grad():
-        for first in range(0, len(X[0]), EVAL_CHUNK):
-            x = torch.stack([X_k[first : first + EVAL_CHUNK] for X_k in X], dim=1)  # [rows, K, d]
-            out.append(stack.forward(x.view(x.shape[0], -1), None))
-    return list(torch.cat(out, dim=1).cpu().numpy())
+def _predict(stack: _Stack | CompiledStack, X: Sequence[torch.Tensor]) -> list[np.ndarray]:
+    """Each model's eval-mode probabilities on its rows ``X[k]``, ``EVAL_CHUNK`` rows at a time."""
+    chunks = [stack.probabilities([X_k[first : first + EVAL_CHUNK] for X_k in X])
+              for first in range(0, len(X[0]), EVAL_CHUNK)]
+    return list(torch.cat(chunks, dim=1).cpu().numpy())
 
 
 # ------------------------------------------------------------ the grid
@@ -664,7 +701,8 @@ def _stacks(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
     """
     groups: dict[tuple, list[RunSpec]] = {}
     for spec in sorted(specs, key=lambda spec: spec.module_spec):
-        groups.setdefault(spec.shape, []).append(spec)
+        # Rational runs train with the torch engine (``engine``), so they are stacked apart from the others.
+        groups.setdefault((spec.shape, _is_rational(spec)), []).append(spec)
     stacks = []
     for group in groups.values():
         parts = -(-len(group) // max_stack)

@@ -7,31 +7,21 @@ loop per direction that does all three (training-mode BatchNorm with its running
 statistics, the activation, the dropout mask), compiles it with gcc, calls it
 through ctypes and times it against the engine's torch calls on the same inputs,
 one thread, best of three rounds. It prints the time of each and their largest
-relative difference, for each activation in ``ACTIVATIONS`` (ReLU, GELU, SiLU and
-the bench's three formulas; HIGGS's cheaper form is cos(x) - cos(cos(x))). With
-``--stacks`` it also trains whole stacks of eight Forest Cover runs (``run_grid``,
-one worker) with the kernels in place of the engine's training-mode BatchNorm,
-activation and dropout, to see what a whole step gains.
-
-With ``--whole-step EPOCHS`` it trains the bench's grid (``make bench``) stack by
-stack, one thread, with the engine and with ``WholeStep``: a step with no autograd
-graph, ``torch.bmm`` for the products and C for everything else (BatchNorm, the
-activation, dropout from the engine's own random words, the output unit with Sigmoid
-and BCELoss, Adam over one flat buffer), from the engine's initial weights. It prints
-each stack's time and how far its training losses drift from the engine's. Every
-activation of the bench has hand-written C (``ACTIVATIONS``). The figures are
-recorded in ``nslib/training.py``'s docstring.
+relative difference, for ReLU and for HIGGS's formula, whose cheaper form is
+cos(x) - cos(cos(x)). With ``--stacks`` it also trains whole stacks of eight
+Forest Cover runs (``run_grid``, one worker) with the kernels in place of the
+engine's training-mode BatchNorm, activation and dropout, to see what a whole step
+gains. Its figures are recorded in ``nslib/training.py``'s docstring.
 
     .venv/bin/python scripts/fused_probe.py            # widths 256, 512, 1792
     .venv/bin/python scripts/fused_probe.py 512 --repeats 20
-    NSLIB_DATA_MIRROR=../shared/data .venv/bin/python scripts/fused_probe.py --stacks --whole-step 15
+    NSLIB_DATA_MIRROR=../shared/data .venv/bin/python scripts/fused_probe.py --stacks
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
-import itertools
 import subprocess
 import tempfile
 import time
@@ -44,15 +34,10 @@ import torch
 import torch.nn.functional as F
 
 from nslib import training
-from nslib.activations import activation_module, resolve_formula
+from nslib.activations import activation_module
 from nslib.data import load
-from nslib.grids import paper_specs
-from nslib.models import DROPOUT, KEEP_FROM, dropout_words, dropout_words_shape
-from nslib.paper import PAPER_CODE_PROGRAMS
-from nslib.symbolic import parse
 
 BATCH = 1024
-DATASETS = ("HIGGS", "FOREST_COVER", "SPAMBASE")
 FLAGS = ["-O3", "-ffast-math", "-march=native", "-fopenmp-simd", "-fdisable-tree-sincos", "-shared", "-fPIC"]
 # Each activation: the spec the engine uses, then its C value f(z) and derivative df(z).
 ACTIVATIONS = {
@@ -61,27 +46,6 @@ ACTIVATIONS = {
         "sub(cos(x), cos(abs(cos(x))))",
         "float c = cosf(z); return c - cosf(c);",
         "float c = cosf(z); float s = sinf(z); return -s * (1.0f + sinf(c));",
-    ),
-    "GELU": (
-        "gelu",
-        "return 0.5f * z * (1.0f + erff(z * 0.70710678f));",
-        "return 0.5f * (1.0f + erff(z * 0.70710678f)) + 0.39894228f * z * expf(-0.5f * z * z);",
-    ),
-    "SiLU": (
-        "silu",
-        "return z / (1.0f + expf(-z));",
-        "float s = 1.0f / (1.0f + expf(-z)); return s * (1.0f + z * (1.0f - s));",
-    ),
-    # The paper code's FOREST_COVER and SPAMBASE programs, collapsed to x: x (0 - sin(x^2)) and sin(x) + 3x.
-    "FOREST_COVER formula": (
-        "mul(x, sub(sub(add(x, x), add(x, x)), sin(mul(x, x))))",
-        "return z * (0.0f - sinf(z * z));",
-        "float q = z * z; return (0.0f - sinf(q)) - 2.0f * q * cosf(q);",
-    ),
-    "SPAMBASE formula": (
-        "sub(add(add(sin(x), x), add(x, add(x, sub(x, x)))), sub(x, x))",
-        "return sinf(z) + z + (z + z);",
-        "return cosf(z) + 3.0f;",
     ),
 }
 KERNELS = """
@@ -145,10 +109,10 @@ void backward(int n, int m, const float *restrict grad_out, const float *restric
 Step = Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]]
 
 
-def compiled(value: str, derivative: str, folder: Path, kernels: str = KERNELS) -> ctypes.CDLL:
-    """``kernels`` (the fused layer's by default) for one activation, compiled into the empty ``folder``."""
+def compiled(value: str, derivative: str, folder: Path) -> ctypes.CDLL:
+    """The fused kernels for one activation, compiled into the empty ``folder``."""
     source, library = folder / "fused.c", folder / "fused.so"
-    source.write_text(kernels % (value, derivative))
+    source.write_text(KERNELS % (value, derivative))
     command = ["gcc", *FLAGS, str(source), "-o", str(library), "-lmvec", "-lm"]
     built = subprocess.run(command, capture_output=True, text=True)
     if built.returncode:
@@ -283,281 +247,11 @@ def whole_stacks(epochs: int = 3) -> None:
               f"vs {auc['fused']:.5f}")
 
 
-# ------------------------------------------------------------ the whole step, no autograd
-WHOLE_STEP_KERNELS = f"""
-#define KEEP_FROM {KEEP_FROM}.0f
-#define KEEP_SCALE {1.0 / (1.0 - DROPOUT)!r}f
-""" + """
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-static inline float f(float z) { %s }
-static inline float df(float z) { %s }
-/* keep_scale of one 16-bit dropout word */
-static inline float keep(int16_t w) { return fminf(fmaxf((float)w - KEEP_FROM + 1.0f, 0.0f), 1.0f) * KEEP_SCALE; }
-
-/* K models' hidden layer, model-major: h [K, n, m] -> out [K, n, m]; words int16 [K, n, stride]. */
-void forward(int K, int n, int m, const float *restrict h, const float *restrict gamma, const float *restrict beta,
-             const int16_t *restrict words, float *restrict out, float *restrict xhat, float *restrict invstd,
-             float *restrict running_mean, float *restrict running_var, int stride, float momentum, float eps) {
-  float mean[m], var[m];
-  for (int k = 0; k < K; k++) {
-    size_t block = (size_t)k * n * m;
-    const float *H = h + block, *G = gamma + k * m, *B = beta + k * m;
-    float *O = out + block, *X = xhat + block, *S = invstd + k * m;
-    for (int j = 0; j < m; j++) mean[j] = var[j] = 0.0f;
-    for (int i = 0; i < n; i++)
-#pragma omp simd
-      for (int j = 0; j < m; j++) mean[j] += H[(size_t)i * m + j];
-    for (int j = 0; j < m; j++) mean[j] /= n;
-    for (int i = 0; i < n; i++)
-#pragma omp simd
-      for (int j = 0; j < m; j++) { float d = H[(size_t)i * m + j] - mean[j]; var[j] += d * d; }
-    for (int j = 0; j < m; j++) {
-      S[j] = 1.0f / sqrtf(var[j] / n + eps);
-      running_mean[k * m + j] = (1 - momentum) * running_mean[k * m + j] + momentum * mean[j];
-      running_var[k * m + j] = (1 - momentum) * running_var[k * m + j] + momentum * var[j] / (n - 1);
-    }
-    for (int i = 0; i < n; i++) {
-      size_t row = (size_t)i * m;
-      const int16_t *w = words + ((size_t)k * n + i) * stride;
-#pragma omp simd
-      for (int j = 0; j < m; j++) {
-        float x = (H[row + j] - mean[j]) * S[j];
-        X[row + j] = x;
-        O[row + j] = f(G[j] * x + B[j]) * keep(w[j]);
-      }
-    }
-  }
-}
-
-/* grad_out [K, n, m] -> grad_h [K, n, m], and the gradients of gamma, beta and the layer's bias [K, m]. */
-void backward(int K, int n, int m, const float *restrict grad_out, const float *restrict xhat,
-              const float *restrict invstd, const float *restrict gamma, const float *restrict beta,
-              const int16_t *restrict words, float *restrict grad_h, float *restrict grad_gamma,
-              float *restrict grad_beta, float *restrict grad_bias, int stride) {
-  for (int k = 0; k < K; k++) {
-    size_t block = (size_t)k * n * m;
-    const float *GO = grad_out + block, *X = xhat + block, *G = gamma + k * m, *B = beta + k * m, *S = invstd + k * m;
-    float *GH = grad_h + block, *GG = grad_gamma + k * m, *GB = grad_beta + k * m, *GBias = grad_bias + k * m;
-    for (int j = 0; j < m; j++) GG[j] = GB[j] = GBias[j] = 0.0f;
-    for (int i = 0; i < n; i++) {
-      size_t row = (size_t)i * m;
-      const int16_t *w = words + ((size_t)k * n + i) * stride;
-#pragma omp simd
-      for (int j = 0; j < m; j++) {
-        float x = X[row + j], grad_z = GO[row + j] * keep(w[j]) * df(G[j] * x + B[j]);
-        GH[row + j] = grad_z;
-        GG[j] += grad_z * x;
-        GB[j] += grad_z;
-      }
-    }
-    for (int i = 0; i < n; i++) {
-      size_t row = (size_t)i * m;
-#pragma omp simd
-      for (int j = 0; j < m; j++) {
-        float g = G[j] * S[j] / n * (n * GH[row + j] - GB[j] - X[row + j] * GG[j]);
-        GH[row + j] = g;
-        GBias[j] += g;
-      }
-    }
-  }
-}
-
-/* The output unit, Sigmoid and BCELoss (mean, log clamped at -100): p [K, n], loss [K], and the gradients
-   of the last hidden activations a [K, n, m], of the output weights [K, m] and bias [K]. */
-void head(int K, int n, int m, const float *restrict a, const float *restrict weight, const float *restrict bias,
-          const float *restrict y, float *restrict p, float *restrict loss, float *restrict grad_a,
-          float *restrict grad_weight, float *restrict grad_bias) {
-  for (int k = 0; k < K; k++) {
-    const float *A = a + (size_t)k * n * m, *W = weight + k * m;
-    float *GA = grad_a + (size_t)k * n * m, *GW = grad_weight + k * m, total = 0.0f, grad_b = 0.0f;
-    for (int j = 0; j < m; j++) GW[j] = 0.0f;
-    for (int i = 0; i < n; i++) {
-      const float *row = A + (size_t)i * m;
-      float z = 0.0f;
-#pragma omp simd reduction(+ : z)
-      for (int j = 0; j < m; j++) z += row[j] * W[j];
-      float q = 1.0f / (1.0f + expf(-(z + bias[k]))), t = y[k * n + i], grad_z = (q - t) / n;
-      p[k * n + i] = q;
-      total -= t * fmaxf(logf(q), -100.0f) + (1.0f - t) * fmaxf(logf(1.0f - q), -100.0f);
-      grad_b += grad_z;
-#pragma omp simd
-      for (int j = 0; j < m; j++) {
-        GA[(size_t)i * m + j] = grad_z * W[j];
-        GW[j] += grad_z * row[j];
-      }
-    }
-    loss[k] = total / n;
-    grad_bias[k] = grad_b;
-  }
-}
-
-/* One Adam step (torch's formula, no weight decay) over every parameter of the stack at once. */
-void adam(long size, float *restrict param, const float *restrict grad, float *restrict mean, float *restrict square,
-          float lr, float beta1, float beta2, float eps, int step) {
-  float step_size = lr / (1.0f - powf(beta1, step)), correction = sqrtf(1.0f - powf(beta2, step));
-#pragma omp simd
-  for (long i = 0; i < size; i++) {
-    mean[i] = beta1 * mean[i] + (1.0f - beta1) * grad[i];
-    square[i] = beta2 * square[i] + (1.0f - beta2) * grad[i] * grad[i];
-    param[i] -= step_size * mean[i] / (sqrtf(square[i]) / correction + eps);
-  }
-}
-"""
-
-
-class WholeStep:
-    """A stack's training step with no autograd graph: ``torch.bmm`` for the products, the kernels for the rest.
-
-    Same initial weights (``_initial_model``), permutations and dropout words as the engine; activations
-    model-major, ``[K, n, units]``; every parameter, gradient and Adam moment in one flat buffer each.
-    ``libraries`` maps each spec's ``module_spec`` to its compiled ``WHOLE_STEP_KERNELS``.
-    """
-
-    def __init__(self, specs: Sequence[training.RunSpec], d: int, libraries: dict[str, ctypes.CDLL]) -> None:
-        self.K, self.widths, self.lr = len(specs), specs[0].widths, specs[0].lr
-        models = [training._initial_model(spec, d) for spec in specs]
-        linears = [[m for m in model if isinstance(m, torch.nn.Linear)] for model in models]
-        norms = [[m for m in model if isinstance(m, torch.nn.BatchNorm1d)] for model in models]
-        layers, hidden = range(len(linears[0])), range(len(norms[0]))
-        tensors = [torch.stack([lin[layer].weight.detach().T for lin in linears]) for layer in layers]
-        tensors += [torch.stack([lin[layer].bias.detach() for lin in linears]) for layer in layers]
-        tensors += [torch.stack([getattr(bn[layer], name).detach() for bn in norms])
-                    for name in ("weight", "bias") for layer in hidden]
-        self.flat = torch.cat([t.flatten() for t in tensors])
-        self.grad, self.mean, self.square = (torch.zeros_like(self.flat) for _ in range(3))
-        offsets = [0, *itertools.accumulate(t.numel() for t in tensors)]
-        views = [self.flat[a:b].view(t.shape) for a, b, t in zip(offsets, offsets[1:], tensors)]
-        grads = [self.grad[a:b].view(t.shape) for a, b, t in zip(offsets, offsets[1:], tensors)]
-        L, H = len(layers), len(hidden)
-        self.W, self.b = views[:L], views[L : 2 * L]
-        self.gamma, self.beta = views[2 * L : 2 * L + H], views[2 * L + H :]
-        self.grad_W, self.grad_b = grads[:L], grads[L : 2 * L]
-        self.grad_gamma, self.grad_beta = grads[2 * L : 2 * L + H], grads[2 * L + H :]
-        self.running_mean = [torch.zeros(self.K, units) for units in self.widths]
-        self.running_var = [torch.ones(self.K, units) for units in self.widths]
-        self.groups, first = [], 0  # (first, last, library): consecutive specs sharing an activation
-        for module_spec, group in itertools.groupby(specs, key=lambda spec: spec.module_spec):
-            self.groups.append((first, first + len(list(group)), libraries[module_spec]))
-            first = self.groups[-1][1]
-        self.generators = [torch.Generator().manual_seed(spec.seed) for spec in specs]
-        self.steps, self._buffers = 0, {}
-
-    def _batch_buffers(self, n: int) -> dict[str, list[torch.Tensor]]:
-        if n not in self._buffers:
-            K, widths = self.K, self.widths
-            self._buffers[n] = {
-                "words": [torch.empty(K, *dropout_words_shape(n, units), dtype=torch.int64) for units in widths],
-                **{name: [torch.empty(K, n, units) for units in widths]
-                   for name in ("h", "a", "xhat", "grad_h", "grad_a")},
-                "invstd": [torch.empty(K, units) for units in widths],
-            }
-        return self._buffers[n]
-
-    def _per_group(self, kernel: str, n: int, units: int, tensors: Sequence[torch.Tensor], *scalars: Any) -> None:
-        """``kernel(K_group, n, units, *pointers, *scalars)`` per activation group, tensors at the group's models."""
-        for first, last, library in self.groups:
-            pointers = [ctypes.c_void_p(t.data_ptr() + first * t[0].numel() * t.element_size()) for t in tensors]
-            getattr(library, kernel)(last - first, n, units, *pointers, *scalars)
-
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One Adam step on inputs ``[K, n, d]`` and targets ``[K, n]``; returns each model's loss ``[K]``."""
-        n, buffers = x.shape[1], self._batch_buffers(x.shape[1])
-        for k, generator in enumerate(self.generators):
-            for units, words in zip(self.widths, buffers["words"]):
-                dropout_words(n, units, generator, out=words[k])
-        words = [w.view(torch.int16) for w in buffers["words"]]
-        a = x
-        for layer, units in enumerate(self.widths):
-            torch.baddbmm(self.b[layer].unsqueeze(1), a, self.W[layer], out=buffers["h"][layer])
-            a = buffers["a"][layer]
-            self._per_group("forward", n, units, [
-                buffers["h"][layer], self.gamma[layer], self.beta[layer], words[layer], a, buffers["xhat"][layer],
-                buffers["invstd"][layer], self.running_mean[layer], self.running_var[layer],
-            ], ctypes.c_int(words[layer].shape[2]), ctypes.c_float(training.BN_MOMENTUM),
-                ctypes.c_float(training.BN_EPS))
-        p, loss = torch.empty(self.K, n), torch.empty(self.K)
-        self._per_group("head", n, self.widths[-1], [
-            a, self.W[-1], self.b[-1], y, p, loss, buffers["grad_a"][-1], self.grad_W[-1], self.grad_b[-1]])
-        for layer in reversed(range(len(self.widths))):
-            self._per_group("backward", n, self.widths[layer], [
-                buffers["grad_a"][layer], buffers["xhat"][layer], buffers["invstd"][layer], self.gamma[layer],
-                self.beta[layer], words[layer], buffers["grad_h"][layer], self.grad_gamma[layer],
-                self.grad_beta[layer], self.grad_b[layer],
-            ], ctypes.c_int(words[layer].shape[2]))
-            below = x if layer == 0 else buffers["a"][layer - 1]
-            torch.bmm(below.transpose(1, 2), buffers["grad_h"][layer], out=self.grad_W[layer])
-            if layer:
-                torch.bmm(buffers["grad_h"][layer], self.W[layer].transpose(1, 2), out=buffers["grad_a"][layer - 1])
-        self.steps += 1
-        library = self.groups[0][2]
-        library.adam(ctypes.c_long(self.flat.numel()), *map(_pointer, (self.flat, self.grad, self.mean, self.square)),
-                     ctypes.c_float(self.lr), ctypes.c_float(0.9), ctypes.c_float(0.999), ctypes.c_float(1e-8),
-                     ctypes.c_int(self.steps))
-        torch.isfinite(p).all(1)  # the engine's check for failed runs, for a fair time
-        return loss
-
-
-def train_whole_steps(
-    specs: Sequence[training.RunSpec], splits: dict, libraries: dict[str, ctypes.CDLL]
-) -> list[list[float]]:
-    """Train a stack with ``WholeStep`` as ``_train_stack`` does (no evaluation); each run's mean loss per epoch."""
-    X, y = [splits[spec.seed].X_train for spec in specs], [splits[spec.seed].y_train for spec in specs]
-    (n, d), K, batch_size = X[0].shape, len(specs), specs[0].batch_size
-    stack = WholeStep(specs, d, libraries)
-    losses = torch.zeros(specs[0].epochs, K)
-    for epoch in range(specs[0].epochs):
-        order = torch.stack([torch.randperm(n, generator=g) for g in stack.generators])
-        for first in range(0, n, batch_size):
-            rows = order[:, first : first + batch_size]
-            inputs, targets = torch.empty(K, rows.shape[1], d), torch.empty(K, rows.shape[1])
-            for k in range(K):
-                torch.index_select(X[k], 0, rows[k], out=inputs[k])
-                torch.index_select(y[k], 0, rows[k], out=targets[k])
-            losses[epoch] += stack.step(inputs, targets) * rows.shape[1]
-    return (losses / n).T.tolist()
-
-
-def whole_step_grid(epochs: int) -> None:
-    """The bench's grid, stack by stack on one thread: the engine's ``_train_stack`` against ``WholeStep``."""
-    formulas = {name: str(parse(program).collapse()) for name, program in PAPER_CODE_PROGRAMS.items()}
-    specs = paper_specs(DATASETS, formulas, (42, 43, 44), epochs, transfer_from="HIGGS")
-    data = {name: load(name) for name in DATASETS}
-    c_code = {resolve_formula(spec) or spec: (value, derivative) for spec, value, derivative in ACTIVATIONS.values()}
-    device, totals = torch.device("cpu"), {"engine": 0.0, "whole step": 0.0}
-    with tempfile.TemporaryDirectory() as folder:
-        libraries = {}
-        for number, spec in enumerate(sorted({spec.module_spec for spec in specs})):
-            (Path(folder) / str(number)).mkdir()
-            libraries[spec] = compiled(*c_code[spec], Path(folder) / str(number), WHOLE_STEP_KERNELS)
-        for stack in training._stacks(specs, training.MAX_STACK):
-            dataset = data[stack[0].dataset]
-            splits = training._seed_splits(stack, dataset, device, {})
-            start = time.perf_counter()
-            rows = training._train_stack(stack, dataset, splits, device, lambda epochs: None)
-            engine_s = time.perf_counter() - start
-            start = time.perf_counter()
-            losses = train_whole_steps(stack, splits, libraries)
-            whole_s = time.perf_counter() - start
-            engine_losses = [[float(v) for v in row["train_loss"].split(";")] for row in rows]
-            difference = max(abs(a - b) / a for run, other in zip(engine_losses, losses) for a, b in zip(run, other))
-            totals["engine"] += engine_s
-            totals["whole step"] += whole_s
-            print(f"{dataset.name:>12} {stack[0].arch:>5} x{len(stack)} ({len({s.module_spec for s in stack})} "
-                  f"activations): engine {engine_s:6.2f} s  whole step {whole_s:6.2f} s  x{engine_s / whole_s:4.2f}  "
-                  f"train loss differs by up to {difference:.1e} (relative)")
-    print(f"grid, {len(specs)} runs x {epochs} epochs, one thread: engine {totals['engine']:.1f} s, whole step "
-          f"{totals['whole step']:.1f} s, x{totals['engine'] / totals['whole step']:.2f}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("widths", nargs="*", type=int, default=[256, 512, 1792], help="columns of the layer block")
     parser.add_argument("--repeats", type=int, default=50, help="steps per timed round")
     parser.add_argument("--stacks", action="store_true", help="also train whole stacks (needs the data)")
-    parser.add_argument("--whole-step", type=int, metavar="EPOCHS", default=0,
-                        help="also train the bench's grid with the whole step in C for EPOCHS epochs (needs the data)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for name, (spec, value, derivative) in ACTIVATIONS.items():
@@ -571,8 +265,6 @@ def main() -> None:
                       f"x{torch_ms / fused_ms:4.1f}  largest relative difference {difference:.1e}")
     if args.stacks:
         whole_stacks()
-    if args.whole_step:
-        whole_step_grid(args.whole_step)
 
 
 if __name__ == "__main__":

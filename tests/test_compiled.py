@@ -1,0 +1,138 @@
+"""The compiled engine computes what torch's autograd, BatchNorm and Adam compute, model by model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nslib import training
+from nslib.activations import activation_module
+from nslib.compiled import CompiledStack
+from nslib.models import dropout_words, keep_scale
+from nslib.training import make_spec
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the compiled engine needs gcc")
+
+FORMULA = "sub(cos(x), cos(abs(cos(x))))"
+N, D = 40, 5
+
+
+def _stack(activations: tuple[str, ...] = ("relu", "relu", FORMULA)) -> tuple[CompiledStack, list, list, list]:
+    """A stack of Light runs (seeds 1, 2, ...) on random data, and its inputs: X, y and every row in order."""
+    specs = [make_spec("SPAMBASE", "light", activation, seed=seed) for seed, activation in enumerate(activations, 1)]
+    stack = CompiledStack(specs, [training._initial_model(spec, D) for spec in specs])
+    generator = torch.Generator().manual_seed(0)
+    X = [torch.randn(N, D, generator=generator) for _ in specs]
+    y = [(torch.rand(N, generator=generator) > 0.5).float() for _ in specs]
+    return stack, specs, X, y
+
+
+def _snapshot(stack: CompiledStack) -> list[list[torch.Tensor]]:
+    """Copies of W, b, gamma and beta that autograd can differentiate."""
+    groups = (stack.W, stack.b, stack.gamma, stack.beta)
+    return [[t.detach().clone().requires_grad_() for t in group] for group in groups]
+
+
+def _largest_difference(compared: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> float:
+    """The largest difference of each (got, expected) pair relative to its scale."""
+    return max(float((got.reshape(want.shape) - want).abs().max() / scale) for got, want, scale in compared)
+
+
+def test_one_training_step_gives_autograds_losses_gradients_and_running_statistics() -> None:
+    stack, specs, X, y = _stack()
+    W, b, gamma, beta = _snapshot(stack)
+    p, loss = stack.train_batch(X, y, torch.arange(N).repeat(len(specs), 1))
+    stack.step(torch.ones(len(specs), dtype=torch.bool))
+
+    compared, expected_p, expected_loss = [], [], []
+    for k, spec in enumerate(specs):
+        words = torch.Generator().manual_seed(spec.seed)  # the stack's dropout generator, from its start
+        masks = [keep_scale(dropout_words(N, units, words), units) for units in spec.widths]
+        a = X[k]
+        for layer, units in enumerate(spec.widths):
+            running_mean, running_var = torch.zeros(units), torch.ones(units)
+            z = F.batch_norm(a @ W[layer][k] + b[layer][k], running_mean, running_var, gamma[layer][k],
+                             beta[layer][k], training=True, momentum=0.1, eps=1e-5)
+            a = activation_module(spec.module_spec)(z) * masks[layer]
+            compared += [(stack.running_mean[layer][k], running_mean, running_mean.abs().max()),
+                         (stack.running_var[layer][k], running_var, running_var.abs().max())]
+        expected_p.append(torch.sigmoid(a @ W[-1][k] + b[-1][k]).squeeze(1))
+        expected_loss.append(F.binary_cross_entropy(expected_p[-1], y[k]))
+    torch.stack(expected_loss).sum().backward()
+    for got, want in ((p, torch.stack(expected_p).detach()), (loss, torch.stack(expected_loss).detach())):
+        compared.append((got, want, want.abs().max()))
+    gradients = [*stack.grad_W, *stack.grad_gamma, *stack.grad_beta, stack.grad_b[-1]]
+    for got, t in zip(gradients, [*W, *gamma, *beta, b[-1]]):
+        compared.append((got, t.grad, t.grad.abs().max()))
+    # BatchNorm cancels a hidden layer's bias: its gradient is zero up to rounding, so compared to the weights'.
+    for got, t, weights in zip(stack.grad_b[:-1], b[:-1], W[:-1]):
+        compared.append((got, t.grad, weights.grad.abs().max()))
+    assert _largest_difference(compared) < 1e-5
+
+
+def test_one_adam_step_moves_the_weights_as_torchs_adam_does() -> None:
+    stack, specs, X, y = _stack()
+    before = [t.detach().clone() for t in stack.parameters]
+    stack.train_batch(X, y, torch.arange(N).repeat(len(specs), 1))
+    stack.step(torch.ones(len(specs), dtype=torch.bool))
+    compared = []
+    for old, new, gradient in zip(before, stack.parameters, stack.gradients):
+        expected = old.clone().requires_grad_()
+        optimizer = torch.optim.Adam([expected], lr=1e-3)
+        expected.grad = gradient.clone()
+        optimizer.step()
+        expected = expected.detach()
+        compared.append((new, expected, (expected - old).abs().max()))  # relative to the step's size
+    assert _largest_difference(compared) < 1e-4
+
+
+def test_evaluation_uses_the_running_statistics_and_no_dropout() -> None:
+    stack, specs, X, y = _stack(("gelu", FORMULA))
+    for _ in range(3):  # running statistics away from their start
+        stack.train_batch(X, y, torch.arange(N).repeat(len(specs), 1))
+        stack.step(torch.ones(len(specs), dtype=torch.bool))
+    expected = []
+    for k, spec in enumerate(specs):
+        a = X[k]
+        for layer in range(len(spec.widths)):
+            z = F.batch_norm(a @ stack.W[layer][k] + stack.b[layer][k], stack.running_mean[layer][k],
+                             stack.running_var[layer][k], stack.gamma[layer][k], stack.beta[layer][k], training=False,
+                             eps=1e-5)
+            a = activation_module(spec.module_spec)(z)
+        expected.append(torch.sigmoid(a @ stack.W[-1][k] + stack.b[-1][k]).squeeze(1))
+    want = torch.stack(expected)
+    assert _largest_difference([(stack.probabilities(X), want, want.abs().max())]) < 1e-5
+
+
+def test_a_model_that_is_not_alive_gets_no_gradient_and_a_frozen_one_is_zero() -> None:
+    stack, specs, X, y = _stack()
+    stack.train_batch(X, y, torch.arange(N).repeat(len(specs), 1))
+    stack.step(torch.tensor([True, False, True]))
+    assert all(float(g[1].abs().max()) == 0.0 for g in stack.gradients)
+    assert all(float(g[0].abs().max()) > 0.0 for g in stack.gradients[:2])  # the weights of a live model move
+    stack.freeze(2)
+    assert all(float(t[2].abs().max()) == 0.0 for views in stack.views for t in views)
+    assert float(stack.running_var[0][2].min()) == 1.0 and float(stack.running_mean[0][2].abs().max()) == 0.0
+    assert all(float(t[0].abs().max()) > 0.0 for t in stack.parameters[:3])
+
+
+def test_the_engine_is_compiled_on_the_cpu_unless_asked_otherwise(monkeypatch) -> None:
+    cpu, relu = torch.device("cpu"), [make_spec("SPAMBASE", "light", "relu", 1)]
+    rational = [make_spec("SPAMBASE", "light", "rational", 1)]
+    assert training.engine(cpu, relu) == "compiled"
+    assert training.engine(cpu, rational) == "torch"  # coefficients of its own per model
+    assert training.engine(torch.device("cuda"), relu) == "torch"
+    monkeypatch.setenv("NSLIB_ENGINE", "torch")
+    assert training.engine(cpu, relu) == "torch"
+    monkeypatch.setenv("NSLIB_ENGINE", "fast")
+    with pytest.raises(ValueError, match="NSLIB_ENGINE='fast' is not an engine"):
+        training.engine(cpu, relu)
+
+
+def test_rational_runs_are_stacked_apart_from_the_others() -> None:
+    specs = [make_spec("SPAMBASE", "light", activation, seed) for activation in ("relu", "rational") for seed in (1, 2)]
+    stacks = training._stacks(specs, max_stack=8)
+    assert sorted(sorted(spec.activation for spec in stack) for stack in stacks) == [["rational"] * 2, ["relu"] * 2]
