@@ -269,7 +269,8 @@ def compiled(source: str, flags: tuple[str, ...] = FLAGS) -> ctypes.CDLL:
         try:
             built = _gcc(*flags, "-x", "c", "-", "-o", partial, *LIBRARIES, source=source)
             if built.returncode:
-                raise RuntimeError(f"gcc could not compile the kernel:\n{built.stderr.strip()}")
+                raise RuntimeError(f"gcc could not compile the kernel:\n{built.stderr.strip()}\n"
+                                   "(NSLIB_ENGINE=torch trains with the torch engine, which needs no compiler)")
             os.replace(partial, library)
         finally:
             Path(partial).unlink(missing_ok=True)
