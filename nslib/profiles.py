@@ -29,6 +29,7 @@ class Profile:
     tune_epochs: int = 30
     tune_seeds: tuple[int, ...] = (42,)
     higgs_rows: tuple[int, ...] = (2500, 5000, 10000)
+    row_curve_refits: int = 500  # bootstrap refits of notebook 05's row-count curve
 
 
 PROFILES = {
@@ -48,6 +49,7 @@ PROFILES = {
         tune_lrs=(1e-3, 1e-2),
         tune_epochs=4,
         higgs_rows=(750, 1500),
+        row_curve_refits=100,
     ),
 }
 

@@ -8,32 +8,54 @@ efficiency = AUC / log10(params).
 
 ``trained_network`` is the reference: an ``nn.Module`` loop, slow but plainly right.
 ``run_grid``, which the notebooks use, trains runs of the same shape (data set,
-widths, epochs, batch size, learning rate) K at a time: weights become
-``[K, in, out]`` tensors multiplied with ``torch.bmm``, and activations stay
-sample-major, ``[batch, K * units]``, so that one native ``batch_norm`` call
-computes every model's own batch and running statistics. Adam is elementwise, so
-one Adam minimising the sum of the models' losses is K independent Adams. There
-is no DataLoader: each epoch's permutations index the data on the device.
+widths, epochs, batch size, learning rate) K at a time, with one of two engines
+(``engine``); there is no DataLoader: each epoch's permutations index the data on
+the device.
+
+- The compiled engine (``nslib.compiled``), on the CPU: each step is ``torch.bmm``
+  for the products and, for everything else (BatchNorm, the activation, dropout, the
+  output unit with BCELoss, Adam), C loops that gcc compiles, with C generated for
+  each activation and its derivative (``nslib.ccode``); no autograd graph.
+- The torch engine (``_Stack``), on a GPU, for rational runs (their coefficients
+  are per model) and with ``NSLIB_ENGINE=torch``: weights become ``[K, in, out]``
+  tensors multiplied with ``torch.bmm``, and activations stay sample-major,
+  ``[batch, K * units]``, so that one native ``batch_norm`` call computes every
+  model's own batch and running statistics. Adam is elementwise, so one Adam
+  minimising the sum of the models' losses is K independent Adams.
 
 Every random choice of a run comes from its own seed: the initial weights
 (``torch.manual_seed(seed)`` then ``mlp(...)``), and one ``torch.Generator``
 seeded with ``seed`` that draws, in this order, each epoch's permutation and then
 each batch's dropout masks layer by layer (``nslib.models.dropout_words``), the
-same in both engines. On the CPU, with torch on one thread (as ``run_grid`` sets
+same in every engine. On the CPU, with torch on one thread (as ``run_grid`` sets
 it), a run's accuracy, ROC AUC and test loss are bit for bit the same whatever it
-is stacked with and however many workers train (see ``_SIMD_BLOCK``); its recorded
-``train_loss`` can differ in the last digit. Against the reference loop they
-agree to rounding, which training amplifies (batched and single matrix products
-round differently). A run whose output or loss stops being finite is stopped and
-recorded as ``failed`` with the reason; the rest of its stack trains on.
+is stacked with and however many workers train (see ``_SIMD_BLOCK`` and
+``nslib.ccode.FLAGS``); with the torch engine its recorded ``train_loss`` can
+differ in the last digit. The engines and the reference loop agree to rounding,
+which training amplifies, not to the bit; each row records its engine (``device``).
+A run whose output or loss stops being finite is stopped and recorded as ``failed``
+with the reason; the rest of its stack trains on.
 
-Where the time goes: the matrix products are a quarter (Light) to two fifths
-(Heavy) of a step; the rest is memory-bound elementwise work (BatchNorm, the
-activation, dropout, Adam), cos-heavy formula activations (torch's cos and sin
-take 1.3 ns a float32 value here, thirteen times a multiplication), and
-per-operation overhead on small matrices. Measured (the paper's 51-run grid on
+Where the time goes, in the torch engine: the matrix products are a quarter
+(Light) to two fifths (Heavy) of a step; the rest is memory-bound elementwise work
+(BatchNorm, the activation, dropout, Adam), cos-heavy formula activations (torch's
+cos and sin take 1.3 ns a float32 value here, thirteen times a multiplication),
+and per-operation overhead on small matrices. Measured (the paper's 51-run grid on
 this project's shared 2-core virtual machine, CPU seconds; before -> after):
 
+- Kept, and what reached the targets: the compiled engine. The whole step in C
+  around ``torch.bmm``, model-major ``[K, batch, units]``, one pass per layer and
+  direction, Adam over one flat buffer. The bench grid (``make bench``, two workers,
+  wall): 31.6 s, 6.7x faster than the paper-style loop and 5.2x the floor -> 22.1 s,
+  11.5x and 2.9x, on a slower day of this machine (``torch.mm`` at 146 against 181
+  GFLOP/s); peak memory 632 -> 628 MB. Its kernels release the GIL, so two threads
+  nearly double one (5 epochs: 9.5 -> 5.0 s, where the torch engine's gained 1.5x, 18.6
+  -> 12.6 s). Single thread, stack by stack, 15 epochs (a prototype of it): 59.8 ->
+  32.9 s, Light stacks 1.85-2.46x, Heavy 1.38-1.82x. Every number moved in its last
+  digits (training losses within 1e-6 to 1e-4 of the torch engine's; chaotic formula
+  runs drift further). The flags keep IEEE NaN and infinity (a failed run shows as
+  NaN; ``-ffast-math`` would lose it) and vectorise sin, cos, exp and erf through
+  glibc's libmvec; gcc compiles each activation once, in about 0.45 s.
 - Kept: formula activations compute ``Formula.cheaper()``, each shared subterm
   once (``nslib.symbolic.FormulaActivation``), to the literal formula's last bit.
   Forward and backward on ``[1024, 512]`` float32: HIGGS's
@@ -65,8 +87,8 @@ this project's shared 2-core virtual machine, CPU seconds; before -> after):
   took 48 s cold and 11 s warm, per activation and process: the bench grid's
   formula runs would save about 5 s of CPU for about 150 s of compiling three
   formulas cold, and CI and ``make bench`` start cold.
-- Measured, not built yet (``scripts/fused_probe.py``): BatchNorm (training mode),
-  activation and dropout fused into one C loop per direction (gcc -O3 -ffast-math
+- Measured, then superseded by the compiled engine (``scripts/fused_probe.py``):
+  BatchNorm (training mode), activation and dropout fused into one C loop per direction (gcc -O3 -ffast-math
   -march=native, glibc's vector sin/cos; 0.3 s to compile, called through ctypes),
   against this engine's torch calls, forward and backward of one layer block
   ``[1024, 256 | 512 | 1792]``, one thread, three runs: HIGGS's formula 2.7-4.8x
@@ -80,17 +102,6 @@ this project's shared 2-core virtual machine, CPU seconds; before -> after):
   ReLU 1.01-1.06x, Heavy ReLU 1.00-1.19x (two runs): the products, Adam, the masks
   and the per-operation overhead stay, so this avenue alone would not reach the
   10x and 3x targets.
-- Measured, the way to the targets, not built yet (``fused_probe.py --whole-step``):
-  the whole step with no autograd graph, ``torch.bmm`` for the products and C for
-  the rest (BatchNorm, activation, dropout from the same random words, the output
-  unit with BCELoss, one Adam over a flat buffer), model-major ``[K, batch, units]``.
-  The bench's grid, 15 epochs, stack by stack on one thread: 59.8 -> 32.9 s (1.82x;
-  Light stacks 1.85-2.46x, Heavy 1.38-1.82x), training losses within 1e-6 to 1e-4 of
-  the engine's (chaotic formula runs drift further, up to 12% by the last epoch).
-  Its kernels release the GIL, so two threads nearly double it (5 epochs: 9.5 ->
-  5.0 s) where the engine gains 1.5x (18.6 -> 12.6 s). Every number would move in
-  its last digits, formulas need generated C, and rational runs, CUDA and machines
-  without gcc keep this engine.
 """
 
 from __future__ import annotations

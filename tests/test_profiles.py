@@ -32,6 +32,7 @@ def test_quick_profile_is_smaller_in_every_dimension() -> None:
     assert quick.random_programs < full.random_programs
     assert quick.tune_epochs < full.tune_epochs and len(quick.tune_lrs) <= len(full.tune_lrs)
     assert max(quick.higgs_rows) <= quick.rows and len(quick.curve_seeds) <= len(full.curve_seeds)
+    assert quick.row_curve_refits < full.row_curve_refits
 
 
 def test_unknown_profile_names_the_known_ones() -> None:
