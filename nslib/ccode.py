@@ -79,12 +79,17 @@ def activation_c(module_spec: str) -> tuple[str, str]:
     return program.value_body(), program.derivative_body()
 
 
-def kernel_source(module_spec: str) -> str:
-    """A whole C file whose ``apply(n, z, value, slope)`` writes ``f`` and ``df`` of ``n`` floats."""
+def activation_functions(module_spec: str) -> str:
+    """C that defines ``f(z)`` and ``df(z)`` for ``module_spec``, with ``PRELUDE`` (math.h, the vector functions)."""
     value, derivative = activation_c(module_spec)
     return (f"{PRELUDE}static inline float f(float z) {{\n{value}\n}}\n"
-            f"static inline float df(float z) {{\n{derivative}\n}}\n"
-            "void apply(long n, const float *restrict z, float *restrict value, float *restrict slope) {\n"
+            f"static inline float df(float z) {{\n{derivative}\n}}\n")
+
+
+def kernel_source(module_spec: str) -> str:
+    """A whole C file whose ``apply(n, z, value, slope)`` writes ``f`` and ``df`` of ``n`` floats."""
+    return (activation_functions(module_spec)
+            + "void apply(long n, const float *restrict z, float *restrict value, float *restrict slope) {\n"
             "#pragma omp simd\n"
             "  for (long i = 0; i < n; i++) { value[i] = f(z[i]); slope[i] = df(z[i]); }\n}\n")
 

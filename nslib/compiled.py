@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nslib.ccode import PRELUDE, activation_c, compiled
+from nslib.ccode import activation_functions, compiled
 from nslib.models import DROPOUT, KEEP_FROM, dropout_words, dropout_words_shape
 
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as the torch engine uses them
@@ -205,9 +205,7 @@ void adam(long size, float *restrict param, const float *restrict grad, float *r
 @functools.cache
 def kernels(module_spec: str) -> ctypes.CDLL:
     """The compiled kernels for one activation (``"relu"``, ``"gelu"``, ``"silu"`` or a formula's text)."""
-    value, derivative = activation_c(module_spec)
-    functions = f"static inline float f(float z) {{\n{value}\n}}\nstatic inline float df(float z) {{\n{derivative}\n}}"
-    return compiled(KERNELS % (PRELUDE + functions))
+    return compiled(KERNELS % activation_functions(module_spec))
 
 
 def _pointer(tensor: torch.Tensor, first: int = 0) -> ctypes.c_void_p:

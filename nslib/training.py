@@ -640,8 +640,8 @@ def _is_rational(spec: RunSpec) -> bool:
     return spec.module_spec.lower() == "rational"
 
 
-def _new_stack(specs: Sequence[RunSpec], d: int, device: torch.device) -> _Stack | CompiledStack:
-    if engine(device, specs) == "compiled":
+def _new_stack(specs: Sequence[RunSpec], d: int, device: torch.device, engine_name: str) -> _Stack | CompiledStack:
+    if engine_name == "compiled":
         return CompiledStack(specs, [_initial_model(spec, d) for spec in specs])
     return _Stack(specs, d, device)
 
@@ -656,7 +656,8 @@ def _train_stack(
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
-    stack = _new_stack(specs, d, device)
+    engine_name = engine(device, specs)
+    stack = _new_stack(specs, d, device, engine_name)
     K, batch_size, epochs = len(specs), specs[0].batch_size, specs[0].epochs
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
@@ -690,7 +691,7 @@ def _train_stack(
     return [
         _row(spec, dataset, reason=reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
              train_loss=losses_per_run[k][: stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device,
-             engine=f"{engine(device, specs)} engine")
+             engine=f"{engine_name} engine")
         for k, spec in enumerate(specs)
     ]
 
