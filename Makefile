@@ -52,16 +52,16 @@ kernel: $(KERNEL_SPEC) ## Register the Jupyter kernel the notebooks use
 # report beside the committed reference, then (full profile) the copy back.
 # Started again after an interruption it resumes there; FRESH=1 starts over.
 reproduce: $(KERNEL_SPEC) ## The whole study, recomputed in build/reproduce, with REPORT.md (FRESH=1 starts over)
-	$(BIN)/python -m nslib.pipeline reproduce --profile $(PROFILE) $(if $(FRESH),--fresh)
+	$(BIN)/python -m nslib.publish.pipeline reproduce --profile $(PROFILE) $(if $(FRESH),--fresh)
 
 # Your own data: make study CSV=file LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick]
 study: $(KERNEL_SPEC) ## The whole study on your CSV, into build/study/NAME, with REPORT.md
 	@test -n "$(CSV)" -a -n "$(LABEL)" || { echo "usage: make study CSV=path/to/data.csv LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick] [FRESH=1]"; exit 2; }
-	$(BIN)/python -m nslib.pipeline study --csv "$(CSV)" --label "$(LABEL)" --profile $(PROFILE) \
+	$(BIN)/python -m nslib.publish.pipeline study --csv "$(CSV)" --label "$(LABEL)" --profile $(PROFILE) \
 	  $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(NAME),--name "$(NAME)") $(if $(FRESH),--fresh)
 
 quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about a minute)
-	$(BIN)/python -m nslib.pipeline quick
+	$(BIN)/python -m nslib.publish.pipeline quick
 
 # Two workers (pytest-xdist): the slow end-to-end runs go first, one on each.
 unit-test: $(KERNEL_SPEC) ## Run nslib's tests (pytest, two workers)
@@ -92,7 +92,7 @@ clean: ## Remove build outputs and the virtual environment (keeps data/raw)
 	rm -rf build $(VENV) *.egg-info .pytest_cache
 
 book: $(STAMP) ## The HTML book from the committed notebooks and their outputs, into build/book/
-	$(BIN)/python -m nslib.book html
+	$(BIN)/python -m nslib.publish.book html
 
 student: $(STAMP) ## Students' copies (no outputs, no solutions, quick profile) into build/student/
-	$(BIN)/python -m nslib.book student
+	$(BIN)/python -m nslib.publish.book student

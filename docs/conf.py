@@ -1,4 +1,4 @@
-"""Sphinx settings of the course edition (``make book``; sources staged by ``nslib.book``).
+"""Sphinx settings of the course edition (``make book``; sources staged by ``nslib.publish.book``).
 
 The book renders the committed notebooks with their stored outputs (myst-nb, no
 execution) and must work without a network when it is built and when it is read:

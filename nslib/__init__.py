@@ -1,16 +1,23 @@
-"""nslib: the helper library of nsa-compendium.
+"""nslib: the helper library of nsa-compendium, in seven layers.
 
-The notebooks in ``notebooks/`` tell the story; the logic lives here, one module
-per job: ``paths`` (where things go), ``repro`` (seeds, devices, versions),
-``profiles`` (notebook parameters), ``data`` (the three data sets; with
-``registry``, ``fetch`` and ``user_csv`` behind it),
-``symbolic`` (formulas), ``activations``, ``discovery`` (genetic programming),
-``models``, ``training``, ``results`` (runs.csv), ``parallel`` (cores, Dask),
-``grids`` (the paper's grid), ``tuning`` (the fair budget), ``comparisons``
-(per-seed pairing), ``verdicts`` (tests, verdicts and the claims register),
-``transfer`` (notebook 04), ``efficiency`` (notebook 05), ``baselines``,
-``rational``, ``kan`` and ``search`` (notebook 06), ``paper`` (the paper's
-numbers), ``report`` (the README's results) and ``plots``.
+The notebooks in ``notebooks/`` tell the story; the logic lives here, in sub-packages
+that follow the layers. A module imports only from its own layer and the layers listed
+before it here (import-linter checks the contract in CI):
+
+- ``core``: what every layer uses: where files go, how they are written, argument checks, progress, parallel work, reproducibility and the figure style.
+  ``paths``, ``files``, ``checks``, ``progress``, ``parallel``, ``repro``, ``plots``, ``notebook``.
+- ``data``: the data layer: the catalog of built-in data sets, the bytes behind them, and the user's own CSV.
+  ``catalog``, ``fetch``, ``user_csv``, ``datasets``.
+- ``formulas``: the formula language and where formulas come from: parsing, computing, activations, genetic programming.
+  ``symbolic``, ``parser``, ``activations``, ``rational``, ``discovery``.
+- ``stats``: the fair trial's statistics and the claims register, plus the paper's own numbers to set results beside.
+  ``comparisons``, ``significance``, ``register``, ``register_plot``, ``curves``, ``paper``.
+- ``engine``: training: run specs, the reference loop, the torch and compiled engines, the grid and the run store.
+  ``models``, ``specs``, ``reference``, ``torch_stack``, ``ccode``, ``compiled``, ``grid``, ``runstore``.
+- ``experiments``: the study's experiments, one or two modules per notebook: what is trained and how it is judged.
+  ``profiles``, ``paper_grid``, ``tuning``, ``transfer``, ``efficiency``, ``efficiency_plots``, ``baselines``, ``kan``, ``kan_edges``, ``search``, ``beyond``.
+- ``publish``: what leaves the study: the README's results, the reports, the book and the headless pipeline.
+  ``readme_results``, ``reproduction``, ``study_report``, ``book``, ``pipeline``.
 """
 
 __version__ = "0.1.0"

@@ -4,7 +4,7 @@ Prints, for one run on this machine:
 
 1. per configuration (seed 42, 15 epochs): the paper-style loop (a DataLoader
    over a TensorDataset with shuffle=True, batch 1024, Sigmoid + BCELoss,
-   train/eval toggles, one run after another) against ``nslib.training.run_grid``
+   train/eval toggles, one run after another) against ``nslib.engine.grid.run_grid``
    training that run alone, and the ratio;
 2. the whole grid (per data set Heavy-ReLU; Light ReLU, GELU, SiLU and the data
    set's own formula; for FOREST_COVER and SPAMBASE also the HIGGS formula; seeds
@@ -15,10 +15,10 @@ Prints, for one run on this machine:
    6 per weight per sample) at the measured ``torch.mm`` rate on 2048 x 2048 float32;
 4. the peak resident memory of this whole process (imports, data, run_grid and
    the paper-style loop), against the paper's script's 640 MB
-   (``nslib.paper.PAPER_CODE_PEAK_MB``).
+   (``nslib.stats.paper.PAPER_CODE_PEAK_MB``).
 
 The specialist formulas are the programs the paper's code finds on the
-mirror's data with seed 42 (``nslib.paper.PAPER_CODE_PROGRAMS``), collapsed to x,
+mirror's data with seed 42 (``nslib.stats.paper.PAPER_CODE_PROGRAMS``), collapsed to x,
 so the bench needs no discovery run. Results go to ``derived_dir()/bench.json``.
 Timings are noisy on a shared machine: the load average is recorded with them.
 """
@@ -40,15 +40,17 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
-from nslib.data import Dataset, load, split_and_scale
-from nslib.files import atomic_write
-from nslib.grids import paper_specs
-from nslib.models import mlp
-from nslib.paper import PAPER_CODE_PEAK_MB, PAPER_CODE_PROGRAMS
-from nslib.paths import derived_dir
-from nslib.repro import pick_device, versions
-from nslib.symbolic import parse
-from nslib.training import RunSpec, run_grid
+from nslib.core.files import atomic_write
+from nslib.core.paths import derived_dir
+from nslib.core.repro import pick_device, versions
+from nslib.data.catalog import Dataset
+from nslib.data.datasets import load, split_and_scale
+from nslib.engine.grid import run_grid
+from nslib.engine.models import mlp
+from nslib.engine.specs import RunSpec
+from nslib.experiments.paper_grid import paper_specs
+from nslib.formulas.parser import parse
+from nslib.stats.paper import PAPER_CODE_PEAK_MB, PAPER_CODE_PROGRAMS
 
 DATASETS = ("HIGGS", "FOREST_COVER", "SPAMBASE")
 TRANSFER_FROM = "HIGGS"

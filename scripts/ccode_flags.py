@@ -1,10 +1,10 @@
-"""Do ``nslib.ccode.FLAGS`` keep IEEE NaN and infinity and still vectorise? (issue 13, the C engine's flags)
+"""Do ``nslib.engine.ccode.FLAGS`` keep IEEE NaN and infinity and still vectorise? (issue 13, the C engine's flags)
 
 Compiles the value-and-derivative kernel of HIGGS's formula ``sub(cos(x), cos(abs(cos(x))))`` with
 ``FLAGS`` and with the fused probe's ``-ffast-math`` flags, and times each over 1e6 floats (one thread,
 best of five) against torch's forward and backward through ``FormulaActivation``. It also counts, for
 each build, the points of a few NaN-sensitive kernels (max, relu, sqrt at NaN) where the kernel's
-finiteness differs from torch's. Figures are recorded in ``nslib/ccode.py``'s docstring.
+finiteness differs from torch's. Figures are recorded in ``nslib/engine/ccode.py``'s docstring.
 
     .venv/bin/python scripts/ccode_flags.py
 """
@@ -17,8 +17,8 @@ import time
 import numpy as np
 import torch
 
-from nslib import ccode
-from nslib.activations import activation_module
+from nslib.engine import ccode
+from nslib.formulas.activations import activation_module
 
 HIGGS = "sub(cos(x), cos(abs(cos(x))))"
 FAST_MATH = ("-O3", "-ffast-math", "-march=native", "-fopenmp-simd", "-fdisable-tree-sincos", "-shared", "-fPIC")

@@ -11,7 +11,7 @@ relative difference, for ReLU and for HIGGS's formula, whose cheaper form is
 cos(x) - cos(cos(x)). With ``--stacks`` it also trains whole stacks of eight
 Forest Cover runs (``run_grid``, one worker) with the kernels in place of the
 engine's training-mode BatchNorm, activation and dropout, to see what a whole step
-gains. Its figures are recorded in ``nslib/training.py``'s docstring.
+gains. Its figures are recorded in ``docs/engine.md``.
 
     .venv/bin/python scripts/fused_probe.py            # widths 256, 512, 1792
     .venv/bin/python scripts/fused_probe.py 512 --repeats 20
@@ -33,9 +33,9 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from nslib import training
-from nslib.activations import activation_module
-from nslib.data import load
+from nslib.data.datasets import load
+from nslib.engine import grid, specs, torch_stack
+from nslib.formulas.activations import activation_module
 
 BATCH = 1024
 FLAGS = ["-O3", "-ffast-math", "-march=native", "-fopenmp-simd", "-fdisable-tree-sincos", "-shared", "-fPIC"]
@@ -191,8 +191,8 @@ class FusedLayer(torch.autograd.Function):
         n, m = h.shape
         out, xhat, invstd = torch.empty_like(h), torch.empty_like(h), torch.empty(m)
         pointers = (h, gamma, beta, mask, out, xhat, invstd, running_mean, running_var)
-        library.forward(n, m, *map(_pointer, pointers), ctypes.c_float(training.BN_MOMENTUM),
-                        ctypes.c_float(training.BN_EPS))
+        library.forward(n, m, *map(_pointer, pointers), ctypes.c_float(torch_stack.BN_MOMENTUM),
+                        ctypes.c_float(torch_stack.BN_EPS))
         ctx.save_for_backward(xhat, invstd, gamma, beta, mask)
         ctx.library = library
         return out
@@ -209,19 +209,19 @@ class FusedLayer(torch.autograd.Function):
 
 
 def fused_forward(library: ctypes.CDLL) -> Callable:
-    """``_Stack.forward`` with ``FusedLayer`` in training mode (one activation per stack); evaluation unchanged."""
-    engine_forward = training._Stack.forward
+    """``TorchStack.forward`` with ``FusedLayer`` in training mode (one activation per stack); evaluation unchanged."""
+    engine_forward = torch_stack.TorchStack.forward
 
-    def forward(stack: training._Stack, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
+    def forward(stack: torch_stack.TorchStack, x: torch.Tensor, masks: Sequence[torch.Tensor] | None) -> torch.Tensor:
         if masks is None:
             return engine_forward(stack, x, masks)
         a = x
         for layer, padded in enumerate(stack.padded):
-            h = training._StackedLinear.apply(a, stack.W[layer], stack.b[layer], padded)
+            h = torch_stack._StackedLinear.apply(a, stack.W[layer], stack.b[layer], padded)
             a = FusedLayer.apply(h, stack.gamma[layer], stack.beta[layer], masks[layer], stack.running_mean[layer],
                                  stack.running_var[layer], library)
-        logits = training._StackedLinear.apply(a, stack.W[-1], stack.b[-1], 1).T
-        return training._simd_aligned(torch.sigmoid, logits)
+        logits = torch_stack._StackedLinear.apply(a, stack.W[-1], stack.b[-1], 1).T
+        return torch_stack._simd_aligned(torch.sigmoid, logits)
 
     return forward
 
@@ -229,17 +229,17 @@ def fused_forward(library: ctypes.CDLL) -> Callable:
 def whole_stacks(epochs: int = 3) -> None:
     """Train eight Forest Cover runs per case with the engine, then with the kernels; print both, best of two."""
     data = {"FOREST_COVER": load("FOREST_COVER")}
-    engine_forward = training._Stack.forward
+    engine_forward = torch_stack.TorchStack.forward
     for arch, name in (("light", "ReLU"), ("light", "HIGGS formula"), ("heavy", "ReLU")):
         spec, value, derivative = ACTIVATIONS[name]
-        specs = [training.make_spec("FOREST_COVER", arch, spec, seed=seed, epochs=epochs) for seed in range(8)]
+        specs = [specs.make_spec("FOREST_COVER", arch, spec, seed=seed, epochs=epochs) for seed in range(8)]
         with tempfile.TemporaryDirectory() as folder:
             ways = {"torch": engine_forward, "fused": fused_forward(compiled(value, derivative, Path(folder)))}
             seconds, auc = {}, {}
             for way in [*ways, *ways]:
-                with mock.patch.object(training._Stack, "forward", ways[way]):
+                with mock.patch.object(torch_stack.TorchStack, "forward", ways[way]):
                     start = time.perf_counter()
-                    rows = training.run_grid(specs, data, progress=False, workers=1)
+                    rows = grid.run_grid(specs, data, progress=False, workers=1)
                 seconds[way] = min(seconds.get(way, float("inf")), time.perf_counter() - start)
                 auc[way] = rows["auc"].mean()
         print(f"{arch:>5} {name:>13}, 8 runs x {epochs} epochs: torch {seconds['torch']:6.2f} s  fused "

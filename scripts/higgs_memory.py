@@ -2,7 +2,7 @@
 
 Writes a HIGGS-like gzip (29 random columns, label first) of the largest size
 asked for, serves it from a local HTTP server on 127.0.0.1, and loads
-``rows=N`` through ``nslib.data.load("HIGGS")`` in a fresh process per size,
+``rows=N`` through ``nslib.data.datasets.load("HIGGS")`` in a fresh process per size,
 reporting the peak resident memory against the size of the arrays returned.
 The loader never holds the decompressed text: what grows is the float32 table.
 
@@ -57,7 +57,7 @@ def measure_in_child(rows: int) -> dict:
     import resource
     import warnings
 
-    from nslib.data import load
+    from nslib.data.datasets import load
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with warnings.catch_warnings():

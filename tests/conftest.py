@@ -5,7 +5,6 @@ import http.server
 import threading
 
 import pytest
-
 from synthetic import uci_like_files
 
 

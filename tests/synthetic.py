@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from nslib.data import Dataset, Provenance
+from nslib.data.catalog import Dataset, Provenance
 
 
 def synthetic_dataset(

@@ -1,11 +1,15 @@
-"""nslib.activations turns a configuration's activation spec into a module, a label and a formula."""
+"""nslib.formulas.activations turns a configuration's activation spec into a module, a label and a formula."""
 
 import pytest
 import torch
 from torch import nn
 
-from nslib.activations import activation_label, activation_module, resolve_formula
-from nslib.symbolic import FormulaActivation, FormulaError
+from nslib.formulas.activations import (
+    activation_label,
+    activation_module,
+    resolve_formula,
+)
+from nslib.formulas.symbolic import FormulaActivation, FormulaError
 
 
 @pytest.mark.parametrize(
@@ -36,7 +40,7 @@ def test_a_formula_in_x_becomes_that_formula_elementwise():
 
 
 def test_a_data_set_name_is_not_an_activation_so_naming_one_never_loads_data():
-    with pytest.raises(ValueError, match=r"'HIGGS' is not known; .*nslib.grids.formulas_for"):
+    with pytest.raises(ValueError, match=r"'HIGGS' is not known; .*nslib.experiments.paper_grid.formulas_for"):
         activation_module("HIGGS")
 
 

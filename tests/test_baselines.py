@@ -8,17 +8,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+from synthetic import synthetic_dataset
 from threadpoolctl import threadpool_limits
 
-import nslib.baselines
-from nslib.baselines import (
+import nslib.experiments.baselines
+from nslib.data.catalog import Dataset
+from nslib.experiments.baselines import (
     BASELINES,
     TUNED_BOOSTING,
     baseline_table,
     tuned_boosting,
 )
-from nslib.data import Dataset
-from synthetic import synthetic_dataset
 
 
 @pytest.fixture(autouse=True)
@@ -113,15 +113,15 @@ def test_tuned_boosting_rows_are_the_chosen_settings_scored_on_each_seeds_test_s
 def test_a_fit_is_read_back_for_the_same_data_and_code_and_fit_again_otherwise(monkeypatch) -> None:
     monkeypatch.setenv("NSLIB_JOBS", "1")  # fits in this process, where they are counted
     fits = []
-    scores = nslib.baselines._scores
-    monkeypatch.setattr(nslib.baselines, "_scores", lambda *args: fits.append(args[1]) or scores(*args))
+    scores = nslib.experiments.baselines._scores
+    monkeypatch.setattr(nslib.experiments.baselines, "_scores", lambda *args: fits.append(args[1]) or scores(*args))
     data = _separable()
     first = _logistic(data, seed=7)
     assert _logistic(_separable(), seed=7) == first  # equal data, a new object
     assert fits == [7, 7]  # one fit per baseline
     _logistic(data, seed=8)
     _logistic(_separable(n=500), seed=7)  # other data
-    monkeypatch.setattr(nslib.baselines, "BASELINE_CODE_VERSION", "changed")
+    monkeypatch.setattr(nslib.experiments.baselines, "BASELINE_CODE_VERSION", "changed")
     again = _logistic(data, seed=7)
     assert fits == [7, 7] + [8, 8] + [7, 7] + [7, 7]
     assert {key: value for key, value in again.items() if key != "seconds"} == {
@@ -133,7 +133,7 @@ def test_parallel_fits_equal_fits_in_this_process(monkeypatch) -> None:
     monkeypatch.setenv("NSLIB_JOBS", "2")
     parallel = tuned_boosting({"CURVED": data}, seeds=(42, 43))
     monkeypatch.setenv("NSLIB_JOBS", "1")
-    monkeypatch.setattr(nslib.baselines, "BASELINE_CODE_VERSION", "in this process")  # nothing read back
+    monkeypatch.setattr(nslib.experiments.baselines, "BASELINE_CODE_VERSION", "in this process")  # nothing read back
     here = tuned_boosting({"CURVED": data}, seeds=(42, 43))
     pd.testing.assert_frame_equal(parallel[0], here[0])
     pd.testing.assert_frame_equal(parallel[1].drop(columns="seconds"), here[1].drop(columns="seconds"))
@@ -143,8 +143,8 @@ def test_a_table_whose_fits_are_all_cached_sends_no_work_to_the_workers(monkeypa
     data = {"SYNTH": _separable()}
     first = baseline_table(data, seeds=(42, 43))
     sent = []
-    real = nslib.baselines.map_unordered
-    monkeypatch.setattr(nslib.baselines, "map_unordered",
+    real = nslib.core.parallel.map_unordered
+    monkeypatch.setattr(nslib.experiments.baselines, "map_unordered",
                         lambda function, tasks, executor: sent.extend(tasks) or real(function, tasks, executor))
     pd.testing.assert_frame_equal(baseline_table(data, seeds=(42, 43)), first)
     assert sent == []

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from nslib.beyond import (
+from nslib.engine.runstore import as_table
+from nslib.experiments.beyond import (
     KAN,
     SEARCHED,
     closing_table,
@@ -15,8 +16,7 @@ from nslib.beyond import (
     search_claims,
     with_beyond_roles,
 )
-from nslib.results import as_table
-from nslib.verdicts import judge_family
+from nslib.stats.register import judge_family
 
 GP = {"HIGGS": "sub(cos(x), cos(abs(cos(x))))", "SPAMBASE": "cos(x)"}
 T_975_2 = 4.302652729749464  # Student's t, 97.5% quantile, 2 degrees of freedom (printed tables: 4.303)

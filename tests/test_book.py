@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nslib import book
-from nslib.paths import PROJECT_ROOT, notebooks
+from nslib.core.paths import PROJECT_ROOT, notebooks
+from nslib.publish import book
 
 SCREENSHOTS = PROJECT_ROOT / "build" / "book-screenshots"
 CHROMIUM = Path("/usr/bin/chromium")

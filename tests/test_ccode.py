@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from nslib import ccode
-from nslib.activations import activation_module
+from nslib.engine import ccode
+from nslib.formulas.activations import activation_module
 
 FLAGS_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ccode_flags.py"
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the kernels are compiled with gcc")
@@ -128,7 +128,8 @@ def test_value_and_derivative_agree_with_torch(spec):
 
 
 def test_every_operator_is_tested_at_least_twice():
-    from nslib.symbolic import OPERATORS, parse
+    from nslib.formulas.parser import parse
+    from nslib.formulas.symbolic import OPERATORS
 
     counts = {name: sum(name in parse(text).cheaper().operators for text in FORMULAS) for name in OPERATORS}
     assert min(counts.values()) >= 2, counts

@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from nslib.paths import notebooks
+from nslib.core.paths import notebooks
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:work|home|tmp|root|Users|usr|opt|var|private)/\S*")
 WARNING_ECHO = re.compile(r"\w+\.py:\d+: \w*(?:Warning|Error)")

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from nslib.comparisons import efficiency, efficiency_gain_parts, seed_differences
+from nslib.stats.comparisons import efficiency, efficiency_gain_parts, seed_differences
 
 
 def _runs(better_aucs: list[float], worse_aucs: list[float]) -> pd.DataFrame:

@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nslib import training
-from nslib.activations import activation_module
-from nslib.compiled import CompiledStack
-from nslib.models import dropout_words, keep_scale
-from nslib.training import make_spec
+from nslib.engine import grid
+from nslib.engine.compiled import CompiledStack
+from nslib.engine.models import dropout_words, keep_scale
+from nslib.engine.specs import initial_model, make_spec
+from nslib.formulas.activations import activation_module
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the compiled engine needs gcc")
 
@@ -23,7 +23,7 @@ N, D = 40, 5
 def _stack(activations: tuple[str, ...] = ("relu", "relu", FORMULA)) -> tuple[CompiledStack, list, list, list]:
     """A stack of Light runs (seeds 1, 2, ...) on random data, and its inputs: X, y and every row in order."""
     specs = [make_spec("SPAMBASE", "light", activation, seed=seed) for seed, activation in enumerate(activations, 1)]
-    stack = CompiledStack(specs, [training._initial_model(spec, D) for spec in specs])
+    stack = CompiledStack(specs, [initial_model(spec, D) for spec in specs])
     generator = torch.Generator().manual_seed(0)
     X = [torch.randn(N, D, generator=generator) for _ in specs]
     y = [(torch.rand(N, generator=generator) > 0.5).float() for _ in specs]
@@ -122,17 +122,17 @@ def test_a_model_that_is_not_alive_gets_no_gradient_and_a_frozen_one_is_zero() -
 def test_the_engine_is_compiled_on_the_cpu_unless_asked_otherwise(monkeypatch) -> None:
     cpu, relu = torch.device("cpu"), [make_spec("SPAMBASE", "light", "relu", 1)]
     rational = [make_spec("SPAMBASE", "light", "rational", 1)]
-    assert training.engine(cpu, relu) == "compiled"
-    assert training.engine(cpu, rational) == "torch"  # coefficients of its own per model
-    assert training.engine(torch.device("cuda"), relu) == "torch"
+    assert grid.engine(cpu, relu) == "compiled"
+    assert grid.engine(cpu, rational) == "torch"  # coefficients of its own per model
+    assert grid.engine(torch.device("cuda"), relu) == "torch"
     monkeypatch.setenv("NSLIB_ENGINE", "torch")
-    assert training.engine(cpu, relu) == "torch"
+    assert grid.engine(cpu, relu) == "torch"
     monkeypatch.setenv("NSLIB_ENGINE", "fast")
     with pytest.raises(ValueError, match="NSLIB_ENGINE='fast' is not an engine"):
-        training.engine(cpu, relu)
+        grid.engine(cpu, relu)
 
 
 def test_rational_runs_are_stacked_apart_from_the_others() -> None:
     specs = [make_spec("SPAMBASE", "light", activation, seed) for activation in ("relu", "rational") for seed in (1, 2)]
-    stacks = training._stacks(specs, max_stack=8)
+    stacks = grid._stacks(specs, max_stack=8)
     assert sorted(sorted(spec.activation for spec in stack) for stack in stacks) == [["rational"] * 2, ["relu"] * 2]

@@ -1,4 +1,4 @@
-"""The data layer: registry, streaming download, cache, mirror, CSV, split and scale.
+"""The data layer: catalog, streaming download, cache, mirror, CSV, split and scale.
 
 No test touches the network: downloads go to an http.server started on
 127.0.0.1 and pointed at with NSLIB_<NAME>_URL, serving generated files.
@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets._covtype import ARCHIVE as SKLEARN_COVTYPE
-
-from nslib import data, fetch
-from nslib.data import DataError, RowShortfallWarning
-from nslib.paths import PROJECT_ROOT
 from synthetic import covtype_like, csv_text, higgs_like, spambase_like
+
+from nslib.core.paths import PROJECT_ROOT
+from nslib.data import catalog, fetch
+from nslib.data import datasets as data
+from nslib.data.catalog import DataError, RowShortfallWarning
 
 # The offline mirror CI uses: NSLIB_DATA_MIRROR, or shared/data beside the clone.
 REAL_MIRROR = Path(os.environ.get("NSLIB_DATA_MIRROR") or PROJECT_ROOT.parent / "shared" / "data")
@@ -102,7 +103,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     for variable in ("NSLIB_DATA_MIRROR", "http_proxy", "HTTP_PROXY"):
         monkeypatch.delenv(variable, raising=False)
-    for name in data.known_names():
+    for name in catalog.known_names():
         monkeypatch.delenv(f"NSLIB_{name}_URL", raising=False)
         monkeypatch.delenv(f"NSLIB_{name}_SHA256", raising=False)
     return tmp_path / "raw"
@@ -141,17 +142,17 @@ def make_mirror(folder: Path, files: dict[str, bytes], listed: dict[str, bytes] 
     return folder
 
 
-# --------------------------------------------------------------------------- registry
+# --------------------------------------------------------------------------- catalog
 
 
 def test_registry_names_the_three_data_sets_in_any_case():
-    assert data.known_names() == ("HIGGS", "FOREST_COVER", "SPAMBASE")
-    assert data.get_spec("forest_cover").name == "FOREST_COVER"
-    assert {spec.domain for spec in data.REGISTRY.values()} == {"physics", "ecology", "text-like"}
+    assert catalog.known_names() == ("HIGGS", "FOREST_COVER", "SPAMBASE")
+    assert catalog.get_spec("forest_cover").name == "FOREST_COVER"
+    assert {spec.domain for spec in catalog.CATALOG.values()} == {"physics", "ecology", "text-like"}
 
 
 def test_registry_has_the_uci_feature_names_and_the_papers_row_counts():
-    higgs, cover, spam = (data.get_spec(name) for name in data.known_names())
+    higgs, cover, spam = (catalog.get_spec(name) for name in catalog.known_names())
     assert (len(higgs.feature_names), len(cover.feature_names), len(spam.feature_names)) == (28, 54, 57)
     assert (higgs.feature_names[0], higgs.feature_names[8], higgs.feature_names[-1]) == (
         "lepton_pT",
@@ -179,14 +180,14 @@ def test_registry_has_the_uci_feature_names_and_the_papers_row_counts():
 
 
 def test_covtype_checksum_is_the_one_scikit_learn_checks_its_download_against():
-    assert SKLEARN_COVTYPE.filename == data.get_spec("FOREST_COVER").file_name
-    assert SKLEARN_COVTYPE.checksum == data.get_spec("FOREST_COVER").sha256
+    assert SKLEARN_COVTYPE.filename == catalog.get_spec("FOREST_COVER").file_name
+    assert SKLEARN_COVTYPE.checksum == catalog.get_spec("FOREST_COVER").sha256
 
 
 @pytest.mark.skipif(not HAS_REAL_MIRROR, reason="needs the offline data mirror (NSLIB_DATA_MIRROR)")
 def test_spambase_checksum_matches_the_exact_uci_file_in_the_mirror():
     content = gzip.decompress((REAL_MIRROR / "spambase.data.gz").read_bytes())
-    assert sha256(content) == data.get_spec("SPAMBASE").sha256
+    assert sha256(content) == catalog.get_spec("SPAMBASE").sha256
 
 
 def test_unknown_data_set_name_lists_the_known_names():
@@ -544,7 +545,7 @@ def test_load_selection_adds_a_user_csv_under_its_file_name(tmp_path, small_mirr
 def test_a_user_csv_named_like_a_registry_data_set_is_refused(tmp_path):
     path = tmp_path / "spambase.data.gz"
     path.write_bytes(gzip.compress(b"1,0\n2,1\n"))
-    with pytest.raises(DataError, match="is named like the registry's SPAMBASE; rename the file"):
+    with pytest.raises(DataError, match="is named like the catalog's SPAMBASE; rename the file"):
         data.load_selection([], user_csv=path, user_label=-1)
 
 
@@ -574,8 +575,8 @@ def test_split_and_scale_fits_the_scaler_on_the_training_part_only():
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(1000, 3)) * [1, 10, 100] + [5, -5, 50]).astype(np.float32)
     y = rng.integers(0, 2, size=1000)
-    record = data.Provenance(sha256="0" * 64, rows_used=1000, is_sample=False, from_mirror=False)
-    dataset = data.Dataset(name="toy", X=X, y=y, feature_names=["a", "b", "c"], provenance=record)
+    record = catalog.Provenance(sha256="0" * 64, rows_used=1000, is_sample=False, from_mirror=False)
+    dataset = catalog.Dataset(name="toy", X=X, y=y, feature_names=["a", "b", "c"], provenance=record)
     X_train, X_test, y_train, y_test = data.split_and_scale(dataset, seed=42)
     assert (X_train.shape, X_test.shape, X_train.dtype) == ((800, 3), (200, 3), np.float32)
     np.testing.assert_allclose(X_train.mean(axis=0), 0, atol=1e-5)
@@ -591,6 +592,6 @@ def test_informative_features_rank_by_correlation_with_the_label_and_skip_indica
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, size=2000)
     X = np.column_stack([rng.normal(size=2000), y + rng.normal(size=2000), y * 1.0, y + 3 * rng.normal(size=2000)])
-    record = data.Provenance(sha256="0" * 64, rows_used=2000, is_sample=False, from_mirror=False)
-    dataset = data.Dataset("toy", X.astype(np.float32), y, ["noise", "strong", "flag", "weak"], record)
+    record = catalog.Provenance(sha256="0" * 64, rows_used=2000, is_sample=False, from_mirror=False)
+    dataset = catalog.Dataset("toy", X.astype(np.float32), y, ["noise", "strong", "flag", "weak"], record)
     assert data.informative_features(dataset, k=2) == ["strong", "weak"]

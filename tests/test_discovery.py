@@ -13,11 +13,13 @@ import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from nslib import discovery, paper
-from nslib.data import Dataset, Provenance, load
-from nslib.parallel import Executor
-from nslib.paths import mirror_dir
-from nslib.symbolic import parse
+from nslib.core.parallel import Executor
+from nslib.core.paths import mirror_dir
+from nslib.data.catalog import Dataset, Provenance
+from nslib.data.datasets import load
+from nslib.formulas import discovery
+from nslib.formulas.parser import parse
+from nslib.stats import paper
 
 SMALL_GP = {"population_size": 60, "generations": 2, "sample_fraction": 0.5}
 

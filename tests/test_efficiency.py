@@ -13,15 +13,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-
-from nslib import efficiency, grids, paper
-from nslib.comparisons import seed_differences
-from nslib.data import Dataset
-from nslib.results import RunStore
-from nslib.training import run_grid
-from nslib.verdicts import DOES_NOT_HOLD, HOLDS, OWN_QUESTION, judge_family
-
 from synthetic import synthetic_dataset
+
+from nslib.data.catalog import Dataset
+from nslib.engine.grid import run_grid
+from nslib.engine.runstore import RunStore
+from nslib.experiments import efficiency, efficiency_plots, paper_grid
+from nslib.stats import curves, paper
+from nslib.stats.comparisons import seed_differences
+from nslib.stats.register import OWN_QUESTION, judge_family
+from nslib.stats.significance import DOES_NOT_HOLD, HOLDS
 
 synthetic = partial(synthetic_dataset, n=400)
 
@@ -74,8 +75,8 @@ def test_the_papers_sizes_keep_their_names_and_others_are_widths():
 def test_the_curves_light_and_heavy_points_are_the_paper_grids_runs():
     widths = ((8, 4), (64, 32), (200, 100))
     curve = efficiency.curve_specs(["HIGGS", "SPAMBASE"], FORMULAS, (42, 43), widths, 15, transfer_from="HIGGS")
-    paper_grid = grids.paper_specs(["HIGGS", "SPAMBASE"], FORMULAS, (42, 43), 15, transfer_from="HIGGS")
-    shared = {spec.key for spec in curve} & {spec.key for spec in paper_grid}
+    grid_specs = paper_grid.paper_specs(["HIGGS", "SPAMBASE"], FORMULAS, (42, 43), 15, transfer_from="HIGGS")
+    shared = {spec.key for spec in curve} & {spec.key for spec in grid_specs}
     # Per seed: HIGGS's Heavy ReLU, Light ReLU and Specialist; SPAMBASE's the same and its Transfer.
     assert len(shared) == 2 * (3 + 4)
     assert len(curve) == 2 * 3 * 2 + 3 * 3 * 2
@@ -113,12 +114,12 @@ def test_curve_runs_at_the_papers_sizes_are_read_back_not_trained_again(tmp_path
     data = {"SYNTHETIC": synthetic()}
     formulas = {"SYNTHETIC": "sin(x)"}
     store = RunStore(tmp_path / "runs.csv")
-    run_grid(grids.paper_specs(data, formulas, (42,), 1), data, store=store, progress=False)
+    run_grid(paper_grid.paper_specs(data, formulas, (42,), 1), data, store=store, progress=False)
     before = len(store.read())
     curve_specs = efficiency.curve_specs(data, formulas, (42,), ((4, 2), (64, 32)), 1)
     curve_runs = efficiency.with_activation_roles(run_grid(curve_specs, data, store=store, progress=False), formulas)
     assert len(store.read()) == before + 2  # only the (4, 2) ReLU and Specialist runs are new
-    assert set(curve_runs["role"]) == {"ReLU", grids.SPECIALIST}
+    assert set(curve_runs["role"]) == {"ReLU", paper_grid.SPECIALIST}
 
 
 # ------------------------------------------------------------ the grid's efficiency
@@ -243,9 +244,9 @@ def test_pairing_by_role_averages_each_seed_over_the_widths():
     for widths, params, shift in (("8-4", 300, 0.02), ("64-32", 4161, 0.04)):
         at_width = {"arch": "width", "widths": widths, "params": params}
         rows += run_rows("HIGGS", "Width ReLU", [0.70, 0.71, 0.72], role="ReLU", **at_width)
-        rows += run_rows("HIGGS", grids.SPECIALIST, [0.70 + shift, 0.71 + shift, 0.72 + shift],
-                         role=grids.SPECIALIST, **at_width)
-    diffs = seed_differences(pd.DataFrame(rows), "HIGGS", grids.SPECIALIST, "ReLU", by="role")
+        rows += run_rows("HIGGS", paper_grid.SPECIALIST, [0.70 + shift, 0.71 + shift, 0.72 + shift],
+                         role=paper_grid.SPECIALIST, **at_width)
+    diffs = seed_differences(pd.DataFrame(rows), "HIGGS", paper_grid.SPECIALIST, "ReLU", by="role")
     assert diffs.index.tolist() == [42, 43, 44]
     assert diffs.tolist() == pytest.approx([0.03] * 3)  # the mean of +0.02 at 8-4 and +0.04 at 64-32
 
@@ -286,8 +287,8 @@ def test_width_differences_pair_the_activations_at_each_width():
     runs = curve_runs()
     # The Specialist loses 0.01 on seed 42 and 0.02 on seed 43 at every width.
     loss = np.where(runs["seed"] == 42, 0.01, 0.02)
-    specialist = runs.assign(role=grids.SPECIALIST, config=grids.SPECIALIST, auc=runs["auc"] - loss)
-    table = efficiency.width_differences(pd.concat([runs, specialist]), grids.SPECIALIST)
+    specialist = runs.assign(role=paper_grid.SPECIALIST, config=paper_grid.SPECIALIST, auc=runs["auc"] - loss)
+    table = efficiency.width_differences(pd.concat([runs, specialist]), paper_grid.SPECIALIST)
     assert list(table.columns) == ["dataset", "widths", "params", "n_seeds", "mean_diff", "sd_diff"]
     assert table["widths"].tolist() == ["8-4", "64-32", "200-100"]
     assert table["mean_diff"].tolist() == pytest.approx([-0.015] * 3)
@@ -330,23 +331,23 @@ def test_the_figures_have_one_panel_per_data_set_and_a_log_parameter_axis():
     runs = pd.concat([grid([0.74, 0.75], Light_ReLU=[0.72, 0.73]),
                       grid([0.74, 0.75], Light_ReLU=[0.72, 0.73]).assign(dataset="SPAMBASE")])
     summary = efficiency.config_summary(runs)
-    fig = efficiency.plot_gain_parts(efficiency.gain_parts(summary))
+    fig = efficiency_plots.plot_gain_parts(efficiency.gain_parts(summary))
     assert len(fig.axes) == 2 and fig.axes[0].get_ylabel() == "change against Heavy ReLU (%)"
-    fig = efficiency.plot_accuracy_vs_params(summary)
+    fig = efficiency_plots.plot_accuracy_vs_params(summary)
     assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
-    fig = efficiency.plot_curve(efficiency.curve_table(curve_runs()), {"HIGGS": {"Light": 4161, "Heavy": 26601}})
+    fig = efficiency_plots.plot_curve(efficiency.curve_table(curve_runs()), {"HIGGS": {"Light": 4161, "Heavy": 26601}})
     assert len(fig.axes) == 3 and fig.axes[-1].get_xlabel() == "trainable parameters (log scale)"
     plt.close("all")
 
 
 def test_roles_list_the_builtins_first_then_the_discovered_activations():
-    roles = ["Transfer (HIGGS)", grids.SPECIALIST, "ReLU"]
-    assert grids.config_order(roles, efficiency.ROLE_ORDER) == ["ReLU", grids.SPECIALIST, "Transfer (HIGGS)"]
+    roles = ["Transfer (HIGGS)", paper_grid.SPECIALIST, "ReLU"]
+    assert paper_grid.config_order(roles, efficiency.ROLE_ORDER) == ["ReLU", paper_grid.SPECIALIST, "Transfer (HIGGS)"]
 
 
 def test_paper_best_names_table_2s_best_model_per_data_set_as_our_config_labels():
     assert efficiency.PAPER_BEST == {"HIGGS": "Light ReLU", "FOREST_COVER": "Transfer (HIGGS)",
-                                     "SPAMBASE": grids.SPECIALIST}
+                                     "SPAMBASE": paper_grid.SPECIALIST}
 
 
 # ------------------------------------------------------------ the HIGGS row count
@@ -365,7 +366,7 @@ def row_runs(config: str = "Light ReLU", a: float = A) -> pd.DataFrame:
 
 
 def test_row_curve_recovers_a_known_power_law_and_its_interval_brackets_the_truth():
-    fits = efficiency.row_curve(row_runs(), target_rows=100_000, n_boot=200, random_state=0)
+    fits = curves.row_curve(row_runs(), target_rows=100_000, n_boot=200, random_state=0)
     (fit,) = fits.to_dict("records")
     assert (fit["a"], fit["b"], fit["c"]) == pytest.approx((A, B, C), rel=1e-3)
     truth = A - B * 100_000 ** -C
@@ -380,7 +381,7 @@ def test_row_curve_fits_each_config_and_leaves_failed_runs_out():
     runs = pd.concat([row_runs(), row_runs("Heavy ReLU", a=0.78)], ignore_index=True)
     runs = pd.concat([runs, pd.DataFrame([{"config": "Heavy ReLU", "rows": 1000, "seed": 50, "status": "failed",
                                            "acc": 0.1}])], ignore_index=True)
-    fits = efficiency.row_curve(runs, target_rows=100_000, n_boot=50).set_index("config")
+    fits = curves.row_curve(runs, target_rows=100_000, n_boot=50).set_index("config")
     assert fits.index.tolist() == ["Light ReLU", "Heavy ReLU"]
     assert fits["a"].tolist() == pytest.approx([0.75, 0.78], rel=1e-3)
 
@@ -388,12 +389,12 @@ def test_row_curve_fits_each_config_and_leaves_failed_runs_out():
 def test_row_curve_needs_three_row_counts():
     runs = row_runs()
     with pytest.raises(ValueError, match=r"Light ReLU: .* at least 3 row counts, got \[1000, 2000\]"):
-        efficiency.row_curve(runs[runs["rows"] <= 2000], target_rows=100_000, n_boot=10)
+        curves.row_curve(runs[runs["rows"] <= 2000], target_rows=100_000, n_boot=10)
 
 
 def test_plot_row_curve_draws_the_points_the_extrapolation_and_the_papers_figure():
     runs = row_runs()
-    fig = efficiency.plot_row_curve(runs, efficiency.row_curve(runs, 100_000, n_boot=20), 0.71, "paper: 71.0%")
+    fig = efficiency_plots.plot_row_curve(runs, curves.row_curve(runs, 100_000, n_boot=20), 0.71, "paper: 71.0%")
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
     assert sorted(text.get_text() for text in ax.get_legend().get_texts()) == ["Light ReLU", "paper: 71.0%"]

@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from nslib.paths import PROJECT_ROOT
+from nslib.core.paths import PROJECT_ROOT
 
 
 def _pyproject_pins() -> dict[str, str]:

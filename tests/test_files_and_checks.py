@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from nslib.checks import check_int
-from nslib.files import atomic_write
+from nslib.core.checks import check_int
+from nslib.core.files import atomic_write
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):

@@ -8,21 +8,19 @@ import pandas as pd
 import pytest
 import torch
 from kan.spline import curve2coef
+from synthetic import synthetic_dataset
 
-import nslib.kan
-from nslib.data import split_and_scale
-from nslib.kan import (
+import nslib.experiments.kan
+from nslib.data.datasets import split_and_scale
+from nslib.engine.runstore import COLUMNS, RunStore
+from nslib.experiments.kan import (
     build_kan,
-    edge_functions,
     kan_grid,
     kan_width,
-    plot_edges,
-    symbolic_edges,
     train_kan,
     trainable_params,
 )
-from nslib.results import COLUMNS, RunStore
-from synthetic import synthetic_dataset
+from nslib.experiments.kan_edges import edge_functions, plot_edges, symbolic_edges
 
 SMALL = dict(hidden=(3,), epochs=4, batch_size=64)  # a run of well under a second
 
@@ -126,7 +124,7 @@ def test_the_grid_trains_each_run_once_and_reads_stored_runs_back(tmp_path, monk
     def no_training(*args: object) -> None:
         raise AssertionError("a stored run was trained again")
 
-    monkeypatch.setattr(nslib.kan, "_train", no_training)
+    monkeypatch.setattr(nslib.experiments.kan, "_train", no_training)
     again = kan_grid(datasets, seeds=(0, 1), store=store, progress=False, **SMALL)
     assert again["key"].tolist() == table["key"].tolist() and again["auc"].tolist() == table["auc"].tolist()
 

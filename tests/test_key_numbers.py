@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nslib import paper
-from nslib.paths import reference_dir
+from nslib.core.paths import reference_dir
+from nslib.stats import paper
 
 
 def derived_dir() -> Path:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nslib.models import (
+from nslib.engine.models import (
     DROPOUT,
     SeededDropout,
     count_params,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from nslib import paper
-from nslib.models import count_params, mlp, widths_of
+from nslib.engine.models import count_params, mlp, widths_of
+from nslib.stats import paper
 
 FEATURES = {"HIGGS": 28, "FOREST_COVER": 54, "SPAMBASE": 57}  # the data sets' feature counts (docs/method.md)
 

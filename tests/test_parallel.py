@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from nslib.parallel import Executor, executor_from_env, map_unordered
+from nslib.core.parallel import Executor, executor_from_env, map_unordered
 
 
 def _square_and_pid(value: int) -> tuple[int, int]:
@@ -49,11 +49,12 @@ import signal  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
-
-from nslib.data import Dataset  # noqa: E402
 from synthetic import synthetic_dataset  # noqa: E402
-from nslib.results import RunStore  # noqa: E402
-from nslib.training import make_spec, run_grid  # noqa: E402
+
+from nslib.data.catalog import Dataset
+from nslib.engine.grid import run_grid
+from nslib.engine.runstore import RunStore
+from nslib.engine.specs import make_spec
 
 METRICS = ["status", "acc", "auc", "test_loss", "train_loss", "params"]
 

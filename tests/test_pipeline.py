@@ -6,7 +6,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from nslib import pipeline, reproduction
+from nslib.publish import pipeline, reproduction
 
 
 def _counting_notebook(folder):
@@ -15,7 +15,7 @@ def _counting_notebook(folder):
     parameters = nbformat.v4.new_code_cell('PROFILE = "full"')
     parameters.metadata["tags"] = ["parameters"]
     work = nbformat.v4.new_code_cell(
-        "from nslib.paths import derived_dir\n"
+        "from nslib.core.paths import derived_dir\n"
         "with open(derived_dir() / 'seen.txt', 'a') as f:\n"
         "    f.write(PROFILE + '\\n')"
     )

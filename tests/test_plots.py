@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nslib import grids, plots, transfer
+from nslib.core import plots
+from nslib.experiments import paper_grid, transfer
 
 RUNS = pd.DataFrame(
     {"dataset": ["HIGGS"] * 4 + ["SPAMBASE"] * 2, "config": ["Light ReLU", "Specialist"] * 3,
@@ -31,7 +32,7 @@ def png_bytes(fig: plt.Figure) -> bytes:
 
 
 @pytest.mark.parametrize("plot", [
-    lambda: grids.plot_configs(RUNS),
+    lambda: paper_grid.plot_configs(RUNS),
     lambda: transfer.plot_random_control(RESULTS, {"HIGGS formula": 0.85, "Light ReLU": 0.83}, "FOREST_COVER"),
 ], ids=["plot_configs", "plot_random_control"])
 def test_a_strip_plot_is_the_same_bytes_every_time_and_leaves_numpys_global_generator_alone(plot):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nslib.profiles import PROFILES, check_seeds, get_profile
+from nslib.experiments.profiles import PROFILES, check_seeds, get_profile
 
 
 def test_full_profile_uses_the_papers_settings_and_ten_seeds_where_claims_are_judged() -> None:

@@ -2,8 +2,8 @@
 
 import warnings
 
-from nslib import notebook
-from nslib.progress import SummaryBar, progress
+from nslib.core import notebook
+from nslib.core.progress import SummaryBar, progress
 
 
 def test_headless_progress_prints_one_finished_line(monkeypatch, capsys):

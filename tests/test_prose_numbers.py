@@ -3,7 +3,7 @@
 A quoted number passes when it appears, at the precision it is quoted, among that
 notebook's own committed outputs, the committed summary tables (``data/derived``,
 without the per-run ``runs.csv``, whose thousands of values would match anything)
-or the paper's published figures (``nslib.paper``); a percentage or "points" may
+or the paper's published figures (``nslib.stats.paper``); a percentage or "points" may
 stand for a fraction. The few numbers that are arithmetic on those (a difference
 of two quoted figures) are listed below with the reason. A rerun whose numbers
 move makes this test name the stale sentence, instead of leaving the prose wrong;
@@ -17,9 +17,9 @@ import re
 import nbformat
 import pytest
 
-from nslib import paper
-from nslib.paths import reference_dir
-from nslib.paths import notebooks
+from nslib.core.paths import PROJECT_ROOT, notebooks, reference_dir
+from nslib.stats import paper
+from nslib.stats.significance import MARGIN
 
 QUOTED = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?")
 VALUE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -87,3 +87,15 @@ def test_a_moved_number_is_caught():
     values = {0.8172, 0.1935, 0.75751}
     assert _matches("81.7%", values) and _matches("19.3%", values) and _matches("0.758", values)
     assert not _matches("81.9%", values) and not _matches("0.760", values)
+
+
+MARGIN_PROSE = re.compile(r"margin(?: of)? (\d+\.\d+)|±(\d+\.\d+) margin|(\d+\.\d+) AUC equivalence margin")
+
+
+def test_every_margin_the_prose_quotes_is_the_one_the_verdicts_use() -> None:
+    texts = {path.name: "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells
+                                  if cell.cell_type == "markdown") for path in notebooks()}
+    texts |= {path.name: path.read_text() for path in [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]}
+    quoted = {(name, float("".join(groups))) for name, text in texts.items() for groups in MARGIN_PROSE.findall(text)}
+    assert quoted, "the prose names the margin somewhere"
+    assert {(name, value) for name, value in quoted if value != MARGIN} == set()

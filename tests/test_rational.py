@@ -7,12 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from synthetic import synthetic_dataset
 from torch import nn
 
-from nslib.activations import activation_label, activation_module, resolve_formula
-from nslib.grids import with_roles
-from nslib.models import LIGHT_WIDTHS, count_params, count_params_of, mlp
-from nslib.rational import (
+from nslib.engine.models import LIGHT_WIDTHS, count_params, count_params_of, mlp
+from nslib.engine.reference import trained_network
+from nslib.experiments.paper_grid import with_roles
+from nslib.formulas.activations import (
+    activation_label,
+    activation_module,
+    resolve_formula,
+)
+from nslib.formulas.rational import (
     Rational,
     curve,
     initial_coefficients,
@@ -20,8 +26,6 @@ from nslib.rational import (
     plot_curves,
     rational,
 )
-from nslib.training import trained_network
-from synthetic import synthetic_dataset
 
 # Two layers' worth of coefficients (a_0..a_5, b_1..b_4), with negative b's to exercise |b|.
 COEFFICIENTS = np.array(

@@ -5,9 +5,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from nslib.paths import PROJECT_ROOT
-from nslib.report import END, START, results_markdown, update_readme
-from nslib.verdicts import REGISTER_COLUMNS
+from nslib.core.paths import PROJECT_ROOT
+from nslib.publish.readme_results import END, START, results_markdown, update_readme
+from nslib.stats.register import REGISTER_COLUMNS
 
 COMMITTED = PROJECT_ROOT / "data" / "derived"
 
@@ -15,7 +15,7 @@ COMMITTED = PROJECT_ROOT / "data" / "derived"
 def test_committed_readme_says_what_the_committed_tables_say() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     section = readme.split(START)[1].split(END)[0].strip()
-    assert section == results_markdown(COMMITTED).strip(), "run: .venv/bin/python -m nslib.report"
+    assert section == results_markdown(COMMITTED).strip(), "run: .venv/bin/python -m nslib.publish.readme_results"
 
 
 def test_results_name_the_data_and_every_verdict(tmp_path) -> None:

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from nslib import paths
-from nslib.repro import data_fingerprint, global_rngs_kept, pick_device, versions, versions_text
+from nslib.core import paths
+from nslib.core.repro import (
+    data_fingerprint,
+    global_rngs_kept,
+    pick_device,
+    versions,
+    versions_text,
+)
 
 
 @pytest.mark.parametrize(("gpu", "expected"), [(False, "cpu"), (True, "cuda")])

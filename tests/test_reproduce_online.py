@@ -15,8 +15,8 @@ import sys
 import pandas as pd
 import pytest
 
-from nslib import reproduction
-from nslib.paths import notebooks, reference_dir
+from nslib.core.paths import notebooks, reference_dir
+from nslib.publish import reproduction
 
 NAMES = {"HIGGS": "HIGGS.csv.gz", "FOREST_COVER": "covtype.data.gz", "SPAMBASE": "spambase.data"}
 
@@ -31,7 +31,7 @@ def test_reproduce_runs_to_the_end_on_other_data_and_says_the_data_differ(uci_se
         env[f"NSLIB_{name}_SHA256"] = hashlib.sha256(files[file_name]).hexdigest()
     run_dir = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "nslib.pipeline", "reproduce", "--run-dir", str(run_dir), "--profile", "quick"],
+        [sys.executable, "-m", "nslib.publish.pipeline", "reproduce", "--run-dir", str(run_dir), "--profile", "quick"],
         env=env, capture_output=True, text=True, timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

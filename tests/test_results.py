@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nslib.data import from_csv
-from nslib.results import COLUMNS, RunStore, summarise
-from nslib.training import make_spec, run_grid
+from nslib.data.user_csv import from_csv
+from nslib.engine.grid import run_grid
+from nslib.engine.runstore import COLUMNS, RunStore, summarise
+from nslib.engine.specs import make_spec
 
 ACTIVATIONS = ("relu", "gelu", "silu")
 SEEDS = (42, 43)
@@ -113,9 +114,10 @@ def test_run_grid_with_a_store_trains_only_what_is_missing(tmp_path: Path, csv_d
 CHILD = textwrap.dedent(
     """
     import sys
-    from nslib.data import from_csv
-    from nslib.results import RunStore
-    from nslib.training import make_spec, run_grid
+    from nslib.data.user_csv import from_csv
+    from nslib.engine.runstore import RunStore
+    from nslib.engine.grid import run_grid
+    from nslib.engine.specs import make_spec
 
     data = {"SYN": from_csv(sys.argv[1], label="y", name="SYN")}
     specs = [make_spec("SYN", "light", act, seed, epochs=4, batch_size=128)

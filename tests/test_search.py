@@ -13,12 +13,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-
-from nslib import search as search_module
-from nslib.search import BUDGETS, INIT_DEPTH, MAX_DEPTH, SearchBudget, best, budget_for, plot_search, score, search
-from nslib.symbolic import parse
-from nslib.training import run_grid, trained_network
 from synthetic import synthetic_dataset
+
+from nslib.engine.grid import run_grid
+from nslib.engine.reference import trained_network
+from nslib.experiments import search as search_module
+from nslib.experiments.search import (
+    BUDGETS,
+    INIT_DEPTH,
+    MAX_DEPTH,
+    SearchBudget,
+    best,
+    budget_for,
+    plot_search,
+    score,
+    search,
+)
+from nslib.formulas.parser import parse
 
 PAPER_OPERATORS = {"add", "sub", "mul", "sin", "cos", "abs"}
 GRID = np.linspace(-3, 3, 61) + 0.0123  # off the integers, where few formulas coincide by accident

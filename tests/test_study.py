@@ -21,12 +21,12 @@ def test_study_on_a_headerless_csv_with_text_labels_uses_every_row_and_judges_th
     env = {key: value for key, value in os.environ.items() if not key.startswith("NSLIB_")}
     env.update(NSLIB_HIGGS_URL=f"{uci_server[0]}/HIGGS.csv.gz", NSLIB_DATA_HOME=str(tmp_path / "raw"))
     result = subprocess.run(
-        [sys.executable, "-m", "nslib.pipeline", "study", "--csv", str(csv), "--label", "-1",
+        [sys.executable, "-m", "nslib.publish.pipeline", "study", "--csv", str(csv), "--label", "-1",
          "--positive", "M", "--name", "pytest-study", "--profile", "quick", "--fresh"],
         env=env, capture_output=True, text=True, timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    from nslib.paths import PROJECT_ROOT
+    from nslib.core.paths import PROJECT_ROOT
 
     run_dir = PROJECT_ROOT / "build" / "study" / "pytest-study"
     report = (run_dir / "REPORT.md").read_text()

@@ -1,4 +1,4 @@
-"""nslib.symbolic reads gplearn's formulas and computes them exactly as gplearn does.
+"""nslib.formulas.symbolic reads gplearn's formulas and computes them exactly as gplearn does.
 
 The reference is gplearn itself: hundreds of random programs built by
 gplearn's own ``_Program`` are printed, parsed and evaluated, and compared
@@ -15,15 +15,15 @@ import torch
 from gplearn._program import _Program
 from gplearn.functions import _function_map, sig1
 
-from nslib.symbolic import (
-    Call,
-    Constant,
+from nslib.formulas.parser import parse
+from nslib.formulas.symbolic import (
     MAX_DEPTH,
     MAX_LENGTH,
     OPERATORS,
+    Call,
+    Constant,
     FormulaActivation,
     FormulaError,
-    parse,
 )
 
 # gplearn's map leaves out sig, which its classifier uses as a transformer.

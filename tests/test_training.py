@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 import torch
 
-from nslib.data import Dataset, Provenance
-from nslib.training import make_spec, run_grid, trained_network
+from nslib.data.catalog import Dataset, Provenance
+from nslib.engine.grid import run_grid
+from nslib.engine.reference import trained_network
+from nslib.engine.specs import make_spec
 
 # Overflows float32 within the first batches: x * 1e30 after BatchNorm.
 OVERFLOWING = "mul(x, 1e30)"

@@ -12,13 +12,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-
-from nslib import transfer
-from nslib.paper import HIGGS_FORMULA_REPORTED
-from nslib.profiles import get_profile
-from nslib.training import run_grid
-from nslib.verdicts import OWN_QUESTION, judge_family
 from synthetic import synthetic_dataset as synthetic
+
+from nslib.engine.grid import run_grid
+from nslib.experiments import transfer
+from nslib.experiments.profiles import get_profile
+from nslib.stats.paper import HIGGS_FORMULA_REPORTED
+from nslib.stats.register import OWN_QUESTION, judge_family
 
 FORMULAS = {"HIGGS": "sin(x)", "FOREST_COVER": "abs(x)", "SPAMBASE": "add(x, sin(x))"}
 # GP seeds on HIGGS: seed 42 found FORMULAS["HIGGS"] (spelt differently), 43 another formula, 44 the same as 43,

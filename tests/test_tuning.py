@@ -6,11 +6,18 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-
-from nslib.profiles import get_profile
-from nslib.results import RunStore
-from nslib.tuning import VALIDATION, choose_budgets, tune_and_train, tuned_specs, tuning_specs, validation_curves
 from synthetic import synthetic_dataset
+
+from nslib.engine.runstore import RunStore
+from nslib.experiments.profiles import get_profile
+from nslib.experiments.tuning import (
+    VALIDATION,
+    choose_budgets,
+    tune_and_train,
+    tuned_specs,
+    tuning_specs,
+    validation_curves,
+)
 
 CONFIGS = [("SYNTHETIC", "light", "relu", None), ("SYNTHETIC", "light", "sin(x)", None)]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nslib.data import DataError, from_csv
+from nslib.data.catalog import DataError
+from nslib.data.user_csv import from_csv
 
 # Line 1 is data: the bug this guards against took it for a header, lost it and named features "40.092".
 HEADERLESS = "40.092,28.7967,1\n39.5,30.25,0\n41.75,27.5,1\n38.125,29.0,0\n"

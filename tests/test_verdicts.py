@@ -13,29 +13,31 @@ import pytest
 from scipy import stats
 from sklearn.model_selection import train_test_split
 
-from nslib.verdicts import (
+from nslib.stats.register import (
+    OWN_QUESTION,
+    REGISTER_COLUMNS,
+    Claim,
+    judge_family,
+    rank_row,
+    record,
+    side_by_side,
+    split_sizes,
+    tally,
+)
+from nslib.stats.register_plot import plot_claims
+from nslib.stats.significance import (
     CANNOT_TELL,
     DOES_NOT_HOLD,
     EQUIVALENT,
     HOLDS,
-    OWN_QUESTION,
     RANK_SHARE,
-    REGISTER_COLUMNS,
     VERDICTS,
-    Claim,
     corrected_t,
     decide,
     holm,
     interval,
     judge,
-    judge_family,
-    plot_claims,
-    rank_row,
     rank_share,
-    record,
-    side_by_side,
-    split_sizes,
-    tally,
 )
 
 D = np.array([0.010, 0.020, 0.000, 0.030, 0.015])  # five seeds' paired differences

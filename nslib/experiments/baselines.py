@@ -1,0 +1,134 @@
+"""What a practitioner would use instead of an MLP, on the very same splits.
+
+Gradient boosting and logistic regression, each fit on the training part of
+``split_and_scale(dataset, seed)`` and scored on its test part, beside the MLP runs
+seed for seed. Gradient boosting is also tuned as the networks are
+(``tuned_boosting``): a small grid search on a validation split of the training part.
+
+The fits run on all local cores (``NSLIB_JOBS`` sets how many), each on one OpenMP
+thread. Each fit's row is cached in ``derived_dir()/cache``, keyed by the data's
+fingerprint, the data set's name, the model and its settings, the seed,
+``BASELINE_CODE_VERSION`` and scikit-learn's version, so notebook 06 reads back the
+fits notebook 05 made. Logistic regression's lbfgs rounds differently with the
+arrays' memory alignment, so its scores can move in the fourth digit between a
+worker process and this one; gradient boosting's do not.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import sklearn
+from joblib import Memory
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import ParameterGrid, train_test_split
+from threadpoolctl import threadpool_limits
+
+from nslib.core.parallel import local_executor, map_unordered
+from nslib.core.paths import derived_dir
+from nslib.core.progress import progress
+from nslib.core.repro import data_fingerprint
+from nslib.data.catalog import Dataset
+from nslib.data.datasets import split_and_scale
+
+BASELINES = {
+    "gradient boosting": lambda seed: HistGradientBoostingClassifier(random_state=seed),
+    "logistic regression": lambda seed: LogisticRegression(max_iter=2000),
+}
+TUNED_BOOSTING = "gradient boosting (tuned)"
+BOOSTING_GRID = {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}
+# Bump with any change that alters a baseline's numbers: cached fits of another version are then fit again.
+BASELINE_CODE_VERSION = "1"
+
+
+def _scores(dataset: Dataset, seed: int, classifier: ClassifierMixin, validation: float | None) -> tuple:
+    """Fit ``classifier`` on ``seed``'s training split; return (probabilities, labels, fit seconds).
+
+    With ``validation``, it is fit on the training part less a validation split carved with
+    ``train_test_split(random_state=seed)``, as the networks' is, and scored there, not on the test part.
+    """
+    X_train, X_test, y_train, y_test = split_and_scale(dataset, seed)
+    if validation is not None:
+        X_train, X_test, y_train, y_test = train_test_split(X_train, y_train, test_size=validation, random_state=seed)
+    start = time.perf_counter()
+    # One OpenMP thread: on shared cores scikit-learn's threads wait for each other (4-30x slower, measured).
+    with threadpool_limits(1):
+        classifier.fit(X_train, y_train)
+    return classifier.predict_proba(X_test)[:, 1], y_test, time.perf_counter() - start
+
+
+def _fit(dataset: Dataset, name: str, fingerprint: str, model: str, seed: int, classifier: ClassifierMixin,
+         validation: float | None, code_version: tuple[str, str]) -> dict:
+    """One fit's row; ``name``, ``fingerprint`` and ``code_version`` are the cache key's, ``dataset`` is not."""
+    proba, y, seconds = _scores(dataset, seed, classifier, validation)
+    row = {"dataset": name, "model": model, "seed": seed, "acc": float(((proba > 0.5) == y).mean()),
+           "auc": float(roc_auc_score(y, proba)), "seconds": seconds}
+    return row if validation is None else {**row, "validation": validation}
+
+
+def _memoised(folder: Path):
+    """``_fit`` cached in ``folder``, which workers are given: a reused worker keeps the environment it started with."""
+    return Memory(folder, verbose=0).cache(_fit, ignore=["dataset"])
+
+
+def _arguments(task: tuple[Dataset, str, int, ClassifierMixin, float | None]) -> tuple:
+    """``_fit``'s arguments for a task ``(dataset, model, seed, classifier, validation)``."""
+    dataset, model, seed, classifier, validation = task
+    return (dataset, dataset.name, data_fingerprint(dataset.X, dataset.y), model, seed, classifier, validation,
+            (BASELINE_CODE_VERSION, sklearn.__version__))
+
+
+def _indexed(item: tuple[int, tuple, Path]) -> tuple[int, dict]:
+    index, task, folder = item
+    return index, _memoised(folder)(*_arguments(task))
+
+
+def _fit_all(tasks: list[tuple], desc: str) -> list[dict]:
+    """Every task's row, in the tasks' order: read from the cache, or fit in parallel and cached."""
+    folder = derived_dir() / "cache"
+    memoised = _memoised(folder)
+    missing = [(index, task, folder) for index, task in enumerate(tasks)
+               if not memoised.check_call_in_cache(*_arguments(task))]
+    fitted = dict(progress(map_unordered(_indexed, missing, local_executor()), total=len(missing), desc=desc))
+    return [fitted[index] if index in fitted else memoised(*_arguments(task)) for index, task in enumerate(tasks)]
+
+
+def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.DataFrame:
+    """Every baseline on every data set and seed, one row each."""
+    tasks = [(data, model, seed, make(seed), None) for data in datasets.values()
+             for model, make in BASELINES.items() for seed in seeds]
+    return pd.DataFrame(_fit_all(tasks, "baselines"))
+
+
+def _boosting(seed: int, settings: dict) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(random_state=seed, **{name: settings[name] for name in BOOSTING_GRID})
+
+
+def _best(dataset: Dataset, rows: list[dict]) -> dict:
+    """The grid point whose validation ROC AUC is highest (the first of equals, in ``ParameterGrid`` order)."""
+    best, settings = max(zip(rows, ParameterGrid(BOOSTING_GRID)), key=lambda pair: pair[0]["auc"])
+    return {"dataset": dataset.name, **settings, "val_auc": best["auc"]}
+
+
+def tuned_boosting(
+    datasets: dict[str, Dataset], seeds: tuple[int, ...], tune_seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gradient boosting at its tuned settings on every data set and seed: (settings per data set, test rows).
+
+    The settings are the ``BOOSTING_GRID`` point with the best validation ROC AUC
+    on ``tune_seed``'s split, its validation rows carved from the training part with
+    ``train_test_split(random_state=tune_seed)``; the test part is not looked at.
+    The test rows (model ``TUNED_BOOSTING``) have ``baseline_table``'s columns.
+    """
+    grid = len(ParameterGrid(BOOSTING_GRID))
+    tuning = _fit_all([(data, "gradient boosting", tune_seed, _boosting(tune_seed, settings), 0.2)
+                       for data in datasets.values() for settings in ParameterGrid(BOOSTING_GRID)], "tuning boosting")
+    chosen = [_best(data, tuning[i * grid : (i + 1) * grid]) for i, data in enumerate(datasets.values())]
+    tasks = [(data, TUNED_BOOSTING, seed, _boosting(seed, settings), None)
+             for data, settings in zip(datasets.values(), chosen) for seed in seeds]
+    return pd.DataFrame(chosen), pd.DataFrame(_fit_all(tasks, "tuned boosting"))
