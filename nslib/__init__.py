@@ -13,4 +13,4 @@ per job: ``paths`` (where things go), ``repro`` (seeds, devices, versions),
 numbers), ``report`` (the README's results) and ``plots``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

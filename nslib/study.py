@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nslib import __version__
 from nslib.report import markdown_table
 
 # (file, dataset column, columns shown, heading, what it answers)
@@ -64,7 +65,8 @@ def write_report(run_dir: Path, name: str, header: list[str]) -> Path:
         return Path(str(value)).name if column == "source" else str(value)
 
     data_lines = [f"- {column}: {fact(column, facts[column])}" for column in data.columns if pd.notna(facts[column])]
-    blocks = [f"# Study of {name}", "\n".join(header), "## The data\n\n" + "\n".join(data_lines)]
+    blocks = [f"# Study of {name}", f"nsa-compendium {__version__} (cite it with `CITATION.cff`).",
+              "\n".join(header), "## The data\n\n" + "\n".join(data_lines)]
     blocks.append(_formula_section(derived, name))
     blocks += [_section(derived, name, *section) for section in SECTIONS]
     path = run_dir / "REPORT.md"
