@@ -170,8 +170,9 @@ def timings(run_dir: Path, attempt: Mapping, command: str) -> dict[str, object]:
     engines: dict[str, int] = {}
     if (derived / "runs.csv").exists():
         runs = pd.read_csv(derived / "runs.csv", usecols=["finished_at", "device"])
-        starts = [attempt["notebook_started"][name] for name in names]
-        # runs.csv and the attempt's end are stamped to the second: a run of the attempt's last second is its own.
+        # The first notebook's runs start with the attempt, as run_counts counts them; runs.csv and the
+        # attempt's end are stamped to the second, so a run of the attempt's last second is its own too.
+        starts = [attempt["started"], *(attempt["notebook_started"][name] for name in names[1:])]
         edges = pd.to_datetime([*starts, attempt["finished"]], utc=True, format="ISO8601")
         edges += pd.to_timedelta([0] * len(names) + [1], "s")
         notebook = pd.cut(pd.to_datetime(runs["finished_at"], utc=True), bins=edges, labels=names, right=False)

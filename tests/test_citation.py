@@ -56,3 +56,7 @@ def test_citation_pyproject_and_nslib_carry_one_version() -> None:
     pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert str(_citation()["version"]) == pyproject == nslib.__version__
 
+
+def test_the_readme_shows_the_version_it_is_the_readme_of() -> None:
+    shown = re.findall(r"[Vv]ersion (\d+\.\d+\.\d+)", (PROJECT_ROOT / "README.md").read_text())
+    assert shown and set(shown) == {nslib.__version__}
