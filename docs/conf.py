@@ -7,7 +7,11 @@ outputs (progress bars) fall back to their text instead of loading widget script
 from a CDN.
 """
 
+from nslib import __version__
+
 project = "nsa-compendium"
+# The compendium's version (CITATION.cff and pyproject.toml carry the same; a test checks it).
+version = release = __version__
 author = "nsa-compendium contributors"
 copyright = "2026, nsa-compendium contributors"
 
@@ -22,7 +26,7 @@ myst_heading_anchors = 3
 exclude_patterns = ["**.ipynb_checkpoints"]
 
 html_theme = "sphinx_book_theme"
-html_title = "Neuro-Symbolic Activation Discovery, on trial"
+html_title = f"Neuro-Symbolic Activation Discovery, on trial ({release})"
 html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,

@@ -20,4 +20,4 @@ before it here (import-linter checks the contract in CI):
   ``readme_results``, ``reproduction``, ``study_report``, ``book``, ``pipeline``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

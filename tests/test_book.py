@@ -13,12 +13,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nslib.core.paths import PROJECT_ROOT, notebooks
+from nslib import __version__
+from nslib.core.paths import PROJECT_ROOT, notebooks, reference_dir
 from nslib.publish import book
 
 SCREENSHOTS = PROJECT_ROOT / "build" / "book-screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+DOCS_PAGES = sorted(path.stem for path in (PROJECT_ROOT / "docs").glob("*.md") if path.name != "index.md")
 
 
 def _tiny_notebook() -> nbformat.NotebookNode:
@@ -105,6 +107,50 @@ def test_book_notebook_puts_markdown_solutions_in_a_dropdown_and_hides_code_ones
     assert staged.cells[2].outputs == nb.cells[2].outputs
 
 
+def test_book_notebook_leaves_out_papermills_injected_parameters() -> None:
+    nb = _tiny_notebook()
+    nb.cells.insert(2, new_code_cell('# Parameters\nPROFILE = "full"\n', metadata={"tags": ["injected-parameters"]}))
+    staged = book.book_notebook(nb)
+    assert len(staged.cells) == len(nb.cells) - 1
+    assert not any("injected-parameters" in cell.metadata.get("tags", []) for cell in staged.cells)
+    assert staged.cells[1].metadata["tags"] == ["parameters"] and staged.cells[2].source == "print(1)"
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda path: path.stem)
+def test_the_book_shows_one_parameters_cell_per_committed_notebook(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    tags = [cell.metadata.get("tags", []) for cell in book.book_notebook(nb).cells]
+    assert sum("parameters" in t for t in tags) == 1 and not any("injected-parameters" in t for t in tags)
+
+
+def test_the_landing_page_is_the_readme_then_the_books_own_sections() -> None:
+    page = book.landing_page(reference_dir(), "TOCTREE")
+    # The README's Results are regenerated from the same tables, so for the committed ones nothing changes.
+    assert page.startswith((PROJECT_ROOT / "README.md").read_text().rstrip() + "\n\n")
+    assert "## The formulas" in page and "$$f(x) =" in page and page.rstrip().endswith("TOCTREE")
+
+
+def test_staging_copies_the_pages_and_the_files_they_link_to(tmp_path: Path) -> None:
+    book.stage_book(tmp_path / "src")
+    staged = tmp_path / "src"
+    assert sorted(path.stem for path in (staged / "docs").glob("*.md")) == DOCS_PAGES
+    for linked in ("CITATION.cff", "LICENSE", "figures/04_claims.png", "data/derived/claims.csv"):
+        assert (staged / linked).read_bytes() == (PROJECT_ROOT / linked).read_bytes(), linked
+    index = (staged / "index.md").read_text()
+    assert all(f"docs/{page}" in index for page in DOCS_PAGES)
+
+
+def test_staging_refuses_a_navigation_that_misses_or_invents_a_page(tmp_path: Path, monkeypatch) -> None:
+    listed = {caption: [entry for entry in entries if entry != "docs/layout"]
+              for caption, entries in book.NAVIGATION.items()}
+    monkeypatch.setattr(book, "NAVIGATION", listed)
+    with pytest.raises(ValueError, match=r"\['layout'\].*does not list"):
+        book.stage_book(tmp_path / "src")
+    monkeypatch.setattr(book, "NAVIGATION", {**listed, "More": ["docs/layout", "docs/no-such-page"]})
+    with pytest.raises(FileNotFoundError, match="no-such-page"):
+        book.stage_book(tmp_path / "src")
+
+
 def test_claims_register_is_claims_csv_and_its_absence_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="make reproduce"):
         book.claims_table(tmp_path)
@@ -188,6 +234,7 @@ def test_every_page_loads_without_console_errors_and_every_image_loads(browser, 
     driver, base = browser
     pages = _pages(built_book)
     assert "index.html" in pages and len(pages) >= 7
+    assert {f"docs/{page}.html" for page in DOCS_PAGES} <= set(pages)
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
     failures = []
@@ -215,6 +262,8 @@ def test_navigation_reaches_every_notebook_in_order(browser) -> None:
     sidebar = {link.get_attribute("href").split("#")[0] for link in driver.find_elements(By.CSS_SELECTOR, "nav.bd-links a")}
     chapters = [f"{base}notebooks/{path.stem}.html" for path in notebooks()]
     assert set(chapters) <= sidebar
+    assert {f"{base}docs/{page}.html" for page in DOCS_PAGES} <= sidebar
+    assert __version__ in driver.title
     visited = []
     while True:
         following = driver.find_elements(By.CSS_SELECTOR, "a.right-next")

@@ -6,6 +6,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from nslib import __version__
 from nslib.publish import pipeline, reproduction
 
 
@@ -61,6 +62,36 @@ def test_run_counts_split_this_attempts_runs_from_earlier_ones(tmp_path):
     assert pipeline.run_counts(tmp_path, "2026-12-02T09:00:00+00:00") == {"trained": 2, "resumed": 1, "from_reference": 0}
 
 
+def test_timings_count_each_run_for_the_notebook_it_finished_in(tmp_path):
+    """Two notebooks of an attempt, runs finished before it (resumed), during each, and in its last second."""
+    (tmp_path / "derived").mkdir()
+    attempt = {
+        "started": "2026-12-02T10:00:00+00:00", "finished": "2026-12-02T10:10:00+00:00",
+        "parameters": {"PROFILE": "quick"}, "seconds": {"01_a.ipynb": 120.0, "02_b.ipynb": 480.0},
+        "notebook_started": {"01_a.ipynb": "2026-12-02T10:00:00.2+00:00", "02_b.ipynb": "2026-12-02T10:02:00.4+00:00"},
+        "load_average_start": 0.5, "load_average_end": 1.5,
+    }
+    (tmp_path / "run.json").write_text(json.dumps([{"started": "2026-12-01T09:00:00+00:00"}, attempt]))
+    pd.DataFrame({
+        "finished_at": ["2026-12-01T09:30:00+00:00", "2026-12-02T10:01:00+00:00", "2026-12-02T10:05:00+00:00",
+                        "2026-12-02T10:09:59+00:00", "2026-12-02T10:10:00+00:00"],
+        "device": ["cpu (compiled engine)", "cpu (compiled engine)", "cpu (torch engine)", "cpu (compiled engine)",
+                   "cpu (compiled engine)"],
+    }).to_csv(tmp_path / "derived" / "runs.csv", index=False)
+    pd.DataFrame({"dataset": ["HIGGS"], "rows used": [300], "origin": ["mirror"]}).to_csv(
+        tmp_path / "derived" / "datasets.csv", index=False)
+    path = pipeline.write_timings(tmp_path, attempt, "make quick")
+    timings = json.loads(path.read_text())
+    assert path == tmp_path / "derived" / "timings.json"
+    assert timings["notebooks"] == [{"notebook": "01_a.ipynb", "seconds": 120.0, "runs_trained": 1},
+                                    {"notebook": "02_b.ipynb", "seconds": 480.0, "runs_trained": 3}]
+    assert timings["runs"] == {"trained": 4, "resumed": 1} and timings["attempts"] == 2
+    assert timings["engines"] == {"cpu (compiled engine)": 3, "cpu (torch engine)": 1}
+    assert timings["seconds"] == 600.0 and timings["profile"] == "quick" and timings["command"] == "make quick"
+    assert timings["data"] == {"HIGGS": {"rows": 300, "origin": "mirror"}}
+    assert timings["machine"]["cores"] >= 1 and timings["machine"]["load_average_end"] == 1.5
+
+
 def _tables(folder, sha, acc, verdict, program):
     folder.mkdir(parents=True)
     pd.DataFrame({"dataset": ["HIGGS"], "source": ["h.csv.gz"], "sha256": [sha], "rows used": [100]}).to_csv(
@@ -86,6 +117,7 @@ def test_report_judges_numbers_on_the_same_data_with_their_tolerances(tmp_path):
     assert numbers.loc[("claims.csv", "verdict_tuned_budget"), "status"] == "within"
     assert numbers.loc[("formulas.json", "program"), "status"] == "within"
     assert "1 are out of tolerance" in summary[2] and "The data are the reference's" in path.read_text()
+    assert path.read_text().splitlines()[2] == f"nsa-compendium {__version__} (cite it with `CITATION.cff`)."
 
 
 def test_report_shows_but_does_not_judge_numbers_of_other_data(tmp_path):

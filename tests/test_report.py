@@ -1,21 +1,115 @@
-"""The README's Results section is generated from data/derived, never typed by hand."""
+"""The README's Results and the docs' generated tables come from data/derived, never typed by hand."""
 
+import json
 import shutil
 
 import pandas as pd
 import pytest
 
 from nslib.core.paths import PROJECT_ROOT
-from nslib.publish.readme_results import END, START, results_markdown, update_readme
+from nslib.publish.readme_results import (
+    END,
+    HEADLINE_FIGURE,
+    START,
+    TIMINGS_END,
+    TIMINGS_START,
+    headline_markdown,
+    results_markdown,
+    timings_markdown,
+    update_docs,
+    update_readme,
+)
 from nslib.stats.register import REGISTER_COLUMNS
 
 COMMITTED = PROJECT_ROOT / "data" / "derived"
+FIX = "run: .venv/bin/python -m nslib.publish.readme_results"
+
+
+def _block(path, start=START, end=END) -> str:
+    return path.read_text().split(start)[1].split(end)[0].strip()
 
 
 def test_committed_readme_says_what_the_committed_tables_say() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme.split(START)[1].split(END)[0].strip()
-    assert section == results_markdown(COMMITTED).strip(), "run: .venv/bin/python -m nslib.publish.readme_results"
+    assert _block(PROJECT_ROOT / "README.md") == headline_markdown(COMMITTED).strip(), FIX
+
+
+def test_committed_results_page_says_what_the_committed_tables_say() -> None:
+    assert _block(PROJECT_ROOT / "docs" / "results.md") == results_markdown(COMMITTED).strip(), FIX
+
+
+def test_committed_timing_page_says_what_the_committed_timings_say() -> None:
+    assert _block(PROJECT_ROOT / "docs" / "timing.md", TIMINGS_START, TIMINGS_END) == \
+        timings_markdown(COMMITTED).strip(), FIX
+
+
+def test_the_readme_headline_tallies_the_paper_claims_and_shows_one_figure_that_exists() -> None:
+    text = headline_markdown(COMMITTED)
+    assert text.startswith("The paper's claims, each counted once")
+    assert "| claim | data set | paper budget | tuned budget |" in text
+    assert text.count("![") == 1 and f"]({HEADLINE_FIGURE})" in text
+    assert (PROJECT_ROOT / HEADLINE_FIGURE).is_file()
+    assert "(docs/results.md)" in text and "gradient boosting" in text
+
+
+def _timings(folder, **changes) -> None:
+    """A timings.json by hand: two notebooks, one of them resumed from an earlier attempt."""
+    record = {
+        "command": "make reproduce", "profile": "full", "started": "2026-12-03T13:52:09+00:00",
+        "finished": "2026-12-03T15:04:30+00:00", "attempts": 2, "seconds": 4341.4,
+        "notebooks": [{"notebook": "01_data.ipynb", "seconds": 7.6, "runs_trained": 0},
+                      {"notebook": "03_training.ipynb", "seconds": 4333.8, "runs_trained": 1234}],
+        "runs": {"trained": 1234, "resumed": 56},
+        "engines": {"cpu (compiled engine)": 1200, "cpu (torch engine)": 34},
+        "machine": {"platform": "Linux-6.1-x86_64", "cpu": "Some CPU @ 2.0GHz", "cores": 2, "memory_gib": 23.4,
+                    "jobs": None, "dask_scheduler": None, "load_average_start": 0.38, "load_average_end": 1.54},
+        "data": {"HIGGS": {"rows": 20978, "origin": "mirror"}},
+        "versions": "python=3.11.7 torch=2.13.0+cpu",
+    }
+    record.update(changes)
+    (folder / "timings.json").write_text(json.dumps(record))
+
+
+def test_timings_become_one_table_with_the_total_and_the_machine(tmp_path) -> None:
+    _timings(tmp_path)
+    text = timings_markdown(tmp_path)
+    lines = text.splitlines()
+    assert "| notebook | wall time | runs trained |" in lines
+    assert "| 01_data | 8 s | 0 |" in lines
+    assert "| 03_training | 1 h 12 min | 1,234 |" in lines
+    assert "| **all** | **1 h 12 min** | **1,234** |" in lines
+    assert "from 2026-12-03 13:52 UTC to 2026-12-03 15:04 UTC" in text
+    assert "2 attempts, 56 runs resumed from an earlier attempt" in text
+    assert ("Machine: Linux-6.1-x86_64, Some CPU @ 2.0GHz, 2 cores, 23 GiB of memory; training on local cores, "
+            "JOBS not set (one worker per core); load average 0.4 at the start and 1.5 at the end.") in text
+    assert "cpu (compiled engine) 1,200, cpu (torch engine) 34" in text
+    assert "HIGGS 20,978 rows from the mirror" in text
+
+
+def test_timings_say_where_the_machine_was_not_recorded_and_where_dask_trained(tmp_path) -> None:
+    _timings(tmp_path, machine=None, source="derived after the fact")
+    assert "Machine: not recorded." in timings_markdown(tmp_path)
+    assert "Source: derived after the fact" in timings_markdown(tmp_path)
+    _timings(tmp_path, machine={"platform": "Linux", "cpu": "CPU", "cores": 64, "dask_scheduler": "tcp://h:8786"})
+    assert "training on Dask scheduler tcp://h:8786." in timings_markdown(tmp_path)
+
+
+def test_without_timings_the_page_says_how_to_measure_them(tmp_path) -> None:
+    assert "`make reproduce` measures the run" in timings_markdown(tmp_path)
+
+
+def test_update_docs_rewrites_both_generated_pages(tmp_path) -> None:
+    derived = tmp_path / "derived"
+    shutil.copytree(COMMITTED, derived)
+    _timings(derived)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "results.md").write_text(f"# R\n\n{START}\nOLD\n{END}\n")
+    (docs / "timing.md").write_text(f"# T\n\n{TIMINGS_START}\nOLD\n{TIMINGS_END}\nkept\n")
+    assert update_docs(docs, derived) is True
+    assert "OLD" not in (docs / "results.md").read_text() and "table2.csv" in (docs / "results.md").read_text()
+    assert "| **all** | **1 h 12 min** | **1,234** |" in (docs / "timing.md").read_text()
+    assert (docs / "timing.md").read_text().endswith("kept\n")
+    assert update_docs(docs, derived) is False
 
 
 def test_results_name_the_data_and_every_verdict(tmp_path) -> None:

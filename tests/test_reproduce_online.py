@@ -8,6 +8,7 @@ folder, without copying anything back.
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -48,5 +49,9 @@ def test_reproduce_runs_to_the_end_on_other_data_and_says_the_data_differ(uci_se
     assert len(runs) > 0 and (runs["status"] == "ok").all()
     assert "runs: " + str(len(runs)) + " trained now, 0 resumed" in result.stdout
     assert "Not copied back" in result.stdout
+    timings = json.loads((run_dir / "derived" / "timings.json").read_text())
+    assert [row["notebook"] for row in timings["notebooks"]] == [path.name for path in notebooks()]
+    assert sum(row["runs_trained"] for row in timings["notebooks"]) == timings["runs"]["trained"] == len(runs)
+    assert set(timings["data"]) == set(NAMES) and timings["machine"]["cores"] >= 1
     executed = sorted(path.name for path in (run_dir / "notebooks").glob("*.ipynb"))
     assert executed == [path.name for path in notebooks()]

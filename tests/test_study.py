@@ -40,3 +40,16 @@ def test_study_on_a_headerless_csv_with_text_labels_uses_every_row_and_judges_th
     assert set(mine["verdict_paper_budget"]) <= {"holds", "does not hold", "equivalent", "cannot tell"}
     assert "The questions, judged" in report and "holds no row" not in report
     assert "gradient boosting" in report
+    assert (run_dir / "derived" / "timings.json").exists()
+
+
+def test_study_report_opens_with_the_compendiums_version(tmp_path):
+    from nslib import __version__
+    from nslib.publish import study_report
+
+    (tmp_path / "derived").mkdir()
+    pd.DataFrame({"dataset": ["MINE"], "source": ["/home/me/mine.csv"], "rows used": [150.0]}).to_csv(
+        tmp_path / "derived" / "datasets.csv", index=False)
+    text = study_report.write_report(tmp_path, "MINE", ["File `mine.csv`"]).read_text()
+    assert text.splitlines()[2] == f"nsa-compendium {__version__} (cite it with `CITATION.cff`)."
+    assert "- source: mine.csv" in text and "- rows used: 150" in text

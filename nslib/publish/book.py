@@ -1,9 +1,13 @@
 """The course edition: the HTML book, the students' copies and the solutions check.
 
-``python -m nslib.publish.book html`` stages the book's sources in ``build/book-src`` (the
-pages of ``docs/``, a generated introduction and claims register, and the committed
-notebooks with their stored outputs) and builds the HTML book with Sphinx and myst-nb
-into ``build/book``; nothing is re-executed. ``python -m nslib.publish.book student`` writes
+``python -m nslib.publish.book html`` stages the book's sources in ``build/book-src`` (a
+landing page made of the README and the formulas, the pages of ``docs/`` in the order
+of ``NAVIGATION``, a generated claims register, and the committed notebooks with their
+stored outputs, papermill's injected-parameters cell left out) and builds the HTML book
+with Sphinx and myst-nb into ``build/book``; nothing is re-executed. Every page keeps
+its repository path (the README is the root's ``index``), so one relative link works
+on GitHub and in the book; a file a page links to that is not a page (``CITATION.cff``,
+a figure) is copied beside it. ``python -m nslib.publish.book student`` writes
 the students' copies into ``build/student``: no outputs, no solutions, and the quick
 profile in the ``parameters`` cell.
 """
@@ -16,9 +20,11 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
 import pandas as pd
+from markdown_it import MarkdownIt
 from nbconvert.preprocessors import (
     ClearMetadataPreprocessor,
     ClearOutputPreprocessor,
@@ -29,12 +35,22 @@ from nbconvert.preprocessors import (
 from nslib.core.files import atomic_write
 from nslib.core.paths import PROJECT_ROOT, notebooks, reference_dir
 from nslib.formulas.parser import parse
-from nslib.publish.readme_results import results_markdown
+from nslib.publish.readme_results import END, START, headline_markdown, replace_block
 from nslib.stats import paper
 
 SOLUTION_TAG = "solution"
+INJECTED_TAG = "injected-parameters"
 DOCS_DIR = PROJECT_ROOT / "docs"
+README = PROJECT_ROOT / "README.md"
 EXERCISES_HEADING = "## Exercises"
+# The book's navigation after the notebooks: caption -> pages (docs/NAME.md, or the generated claims page).
+# Every page of docs/ but index.md is listed once; docs/engine.md is the engines' measurement log.
+NAVIGATION = {
+    "The results": ["docs/results", "claims", "docs/method"],
+    "Running it": ["docs/running", "docs/timing", "docs/engine", "docs/data", "docs/scaling", "docs/study",
+                   "docs/layout", "docs/contributing"],
+    "For the course": ["docs/teaching"],
+}
 
 _EXERCISE = re.compile(r"^(\d+)\.\s", re.MULTILINE)
 _SOLUTION = re.compile(r"^\*\*Solution (\d+)\.\*\*\s*")
@@ -108,7 +124,7 @@ def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """
     nb = copy.deepcopy(nb)
     steps = [
-        TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG, "injected-parameters"}),
+        TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG, INJECTED_TAG}),
         ClearOutputPreprocessor(),
         ClearMetadataPreprocessor(
             preserve_cell_metadata_mask={"tags"},
@@ -134,12 +150,14 @@ def write_student_copies(out_dir: Path, sources: list[Path] | None = None) -> li
 
 
 def book_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` for the book, with every solution hidden behind a toggle.
+    """A copy of ``nb`` for the book, with every solution hidden behind a toggle and no injected parameters.
 
     A markdown solution becomes a sphinx-design dropdown titled "Solution N"; a code
-    solution gets myst-nb's ``hide-cell`` tag. Outputs are kept as they are.
+    solution gets myst-nb's ``hide-cell`` tag. The cell papermill injects under the
+    ``parameters`` cell (tagged ``injected-parameters``) is left out: the notebook's own
+    parameters cell already shows the values. Outputs are kept as they are.
     """
-    nb = copy.deepcopy(nb)
+    nb, _ = TagRemovePreprocessor(remove_cell_tags={INJECTED_TAG}).preprocess(copy.deepcopy(nb), {})
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if SOLUTION_TAG not in tags:
@@ -197,33 +215,78 @@ def _claims_page(derived: Path, src: Path) -> None:
     )
 
 
+def relative_links(markdown: str) -> list[str]:
+    """The relative link and image targets of a Markdown text, in order, as written (``#anchor`` kept).
+
+    markdown-it-py parses the text (CommonMark with tables), so code spans and blocks are not
+    searched; a target with a scheme (``https:``, ``mailto:``) or only an ``#anchor`` is not relative.
+    """
+    targets = []
+    for token in MarkdownIt("commonmark").enable("table").parse(markdown):
+        for child in token.children or []:
+            target = child.attrs.get("href") if child.type == "link_open" else \
+                child.attrs.get("src") if child.type == "image" else None
+            if target and not urlsplit(target).scheme and not target.startswith("#"):
+                targets.append(str(target))
+    return targets
+
+
+def landing_page(derived: Path, toctree: str) -> str:
+    """The book's first page: the README, its Results generated from ``derived``, then ``docs/index.md``.
+
+    The README and the landing page say the same thing because the one is the other's text
+    (for the committed tables the Results are the README's own, which a test checks);
+    ``docs/index.md`` only adds what needs the book: the typeset formulas and the navigation.
+    """
+    readme = replace_block(README.read_text().rstrip(), START, END, headline_markdown(derived))
+    extra = (DOCS_DIR / "index.md").read_text().replace("{{ formulas }}", formulas_markdown(derived))
+    return readme + "\n\n" + extra.replace("{{ toctree }}", toctree)
+
+
+def _copy_linked_files(src: Path) -> None:
+    """Copy every repository file a staged page links to, and that is not staged, to the same relative place."""
+    for page in src.rglob("*.md"):
+        origin = PROJECT_ROOT / page.parent.relative_to(src)
+        for target in relative_links(page.read_text()):
+            path = target.split("#")[0]
+            staged, source = page.parent / path, origin / path
+            if path and not staged.exists() and source.is_file():
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, staged)
+
+
+def _toctree(caption: str, entries: list[str]) -> str:
+    return "\n".join(["```{toctree}", ":maxdepth: 1", f":caption: {caption}", "", *entries, "```"])
+
+
 def stage_book(src: Path, derived: Path | None = None) -> None:
-    """Write the book's Sphinx sources into ``src``: docs pages, introduction, claims, notebooks."""
+    """Write the book's Sphinx sources into ``src``: landing page, docs pages, claims, notebooks, linked files."""
     derived = derived or reference_dir()
     if src.exists():
         shutil.rmtree(src)
     (src / "notebooks").mkdir(parents=True)
     (src / "docs").mkdir()
+    pages = sorted(path.stem for path in DOCS_DIR.glob("*.md") if path.name != "index.md")
+    listed = [entry.removeprefix("docs/") for entries in NAVIGATION.values() for entry in entries
+              if entry.startswith("docs/")]
+    if missing := sorted(set(listed) - set(pages)):
+        raise FileNotFoundError(f"The book's navigation (nslib.publish.book.NAVIGATION) lists {missing}, which docs/ "
+                                "does not hold; add the pages or take them out of the navigation.")
+    if unlisted := sorted(set(pages) - set(listed)):
+        raise ValueError(f"docs/ holds {unlisted}, which the book's navigation (nslib.publish.book.NAVIGATION) does "
+                         "not list; add them there.")
     # Pages keep their repository paths, so the notebooks' links (../docs/method.md) work in the book.
-    pages = sorted(path for path in DOCS_DIR.glob("*.md") if path.name != "index.md")
     for page in pages:
-        shutil.copy2(page, src / "docs" / page.name)
+        shutil.copy2(DOCS_DIR / f"{page}.md", src / "docs" / f"{page}.md")
     chapters = []
     for source in notebooks():
         nbformat.write(book_notebook(_read(source)), src / "notebooks" / source.name)
         chapters.append(f"notebooks/{source.stem}")
     _claims_page(derived, src)
-    intro = (DOCS_DIR / "index.md").read_text()
-    method = "Notebooks 01-05 below run the method and put each claim on trial; notebook 06 goes past it."
-    if (DOCS_DIR / "method.md").exists():
-        method = f"[The method page](docs/method.md) describes it step by step. {method}"
-    intro = intro.replace("{{ method }}", method)
-    intro = intro.replace("{{ formulas }}", formulas_markdown(derived))
-    intro = intro.replace("{{ results }}", results_markdown(derived))
-    toctree = "\n".join(["```{toctree}", ":maxdepth: 1", ":caption: The notebooks", "", *chapters, "```"])
-    extras = ["claims", *(f"docs/{page.stem}" for page in pages)]
-    toctree += "\n\n" + "\n".join(["```{toctree}", ":maxdepth: 1", ":caption: For the course", "", *extras, "```"])
-    (src / "index.md").write_text(intro.replace("{{ toctree }}", toctree))
+    toctree = "\n\n".join([_toctree("The notebooks", chapters),
+                            *(_toctree(caption, entries) for caption, entries in NAVIGATION.items())])
+    (src / "index.md").write_text(landing_page(derived, toctree))
+    _copy_linked_files(src)
 
 
 def build_book(out_dir: Path, src: Path) -> None:

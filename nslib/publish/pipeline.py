@@ -2,7 +2,8 @@
 
 ``make reproduce``, ``make quick`` and ``make study`` all come here. A run folder
 (``build/reproduce/`` by default) holds the executed notebooks, ``derived/``
-(every table, ``runs.csv`` and ``formulas.json``), ``figures/``, ``run.json``
+(every table, ``runs.csv`` and ``formulas.json``, and ``timings.json``: how long
+the last attempt took, per notebook, and on what machine), ``figures/``, ``run.json``
 (the attempts, their parameters and times) and ``REPORT.md``. Notebooks read
 and write only that folder, never the committed ``data/derived/``, so every
 number is recomputed. Started again after an interruption, a run resumes in
@@ -13,7 +14,8 @@ empties the folder first.
 
 ``reproduce`` then writes the reproduction report (``nslib.publish.reproduction``) and,
 for the full profile, copies the notebooks, tables and figures back over the
-committed ones and regenerates the README's Results.
+committed ones and regenerates the README's Results and the generated tables of
+``docs/results.md`` and ``docs/timing.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import platform
 import shutil
 import sys
 import time
@@ -31,6 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nslib.core.files import atomic_write
+from nslib.core.parallel import JOBS_VARIABLE, SCHEDULER_VARIABLE
 from nslib.core.paths import (
     NOTEBOOK_DIR,
     PROJECT_ROOT,
@@ -78,7 +83,8 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "run.json"
     attempts = json.loads(log_path.read_text()) if log_path.exists() else []
-    attempt = {"started": _now(), "parameters": dict(parameters), "seconds": {}}
+    attempt = {"started": _now(), "parameters": dict(parameters), "seconds": {}, "notebook_started": {},
+               "load_average_start": os.getloadavg()[0]}
     attempts.append(attempt)
     environment = {
         "NSLIB_DERIVED_DIR": str((run_dir / "derived").resolve()),
@@ -89,6 +95,7 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
         for notebook in selection or notebooks():
             print(f"== {notebook.name}", flush=True)
             start = time.perf_counter()
+            attempt["notebook_started"][notebook.name] = datetime.now(timezone.utc).isoformat()
             try:
                 papermill.execute_notebook(
                     notebook, run_dir / "notebooks" / notebook.name, parameters=dict(parameters),
@@ -106,6 +113,7 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
                 log_path.write_text(json.dumps(attempts, indent=2) + "\n")
             _readable_paths(run_dir / "notebooks" / notebook.name)
     attempt["finished"] = _now()
+    attempt["load_average_end"] = os.getloadavg()[0]
     log_path.write_text(json.dumps(attempts, indent=2) + "\n")
     return attempt
 
@@ -135,6 +143,75 @@ def run_counts(run_dir: Path, started: str) -> dict[str, int]:
     return {"trained": int(now.sum()), "resumed": int((~now).sum()), "from_reference": 0}
 
 
+def _cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo (Linux); elsewhere what ``platform`` knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine(attempt: Mapping[str, object]) -> dict[str, object]:
+    """The machine an attempt ran on: system, processor, cores, memory, where training ran, load."""
+    return {
+        "platform": platform.platform(terse=True), "cpu": _cpu_model(), "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "jobs": os.environ.get(JOBS_VARIABLE), "dask_scheduler": os.environ.get(SCHEDULER_VARIABLE),
+        "load_average_start": attempt.get("load_average_start"), "load_average_end": attempt.get("load_average_end"),
+    }
+
+
+def timings(run_dir: Path, attempt: Mapping, command: str) -> dict[str, object]:
+    """How long ``attempt`` took: each notebook's seconds and the runs of ``runs.csv`` it trained, and on what.
+
+    A run counts for the notebook during which it finished (``runs.csv`` stamps it to the
+    second); runs finished before the attempt started were resumed and count for none.
+    """
+    from nslib.core.repro import versions_text
+
+    derived = run_dir / "derived"
+    names = list(attempt["seconds"])
+    per_notebook = pd.Series(0, index=names)
+    engines: dict[str, int] = {}
+    if (derived / "runs.csv").exists():
+        runs = pd.read_csv(derived / "runs.csv", usecols=["finished_at", "device"])
+        # The first notebook's runs start with the attempt, as run_counts counts them; runs.csv and the
+        # attempt's end are stamped to the second, so a run of the attempt's last second is its own too.
+        starts = [attempt["started"], *(attempt["notebook_started"][name] for name in names[1:])]
+        edges = pd.to_datetime([*starts, attempt["finished"]], utc=True, format="ISO8601")
+        edges += pd.to_timedelta([0] * len(names) + [1], "s")
+        notebook = pd.cut(pd.to_datetime(runs["finished_at"], utc=True), bins=edges, labels=names, right=False)
+        per_notebook = notebook.value_counts().reindex(names, fill_value=0)
+        engines = runs.loc[notebook.notna(), "device"].value_counts().to_dict()
+    data = {}
+    if (derived / "datasets.csv").exists():
+        table = pd.read_csv(derived / "datasets.csv")
+        data = {row["dataset"]: {"rows": int(row["rows used"]), "origin": row["origin"]} for _, row in table.iterrows()}
+    counts = run_counts(run_dir, attempt["started"])
+    return {
+        "command": command, "profile": attempt["parameters"].get("PROFILE"),
+        "started": attempt["started"], "finished": attempt["finished"],
+        "attempts": len(json.loads((run_dir / "run.json").read_text())),
+        "seconds": round(sum(attempt["seconds"].values()), 1),
+        "notebooks": [{"notebook": name, "seconds": attempt["seconds"][name], "runs_trained": int(per_notebook[name])}
+                      for name in names],
+        "runs": {"trained": counts["trained"], "resumed": counts["resumed"]},
+        "engines": {str(name): int(count) for name, count in engines.items()},
+        "machine": machine(attempt), "data": data, "versions": versions_text(),
+    }
+
+
+def write_timings(run_dir: Path, attempt: Mapping, command: str) -> Path:
+    """Write ``timings(...)`` to ``run_dir/derived/timings.json`` (copied back with the tables); return its path."""
+    path = run_dir / "derived" / "timings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w") as handle:
+        handle.write(json.dumps(timings(run_dir, attempt, command), indent=2) + "\n")
+    return path
+
+
 def _copy_back(run_dir: Path) -> None:
     """Replace the committed notebooks, tables and figures with the run's."""
     for source, target in ((run_dir / "notebooks", NOTEBOOK_DIR), (run_dir / "derived", reference_dir()),
@@ -148,11 +225,12 @@ def _copy_back(run_dir: Path) -> None:
 def reproduce(run_dir: Path, *, profile: str = "full", fresh: bool = False, copy_back: bool = True) -> int:
     """The whole study recomputed in ``run_dir``, its report, and (full profile) the copy back; 0 when done (a failing notebook raises RuntimeError)."""
     from nslib.core.repro import versions_text
-    from nslib.publish import readme_results as report
+    from nslib.publish import readme_results
     from nslib.publish import reproduction
 
     start = time.perf_counter()
     attempt = execute(run_dir, {"PROFILE": profile}, fresh=fresh)
+    write_timings(run_dir, attempt, "make reproduce")
     counts = run_counts(run_dir, attempt["started"])
     header = [
         f"Profile `{profile}`; run folder `{shown(run_dir)}`; started {attempt['started']}, "
@@ -165,9 +243,10 @@ def reproduce(run_dir: Path, *, profile: str = "full", fresh: bool = False, copy
     copied = copy_back and profile == "full"
     if copied:
         _copy_back(run_dir)
-        report.update_readme()
+        readme_results.update_readme()
+        readme_results.update_docs()
     print("\n".join(["", f"Reproduction report: {shown(path)}", *(f"- {line}" for line in summary),
-                     "Copied back: notebooks/, data/derived/, figures/ and the README's Results."
+                     "Copied back: notebooks/, data/derived/, figures/, the README's Results and docs/' generated tables."
                      if copied else f"Not copied back (profile {profile!r}); the outputs stay in {shown(run_dir)}.",
                      f"Total time: {time.perf_counter() - start:.0f} s"]))
     return 0
@@ -176,7 +255,8 @@ def reproduce(run_dir: Path, *, profile: str = "full", fresh: bool = False, copy
 def quick(run_dir: Path) -> int:
     """Every notebook with the quick profile, into a fresh ``run_dir``; 0 when done (a failing notebook raises RuntimeError)."""
     start = time.perf_counter()
-    execute(run_dir, {"PROFILE": "quick"}, fresh=True)
+    attempt = execute(run_dir, {"PROFILE": "quick"}, fresh=True)
+    write_timings(run_dir, attempt, "make quick")
     print(f"\nExecuted notebooks, tables and figures: {shown(run_dir)}\nTotal time: {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -202,6 +282,7 @@ def study(csv: Path, label: str, *, positive: str | None = None, name: str | Non
                   "USER_POSITIVE": positive}
     start = time.perf_counter()
     attempt = execute(run_dir, parameters, fresh=fresh)
+    write_timings(run_dir, attempt, "make study")
     used = pd.read_csv(run_dir / "derived" / "datasets.csv")["dataset"]
     dataset = next(value for value in used if value != "HIGGS")
     counts = run_counts(run_dir, attempt["started"])

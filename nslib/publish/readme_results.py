@@ -1,7 +1,10 @@
-"""The README's Results section, written from the derived tables, never by hand.
+"""The README's Results and the docs' generated tables, written from the derived tables, never by hand.
 
-``make reproduce`` ends by rewriting it between the results markers (``update_readme``); a test checks
-that the committed README says what the committed tables say.
+The README shows the headline (``headline_markdown``: the paper's claims, tallied and judged, one figure,
+gradient boosting and the data); ``docs/results.md`` shows every table (``results_markdown``) and
+``docs/timing.md`` how long the run that made them took (``timings_markdown``, from ``timings.json``).
+``make reproduce`` ends by rewriting each between its markers (``update_readme``, ``update_docs``); tests
+check that the committed pages say what the committed tables say.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from nslib.stats.register import BUDGETS, PAPER, REGISTER_FILE, TUNED, tally
 from nslib.stats.significance import MARGIN
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+TIMINGS_START, TIMINGS_END = "<!-- timings:start -->", "<!-- timings:end -->"
+DOCS_DIR = PROJECT_ROOT / "docs"
+TIMINGS_FILE = "timings.json"
+# The README's one figure: the transfer claims, at both budgets (notebook 04).
+HEADLINE_FIGURE = "figures/04_claims.png"
 
 
 def markdown_table(frame: pd.DataFrame, float_format: str = ".4f") -> str:
@@ -83,20 +91,31 @@ def _verdict(row: pd.Series, budget: str) -> str:
     return "not judged" if pd.isna(verdict) else verdict
 
 
-def _verdict_lines(path: Path) -> list[str]:
-    register = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    paper_claims = register[register["kind"] == "paper"]
+def _register(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def _tally_sentence(register: pd.DataFrame) -> str:
+    """The paper's claims counted once each, by verdict at each budget: one sentence."""
     counts = tally(register)
     summary = "; ".join(
         f"at the {budget} budget " + ", ".join(f"{v}: {counts.loc[v, budget]}" for v in counts.index
                                               if counts.loc[v, budget])
         for budget in BUDGETS
     )
-    return [
+    return (
         f"The paper's claims, each counted once (`{REGISTER_FILE}`; ten seeds, paired by seed, corrected "
         f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC): of "
-        f"{len(paper_claims)} claims, {summary}. The compendium's own questions are in the register too, "
-        "and are not counted here.",
+        f"{int((register['kind'] == 'paper').sum())} claims, {summary}. The compendium's own questions are in "
+        "the register too, and are not counted here."
+    )
+
+
+def _verdict_lines(path: Path) -> list[str]:
+    register = _register(path)
+    paper_claims = register[register["kind"] == "paper"]
+    return [
+        _tally_sentence(register),
         "",
         "| claim | data set | metric | paper budget: estimate | verdict | tuned budget: estimate | verdict |",
         "|---|---|---|---|---|---|---|",
@@ -142,17 +161,155 @@ def results_markdown(derived: Path | None = None) -> str:
     return "\n\n".join("\n".join(block) for block in blocks)
 
 
-def update_readme(readme: Path = PROJECT_ROOT / "README.md", derived: Path | None = None) -> bool:
-    """Rewrite the Results section of ``readme``; True when its text changed."""
-    text = readme.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+def _verdict_table(register: pd.DataFrame) -> list[str]:
+    """The paper's claims with their verdicts only; the estimates are on the results page."""
+    return ["| claim | data set | paper budget | tuned budget |", "|---|---|---|---|"] + [
+        f"| {row['claim']} | {row['dataset']} | **{_verdict(row, PAPER)}** | **{_verdict(row, TUNED)}** |"
+        for _, row in register[register["kind"] == "paper"].iterrows()
+    ]
+
+
+def _boosting_line(derived: Path) -> str:
+    """Default gradient boosting's AUC beside the best network of the paper's grid, per data set."""
+    boosting = pd.read_csv(derived / "baselines.csv").query("model == 'gradient boosting'")
+    boosting = boosting.groupby("dataset", sort=False)["auc"].mean()
+    grid = pd.read_csv(derived / "table2.csv")
+    best = grid.loc[grid.groupby("Dataset", sort=False)["AUC"].idxmax()].set_index("Dataset")
+    parts = [
+        f"{dataset} {auc:.3f} against {best.loc[dataset, 'AUC']:.3f} "
+        f"({best.loc[dataset, 'Architecture']} {best.loc[dataset, 'Activation']})"
+        for dataset, auc in boosting.items() if dataset in best.index
+    ]
+    return ("Default gradient boosting on the same splits, AUC against the best network of the paper's grid "
+            f"(`baselines.csv`, `table2.csv`, mean over seeds): {'; '.join(parts)}.")
+
+
+def _data_sentence(derived: Path) -> str:
+    table = pd.read_csv(derived / "datasets.csv")
+    kinds = {True: "a sample", False: "the official file"}
+    parts = [f"{row['dataset']} {row['rows used']:,} rows ({kinds[bool(row['sample file'])]}, from the "
+             f"{row['origin']})" for _, row in table.iterrows()]
+    return f"Data (`datasets.csv`): {'; '.join(parts)}."
+
+
+def headline_markdown(derived: Path | None = None, results_page: str = "docs/results.md") -> str:
+    """The README's Results: the paper's claims tallied and judged, one figure, gradient boosting, the data.
+
+    Built from the tables in ``derived`` (default: the committed ``data/derived/``); every table in full
+    is on ``results_page``.
+    """
+    derived = derived or reference_dir()
+    blocks = []
+    if (derived / REGISTER_FILE).exists():
+        register = _register(derived / REGISTER_FILE)
+        blocks += [_tally_sentence(register), "\n".join(_verdict_table(register))]
+    blocks.append(f"![The transfer claims of notebook 04: the claimed winner minus the other, per claim, at the "
+                  f"paper's budget and at a tuned one]({HEADLINE_FIGURE})")
+    if (derived / "baselines.csv").exists():
+        blocks.append(_boosting_line(derived))
+    blocks.append(_data_sentence(derived) + f" Every table, with estimates and intervals: [the results page]"
+                  f"({results_page}).")
+    return "\n\n".join(blocks)
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` for reading: "42 s", "3 min 49 s", "1 h 2 min"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+def _utc(stamp: str) -> str:
+    """An ISO time stamp as "2026-12-03 13:52 UTC"."""
+    return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _machine_sentence(machine: dict | None) -> str:
+    if not machine:
+        return "Machine: not recorded."
+    memory = f", {machine['memory_gib']:.0f} GiB of memory" if machine.get("memory_gib") else ""
+    load = ""
+    if machine.get("load_average_start") is not None:
+        load = (f"; load average {machine['load_average_start']:.1f} at the start and "
+                f"{machine['load_average_end']:.1f} at the end")
+    where = f"Dask scheduler {machine['dask_scheduler']}" if machine.get("dask_scheduler") else \
+        f"local cores, JOBS {machine.get('jobs') or 'not set (one worker per core)'}"
+    return (f"Machine: {machine['platform']}, {machine['cpu']}, {machine['cores']} cores{memory}; training on "
+            f"{where}{load}.")
+
+
+def timings_markdown(derived: Path | None = None) -> str:
+    """How long the run that wrote ``derived`` took: one table from its ``timings.json``, and the machine."""
+    derived = derived or reference_dir()
+    path = derived / TIMINGS_FILE
+    if not path.exists():
+        return (f"No `{TIMINGS_FILE}` in `data/derived/` yet: `make reproduce` measures the run and writes it, "
+                "and this table with it.")
+    timings = json.loads(path.read_text())
+    rows = pd.DataFrame(timings["notebooks"])
+    table = pd.DataFrame({
+        "notebook": rows["notebook"].str.removesuffix(".ipynb"),
+        "wall time": rows["seconds"].map(_duration),
+        "runs trained": rows["runs_trained"].map("{:,}".format),
+    })
+    total = {"notebook": "**all**", "wall time": f"**{_duration(timings['seconds'])}**",
+             "runs trained": f"**{timings['runs']['trained']:,}**"}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    attempts = timings["attempts"]
+    lines = [
+        f"Measured by `{timings['command']}` (profile `{timings['profile']}`) from {_utc(timings['started'])} "
+        f"to {_utc(timings['finished'])} (`{TIMINGS_FILE}`): {attempts} attempt{'s' if attempts != 1 else ''}, "
+        f"{timings['runs']['resumed']:,} runs resumed from an earlier attempt. Runs trained counts the rows of "
+        "`runs.csv` that finished while the notebook ran.",
+        "",
+        markdown_table(table),
+        "",
+        "- " + _machine_sentence(timings.get("machine")),
+        "- Engines of the runs trained (`runs.csv`'s `device`): "
+        + ", ".join(f"{name} {count:,}" for name, count in timings["engines"].items()) + ".",
+        "- Data: " + ", ".join(f"{name} {facts['rows']:,} rows from the {facts['origin']}"
+                               for name, facts in timings["data"].items()) + ".",
+        f"- Versions: {timings['versions']}.",
+    ]
+    if timings.get("source"):
+        lines.append(f"- Source: {timings['source']}")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, start: str, end: str, body: str) -> str:
+    """``text`` with what stands between the markers ``start`` and ``end`` replaced by ``body``."""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{readme} has no {START} ... {END} markers around its Results section; add them.")
-    new = pattern.sub(lambda _: f"{START}\n{results_markdown(derived)}\n{END}", text)
-    readme.write_text(new)
+        raise ValueError(f"no {start} ... {end} markers around the generated part; add them.")
+    return pattern.sub(lambda _: f"{start}\n{body}\n{end}", text)
+
+
+def _update_block(path: Path, start: str, end: str, body: str) -> bool:
+    """Replace the text between ``start`` and ``end`` in ``path`` with ``body``; True when it changed."""
+    text = path.read_text()
+    try:
+        new = replace_block(text, start, end, body)
+    except ValueError as error:
+        raise ValueError(f"{path} has {error}") from None
+    path.write_text(new)
     return new != text
 
 
+def update_readme(readme: Path = PROJECT_ROOT / "README.md", derived: Path | None = None) -> bool:
+    """Rewrite the Results section of ``readme`` (``headline_markdown``); True when its text changed."""
+    return _update_block(readme, START, END, headline_markdown(derived))
+
+
+def update_docs(docs: Path = DOCS_DIR, derived: Path | None = None) -> bool:
+    """Rewrite the generated parts of ``docs/results.md`` and ``docs/timing.md``; True when either changed."""
+    results = _update_block(docs / "results.md", START, END, results_markdown(derived))
+    timing = _update_block(docs / "timing.md", TIMINGS_START, TIMINGS_END, timings_markdown(derived))
+    return results or timing
+
+
 if __name__ == "__main__":
-    changed = update_readme()
-    print(f"README.md Results section {'updated' if changed else 'already up to date'} from data/derived/")
+    changed = update_readme() | update_docs()
+    print(f"README.md and docs/ {'updated' if changed else 'already up to date'} from data/derived/")

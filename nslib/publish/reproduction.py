@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nslib import __version__
 from nslib.publish.readme_results import markdown_table
 
 METRIC_TOLERANCE = 0.01
@@ -181,6 +182,7 @@ def write_report(run_dir: Path, reference: Path, runs: dict[str, int], header: l
     ]
     text = "\n\n".join([
         "# Reproduction report",
+        f"nsa-compendium {__version__} (cite it with `CITATION.cff`).",
         "\n".join(header),
         "## Data\n\n" + data_note + "\n\n" + markdown_table(data.reset_index()),
         "## Runs\n\n" + summary[0] + ".",

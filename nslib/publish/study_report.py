@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nslib import __version__
 from nslib.publish.readme_results import markdown_table
 from nslib.stats.significance import MARGIN
 
@@ -65,7 +66,8 @@ def write_report(run_dir: Path, name: str, header: list[str]) -> Path:
         return Path(str(value)).name if column == "source" else str(value)
 
     data_lines = [f"- {column}: {fact(column, facts[column])}" for column in data.columns if pd.notna(facts[column])]
-    blocks = [f"# Study of {name}", "\n".join(header), "## The data\n\n" + "\n".join(data_lines)]
+    blocks = [f"# Study of {name}", f"nsa-compendium {__version__} (cite it with `CITATION.cff`).",
+              "\n".join(header), "## The data\n\n" + "\n".join(data_lines)]
     blocks.append(_formula_section(derived, name))
     blocks += [_section(derived, name, *section) for section in SECTIONS]
     path = run_dir / "REPORT.md"
