@@ -14,6 +14,7 @@ profile in the ``parameters`` cell.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import re
@@ -299,20 +300,21 @@ def build_book(out_dir: Path, src: Path) -> None:
         raise RuntimeError(f"sphinx-build failed (exit {status}); its messages above name the page and the problem.")
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     """``html`` builds build/book; ``student`` writes build/student."""
+    parser = argparse.ArgumentParser(prog="python -m nslib.publish.book", description=__doc__.split("\n")[0])
+    parser.add_argument("edition", choices=["html", "student"],
+                        help="html: the book into build/book; student: the students' copies into build/student")
+    edition = parser.parse_args(argv).edition
     build = PROJECT_ROOT / "build"
-    if argv == ["html"]:
+    if edition == "html":
         build_book(build / "book", build / "book-src")
         print(f"Book: {build / 'book' / 'index.html'}")
-    elif argv == ["student"]:
+    else:
         for path in write_student_copies(build / "student"):
             print(f"Student copy: {path.relative_to(PROJECT_ROOT)}")
-    else:
-        print("usage: python -m nslib.publish.book html|student", file=sys.stderr)
-        return 2
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

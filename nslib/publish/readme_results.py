@@ -29,17 +29,16 @@ HEADLINE_FIGURE = "figures/04_claims.png"
 
 
 def markdown_table(frame: pd.DataFrame, float_format: str = ".4f") -> str:
-    """``frame`` as a Markdown table: floats with ``float_format``, missing values empty, ``|`` escaped."""
-    def cell(value: object) -> str:
+    """``frame`` as a Markdown table (``DataFrame.to_markdown``): floats with ``float_format``, missing values empty."""
+    def cell(value: object) -> object:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return ""
         if isinstance(value, float):
             return format(value, float_format)
-        return str(value).replace("|", "\\|")
+        return value.replace("|", "\\|") if isinstance(value, str) else value
 
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
+    # Values are formatted here, so that tabulate lays them out as given instead of reading numbers into strings.
+    return frame.map(cell).to_markdown(index=False, disable_numparse=True)
 
 
 def _pm(mean: float, std: float) -> str:
