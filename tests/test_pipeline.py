@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from nslib import __version__
-from nslib.publish import pipeline, reproduction
+from nslib.publish import pipeline, reproduction, timings
 
 
 def _counting_notebook(folder):
@@ -60,7 +60,7 @@ def test_run_counts_split_this_attempts_runs_from_earlier_ones(tmp_path):
     (tmp_path / "derived").mkdir()
     pd.DataFrame({"finished_at": ["2026-12-01T10:00:00+00:00", "2026-12-02T10:00:00+00:00",
                                   "2026-12-02T11:00:00+00:00"]}).to_csv(tmp_path / "derived" / "runs.csv")
-    assert pipeline.run_counts(tmp_path, "2026-12-02T09:00:00+00:00") == {"trained": 2, "resumed": 1, "from_reference": 0}
+    assert timings.run_counts(tmp_path, "2026-12-02T09:00:00+00:00") == {"trained": 2, "resumed": 1, "from_reference": 0}
 
 
 def test_timings_count_each_run_for_the_notebook_it_finished_in(tmp_path):
@@ -81,16 +81,16 @@ def test_timings_count_each_run_for_the_notebook_it_finished_in(tmp_path):
     }).to_csv(tmp_path / "derived" / "runs.csv", index=False)
     pd.DataFrame({"dataset": ["HIGGS"], "rows used": [300], "origin": ["mirror"]}).to_csv(
         tmp_path / "derived" / "datasets.csv", index=False)
-    path = pipeline.write_timings(tmp_path, attempt, "make quick")
-    timings = json.loads(path.read_text())
+    path = timings.write_timings(tmp_path, attempt, "make quick")
+    measured = json.loads(path.read_text())
     assert path == tmp_path / "derived" / "timings.json"
-    assert timings["notebooks"] == [{"notebook": "01_a.ipynb", "seconds": 120.0, "runs_trained": 1},
+    assert measured["notebooks"] == [{"notebook": "01_a.ipynb", "seconds": 120.0, "runs_trained": 1},
                                     {"notebook": "02_b.ipynb", "seconds": 480.0, "runs_trained": 3}]
-    assert timings["runs"] == {"trained": 4, "resumed": 1} and timings["attempts"] == 2
-    assert timings["engines"] == {"cpu (compiled engine)": 3, "cpu (torch engine)": 1}
-    assert timings["seconds"] == 600.0 and timings["profile"] == "quick" and timings["command"] == "make quick"
-    assert timings["data"] == {"HIGGS": {"rows": 300, "origin": "mirror"}}
-    assert timings["machine"]["cores"] >= 1 and timings["machine"]["load_average_end"] == 1.5
+    assert measured["runs"] == {"trained": 4, "resumed": 1} and measured["attempts"] == 2
+    assert measured["engines"] == {"cpu (compiled engine)": 3, "cpu (torch engine)": 1}
+    assert measured["seconds"] == 600.0 and measured["profile"] == "quick" and measured["command"] == "make quick"
+    assert measured["data"] == {"HIGGS": {"rows": 300, "origin": "mirror"}}
+    assert measured["machine"]["cores"] >= 1 and measured["machine"]["load_average_end"] == 1.5
 
 
 def _tables(folder, sha, acc, verdict, program):

@@ -7,4 +7,5 @@ Imports only from ``nslib.core``, ``nslib.data``, ``nslib.formulas``, ``nslib.st
 - ``study_report``: REPORT.md of ``make study``: the questions answered for a user's data set
 - ``book``: the course edition: the HTML book and the students' copies
 - ``pipeline``: ``make reproduce``, ``make quick`` and ``make study``: every notebook through papermill
+- ``timings``: ``timings.json``: what a run measured of itself (wall times, runs trained, machine)
 """
