@@ -159,7 +159,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         table = raw.table[picked]
         selection = f"random {used:,} of {found:,} rows (numpy default_rng({seed}), without replacement)"
     labels = table[:, spec.label_column]
-    unexpected = np.setdiff1d(np.unique(labels), spec.label_values)
+    unexpected = np.setdiff1d(np.unique(labels), spec.label_codes)
     if unexpected.size:
         raise DataError(
             f"{spec.name}: the label column of {raw.source} holds {unexpected[:5].tolist()}, "
@@ -181,7 +181,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
     return Dataset(
         name=spec.name,
         X=np.ascontiguousarray(np.delete(table, spec.label_column, axis=1)),
-        y=(labels == spec.positive_value).astype(np.int64),
+        y=(labels == spec.positive_code).astype(np.int64),
         feature_names=spec.feature_names,
         provenance=provenance,
         domain=spec.domain,

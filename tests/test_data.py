@@ -12,6 +12,7 @@ import http.server
 import os
 import socket
 import threading
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from sklearn.datasets._covtype import ARCHIVE as SKLEARN_COVTYPE
 
-from nslib import data, fetch
+from nslib import data, fetch, registry
 from nslib.data import DataError, RowShortfallWarning
 from nslib.paths import PROJECT_ROOT
 from synthetic import covtype_like, csv_text, higgs_like, spambase_like
@@ -144,14 +145,15 @@ def make_mirror(folder: Path, files: dict[str, bytes], listed: dict[str, bytes] 
 # --------------------------------------------------------------------------- registry
 
 
-def test_registry_names_the_three_data_sets_in_any_case():
-    assert data.known_names() == ("HIGGS", "FOREST_COVER", "SPAMBASE")
+def test_registry_names_the_papers_three_data_sets_first_in_any_case():
+    # A fourth entry may follow them: only the paper's three are required.
+    assert data.known_names()[:3] == ("HIGGS", "FOREST_COVER", "SPAMBASE")
     assert data.get_spec("forest_cover").name == "FOREST_COVER"
-    assert {spec.domain for spec in data.REGISTRY.values()} == {"physics", "ecology", "text-like"}
+    assert [data.get_spec(name).domain for name in data.known_names()[:3]] == ["physics", "ecology", "text-like"]
 
 
 def test_registry_has_the_uci_feature_names_and_the_papers_row_counts():
-    higgs, cover, spam = (data.get_spec(name) for name in data.known_names())
+    higgs, cover, spam = (data.get_spec(name) for name in ("HIGGS", "FOREST_COVER", "SPAMBASE"))
     assert (len(higgs.feature_names), len(cover.feature_names), len(spam.feature_names)) == (28, 54, 57)
     assert (higgs.feature_names[0], higgs.feature_names[8], higgs.feature_names[-1]) == (
         "lepton_pT",
@@ -412,6 +414,58 @@ def test_a_malformed_checksum_override_is_rejected(monkeypatch):
         data.load("SPAMBASE")
 
 
+# --------------------------------------------------------------------------- a data set with word labels
+
+WORDS_RECORD = """
+[WORDS]
+domain = "test"
+description = "Four rows whose labels are words."
+url = "https://example.invalid/words.data"
+file_name = "words.data"
+source_rows = 4
+paper_rows = 4
+selection = "sample"
+label_column = 2
+label_values = ["no", "yes"]
+positive_value = "yes"
+label_rule = "last column (yes = 1)"
+mirror_file = "words.data.gz"
+mirror_is_sample = false
+feature_names = ["x", "z"]
+"""
+
+
+@pytest.fixture
+def words(tmp_path, monkeypatch):
+    """The WORDS record added to the registry, as registry.toml would add it, and a mirror folder for its file."""
+    spec = registry.parse_registry(tomllib.loads(WORDS_RECORD))["WORDS"]
+    monkeypatch.setitem(registry.REGISTRY, "WORDS", spec)
+    monkeypatch.setenv("NSLIB_DATA_MIRROR", str(tmp_path / "mirror"))
+    return tmp_path / "mirror"
+
+
+def test_a_data_set_with_word_labels_is_added_by_its_registry_record_alone(words):
+    make_mirror(words, {"words.data.gz": gzip.compress(b"0.5,1,yes\n1.5,2,no\n2.5,3, no\n3.5,4,yes\n")})
+    dataset = data.load("words")
+    np.testing.assert_array_equal(dataset.X, [[0.5, 1], [1.5, 2], [2.5, 3], [3.5, 4]])
+    np.testing.assert_array_equal(dataset.y, [1, 0, 0, 1])
+    assert dataset.provenance.label_mapping == {"no": 0, "yes": 1}
+    assert (dataset.provenance.rows_used, dataset.provenance.selection) == (4, "all 4 rows")
+    assert "WORDS" in data.known_names()
+
+
+def test_a_word_label_outside_the_registry_record_names_its_row(words):
+    make_mirror(words, {"words.data.gz": gzip.compress(b"0.5,1,yes\n1.5,2,maybe\n")})
+    with pytest.raises(DataError, match=r"WORDS: row 2 of .* has the label 'maybe', not one of words.data's labels \['no', 'yes'\]"):
+        data.load("words")
+
+
+def test_a_registry_record_whose_positive_value_is_not_a_label_is_refused():
+    record = tomllib.loads(WORDS_RECORD.replace('positive_value = "yes"', 'positive_value = "maybe"'))
+    with pytest.raises(DataError, match=r"registry record WORDS: .* positive_value 'maybe' one of them"):
+        registry.parse_registry(record)
+
+
 # --------------------------------------------------------------------------- mirror
 
 
@@ -563,7 +617,8 @@ def test_the_provenance_table_records_header_label_mapping_and_rows(small_mirror
         "2 -> 1; 1, 3, 4, 5, 6, 7 -> 0",
     ]
     assert table.loc["mail", ["rows available", "rows used", "header", "label mapping"]].tolist() == [
-        3, 3, "none (detected)", "spam -> 1; ham -> 0",
+        3, 3, "none (detected: line 1 is data: it mixes numbers and text as the rows below do)",
+        "spam -> 1; ham -> 0",
     ]
 
 
