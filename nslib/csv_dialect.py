@@ -147,10 +147,12 @@ def _how(value: object) -> str:
     return "detected" if value is None else "given"
 
 
-def _score(lines: Iterable[str], sep: str, decimal: str) -> tuple[int, float, int] | None:
-    """How well ``sep`` and ``decimal`` read ``lines``: fields that are numbers, share of rows of the usual width, width.
+def _score(lines: Iterable[str], sep: str, decimal: str) -> tuple[float, int, int] | None:
+    """How well ``sep`` and ``decimal`` read ``lines``: the share of rows of the usual width (to 1%), the
+    fields that are numbers, and the width; None when the usual row has fewer than two fields.
 
-    None when the usual row has fewer than two fields.
+    The right separator splits every line, the header too, into as many fields; among those that do,
+    the one that reads the most numbers wins (a decimal comma splits numbers, never names).
     """
     rows = [row for row in csv.reader(lines, delimiter=sep, skipinitialspace=True) if row]
     if not rows:
@@ -159,4 +161,4 @@ def _score(lines: Iterable[str], sep: str, decimal: str) -> tuple[int, float, in
     if width < 2:
         return None
     numbers = sum(number_kind(field, decimal) is not None for row in rows for field in row)
-    return numbers, count / len(rows), width
+    return round(count / len(rows), 2), numbers, width
