@@ -583,6 +583,25 @@ def test_user_positive_needs_a_user_csv(tmp_path):
         data.check_selection(["SPAMBASE"], None, None, "spam")
 
 
+def test_user_csv_options_need_a_user_csv_and_take_only_reading_options(tmp_path):
+    with pytest.raises(DataError, match=r"USER_CSV_OPTIONS=\{'sep': ';'\} is set but USER_CSV is None"):
+        data.check_selection(["SPAMBASE"], user_options={"sep": ";"})
+    path = tmp_path / "x.csv"
+    path.write_text("a;label\n1;0\n2;1\n")
+    with pytest.raises(DataError, match=r"must be a dict whose keys are among \['header', 'sep', 'decimal', 'na'"):
+        data.check_selection([], path, "label", user_options={"positive": 1})
+    with pytest.raises(DataError, match="must be a dict"):
+        data.check_selection([], path, "label", user_options=";")
+
+
+def test_user_csv_options_reach_the_reader(tmp_path):
+    path = tmp_path / "euro.csv"
+    path.write_text("a;label\n1,5;0\n2,5;1\n")
+    loaded = data.load_selection([], user_csv=path, user_label="label", user_options={"sep": ";", "decimal": ","})
+    np.testing.assert_array_equal(loaded["euro"].X, [[1.5], [2.5]])
+    assert loaded["euro"].provenance.note.startswith("Separator ';' (given), decimal mark ',' (given).")
+
+
 def test_load_selection_adds_a_user_csv_under_its_file_name(tmp_path, small_mirror, monkeypatch):
     monkeypatch.setenv("NSLIB_DATA_MIRROR", str(small_mirror[0]))
     path = tmp_path / "mine.csv"
