@@ -35,6 +35,8 @@ from nslib.paths import NOTEBOOK_DIR, PROJECT_ROOT, notebooks, reference_dir, re
 
 KERNEL = "nsa-compendium"
 CELL_TIMEOUT = 1800  # seconds; a hung kernel must not hang a headless run
+# Kernels talk over Unix sockets, not TCP: over TCP ipykernel warns at every start that nothing is encrypted.
+KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 
 
 @contextlib.contextmanager
@@ -65,6 +67,7 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
     with a RuntimeError that names it; its partial output is kept in the folder.
     """
     import papermill
+    from traitlets.config import Config
 
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -86,7 +89,7 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
                 papermill.execute_notebook(
                     notebook, run_dir / "notebooks" / notebook.name, parameters=dict(parameters),
                     kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR), execution_timeout=CELL_TIMEOUT,
-                    progress_bar=sys.stderr.isatty(),
+                    progress_bar=sys.stderr.isatty(), config=Config(KERNEL_CONFIG),
                 )
             except papermill.PapermillExecutionError as error:
                 raise RuntimeError(

@@ -55,6 +55,20 @@ def test_a_failing_notebook_is_named_with_how_to_resume(tmp_path):
     assert "rows first. The executed notebook" in str(failure.value)  # one full stop, not two
 
 
+@pytest.mark.slow
+def test_kernels_start_without_the_unencrypted_tcp_warning(tmp_path, capfd):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys; print('ran', file=sys.stderr)")]
+    nb.metadata["kernelspec"] = {"name": pipeline.KERNEL, "display_name": "Python", "language": "python"}
+    path = tmp_path / "01_quiet.ipynb"
+    nbformat.write(nb, path)
+    pipeline.execute(tmp_path / "run", {}, selection=[path])
+    executed = nbformat.read(tmp_path / "run" / "notebooks" / "01_quiet.ipynb", as_version=4)
+    outputs = "".join(output.get("text", "") for output in executed.cells[0].outputs)
+    assert outputs == "ran\n"
+    assert "without encryption" not in capfd.readouterr().err
+
+
 def test_make_studys_reading_options_become_from_csvs_keywords():
     assert pipeline.reading_options() == {}
     assert pipeline.reading_options("no", ";", ",", "?,-999", "yes", "cp1252") == {
