@@ -29,7 +29,6 @@ class Layout:
     widths: np.ndarray  # fields in each row
     starts: np.ndarray  # the line (from 1) each row starts on
     ends: np.ndarray  # the line each row ends on
-    comments: list[int]  # lines skipped as comments
 
 
 def lines_for_sniffing(text: str) -> list[str]:
@@ -60,7 +59,7 @@ def blank_comments(text: str, sep: str) -> tuple[str, list[int]]:
     return "\n".join(lines), comments
 
 
-def scan(text: str, sep: str, comments: list[int], problems: Problems) -> Layout:
+def scan(text: str, sep: str, problems: Problems) -> Layout:
     """Every row of ``text`` (blank lines skipped, as pandas does): its fields' count and its lines."""
     reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
     sample: list[list[str]] = []
@@ -85,7 +84,7 @@ def scan(text: str, sep: str, comments: list[int], problems: Problems) -> Layout
         )
     if not widths:
         problems.refuse("it holds no rows, only blank or comment lines", "give a CSV file with data rows")
-    return Layout(sample, np.array(widths), np.array(starts), np.array(ends), comments)
+    return Layout(sample, np.array(widths), np.array(starts), np.array(ends))
 
 
 def check_rows(layout: Layout, has_header: bool, sep: str, problems: Problems) -> int:

@@ -19,11 +19,12 @@ _DECIMAL_COMMA = "decimal=','"
 _LOOKS_MISSING = {"-", "--", ".", "missing", "unknown", "n.a.", "na.", "nil", "*", "none", "empty"}
 
 
-def feature_matrix(features: pd.DataFrame, lines: np.ndarray, decimal: str, missing: frozenset[str],
+def feature_matrix(features: pd.DataFrame, lines: np.ndarray, sep: str, decimal: str, missing: frozenset[str],
                    one_hot: bool, problems: Problems) -> tuple[np.ndarray, list[str], list[str]]:
     """The features as float32, their names, and notes; problems are recorded, not raised.
 
-    ``lines`` holds each row's line number in the file, for the messages.
+    ``lines`` holds each row's line number in the file, for the messages; ``sep`` and ``decimal`` are
+    the file's separator and decimal mark.
     """
     columns: dict[str, pd.Series] = {}
     absent: dict[str, pd.Series] = {}  # column -> the missing values' tokens (NaN where present)
@@ -37,7 +38,7 @@ def feature_matrix(features: pd.DataFrame, lines: np.ndarray, decimal: str, miss
             text[name] = words
     if absent:
         _missing_problem(absent, lines, problems)
-    encoded = _text_problems(text, lines, decimal, one_hot, problems)
+    encoded = _text_problems(text, lines, sep, decimal, one_hot, problems)
     frame = pd.DataFrame(columns)
     if encoded:
         frame = pd.get_dummies(frame, columns=encoded, dtype=np.float64)
@@ -74,7 +75,7 @@ def _missing_problem(absent: dict[str, pd.Series], lines: np.ndarray, problems: 
     )
 
 
-def _text_problems(text: dict[str, pd.Series], lines: np.ndarray, decimal: str, one_hot: bool,
+def _text_problems(text: dict[str, pd.Series], lines: np.ndarray, sep: str, decimal: str, one_hot: bool,
                    problems: Problems) -> list[str]:
     """Record the text columns' problems; return the columns to one-hot encode."""
     decimal_commas, missing_marks, typos, categories = [], [], [], []
@@ -91,7 +92,8 @@ def _text_problems(text: dict[str, pd.Series], lines: np.ndarray, decimal: str, 
     if decimal_commas:
         problems.add(
             f"columns {decimal_commas} hold numbers with a decimal comma ({_examples(text, decimal_commas, lines)})",
-            f"give the decimal mark with {option('DECIMAL=,', _DECIMAL_COMMA)}",
+            f"give the decimal mark with {option('DECIMAL=,', _DECIMAL_COMMA)}" if sep != "," else
+            f"write the file with another separator and give both, e.g. SEP=';' and {option('DECIMAL=,', _DECIMAL_COMMA)}",
         )
     if missing_marks:
         marks = sorted({value for name in missing_marks for value in text[name].dropna().unique()})

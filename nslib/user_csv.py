@@ -23,8 +23,10 @@ import os
 import warnings
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nslib.csv_columns import label_column, name_columns
@@ -74,17 +76,63 @@ def from_csv(
     problems = Problems(name, path)
     _check_options(label, header, one_hot, problems)
     missing = MISSING | frozenset(_tokens(na, problems))
+    table = _read(path, label, header, sep, decimal, encoding, missing, problems)
+    frame, written, column_notes = name_columns(table.frame, table.header_fields, table.first_line,
+                                                table.data_width, problems)
+    column = label_column(list(frame.columns), written, label, table.header_fields is not None, table.first_line,
+                          problems)
+    X, feature_names, value_notes = feature_matrix(frame.drop(columns=[column]), table.lines, table.sep,
+                                                   table.decimal, missing, one_hot, problems)
+    y, mapping, rule = binary_labels(frame[column], positive, table.lines, problems)
+    problems.raise_if_any()
+    provenance = Provenance(
+        sha256=sha256_of_file(path),
+        rows_used=len(y),
+        is_sample=False,
+        from_mirror=False,
+        source=str(path.resolve()),
+        rows_available=len(y),
+        rows_requested=len(y),
+        selection=f"all {len(y):,} rows",
+        label_rule=rule,
+        label_mapping=mapping,
+        header=table.header_text,
+        note=" ".join([*table.notes, *column_notes, *value_notes]),
+    )
+    return Dataset(name=name, X=X, y=y, feature_names=feature_names, provenance=provenance)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A file's values as pandas parsed them, with what was decided on the way."""
+
+    frame: pd.DataFrame  # columns numbered from 0
+    lines: np.ndarray  # the line each data row starts on
+    first_line: int  # the first row's line: the header's, if there is one
+    header_fields: list[str] | None  # None: no header
+    header_text: str  # the header decision and why, for the provenance
+    data_width: int  # fields in every data row
+    sep: str
+    decimal: str
+    notes: list[str]  # the dialect's decisions, for the provenance
+
+
+def _read(path: Path, label: str | int, header: bool | None, sep: str | None, decimal: str | None,
+          encoding: str | None, missing: frozenset[str], problems: Problems) -> _Table:
+    """Steps 1 to 4 of the module's docstring: every data row's values, or the problems that forbid reading them."""
     text, encoding_note = decode(_read_bytes(path, problems), encoding, problems)
     text, excel = excel_separator(text.replace("\r\n", "\n").replace("\r", "\n"))
     sniffed = lines_for_sniffing(text)
     if not sniffed:
         problems.refuse("it is empty, or holds only comment lines", "give a CSV file with data rows")
-    sep = separator_option(sep, problems) or excel
-    sep, decimal, dialect_note = sniff(sniffed, sep, decimal, problems)
+    sep, decimal, dialect_note = sniff(sniffed, separator_option(sep, problems) or excel, decimal, problems)
+    notes = [dialect_note, encoding_note]
     if excel is not None:
-        dialect_note += f" Line 1, Excel's 'sep={excel}', names the separator."
+        notes.append(f"Line 1, Excel's 'sep={excel}', names the separator.")
     text, comments = blank_comments(text, sep)
-    layout = scan(text, sep, comments, problems)
+    if comments:
+        notes.append(f"Comment lines (starting with #) skipped: {lines_text(comments)}.")
+    layout = scan(text, sep, problems)
     line = int(layout.starts[0])
     if header is None:
         has_header, why = detect_header(layout.sample, label, decimal, missing, problems, line)
@@ -104,31 +152,8 @@ def from_csv(
             f"it holds {len(frame)} data row(s) (header: {header_text}); a classifier needs rows of both classes",
             f"add rows, or {option('HEADER=no', 'header=False')} if line {line} is data",
         )
-    frame, written, column_notes = name_columns(frame, layout.sample[0] if has_header else None, line,
-                                                data_width, problems)
-    column = label_column(list(frame.columns), written, label, has_header, line, problems)
-    X, feature_names, value_notes = feature_matrix(frame.drop(columns=[column]), lines, decimal, missing,
-                                                   one_hot, problems)
-    y, mapping, rule = binary_labels(frame[column], positive, lines, problems)
-    problems.raise_if_any()
-    notes = [dialect_note, encoding_note, *column_notes, *value_notes]
-    if comments:
-        notes.append(f"Comment lines (starting with #) skipped: {lines_text(comments)}.")
-    provenance = Provenance(
-        sha256=sha256_of_file(path),
-        rows_used=len(y),
-        is_sample=False,
-        from_mirror=False,
-        source=str(path.resolve()),
-        rows_available=len(y),
-        rows_requested=len(y),
-        selection=f"all {len(y):,} rows",
-        label_rule=rule,
-        label_mapping=mapping,
-        header=header_text,
-        note=" ".join(notes),
-    )
-    return Dataset(name=name, X=X, y=y, feature_names=feature_names, provenance=provenance)
+    fields = layout.sample[0] if has_header else None
+    return _Table(frame, lines, line, fields, header_text, data_width, sep, decimal, notes)
 
 
 def _check_options(label: object, header: object, one_hot: object, problems: Problems) -> None:
