@@ -32,7 +32,8 @@ help: ## Show this help
 	@echo
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo
-	@echo "Options: DATA_MIRROR=/folder (offline data), JOBS=N (parallel training), PROFILE=quick, FRESH=1"
+	@echo "Options: DATA_MIRROR=/folder (offline data), JOBS=N (parallel training), PROFILE=quick, FRESH=1;"
+	@echo "  make study also HEADER=yes|no SEP=... DECIMAL=, NA=... ONE_HOT=yes ENCODING=... (how to read the CSV)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,10 +56,17 @@ reproduce: $(KERNEL_SPEC) ## The whole study, recomputed in build/reproduce, wit
 	$(BIN)/python -m nslib.publish.pipeline reproduce --profile $(PROFILE) $(if $(FRESH),--fresh)
 
 # Your own data: make study CSV=file LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick]
+# How to read it, where detection needs help (each names its from_csv keyword):
+#   HEADER=yes|no (line 1 names the columns, or is data), SEP=';' or SEP=tab|comma|semicolon|pipe|space,
+#   DECIMAL=, (decimal commas), NA=-999,unknown (more values that mark a missing value),
+#   ONE_HOT=yes (one-hot encode text feature columns), ENCODING=cp1252 (any Python codec name).
+STUDY_OPTIONS := $(if $(HEADER),--header "$(HEADER)") $(if $(SEP),--sep "$(SEP)") \
+  $(if $(DECIMAL),--decimal "$(DECIMAL)") $(if $(NA),--na "$(NA)") $(if $(ONE_HOT),--one-hot "$(ONE_HOT)") \
+  $(if $(ENCODING),--encoding "$(ENCODING)")
 study: $(KERNEL_SPEC) ## The whole study on your CSV, into build/study/NAME, with REPORT.md
-	@test -n "$(CSV)" -a -n "$(LABEL)" || { echo "usage: make study CSV=path/to/data.csv LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick] [FRESH=1]"; exit 2; }
+	@test -n "$(CSV)" -a -n "$(LABEL)" || { echo "usage: make study CSV=path/to/data.csv LABEL=column [POSITIVE=value] [NAME=name] [PROFILE=quick] [FRESH=1] [HEADER=yes|no] [SEP=...] [DECIMAL=,] [NA=...] [ONE_HOT=yes] [ENCODING=...]"; exit 2; }
 	$(BIN)/python -m nslib.publish.pipeline study --csv "$(CSV)" --label "$(LABEL)" --profile $(PROFILE) \
-	  $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(NAME),--name "$(NAME)") $(if $(FRESH),--fresh)
+	  $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(NAME),--name "$(NAME)") $(if $(FRESH),--fresh) $(STUDY_OPTIONS)
 
 quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about a minute)
 	$(BIN)/python -m nslib.publish.pipeline quick

@@ -7,7 +7,8 @@ before it here (import-linter checks the contract in CI):
 - ``core``: what every layer uses: where files go, how they are written, argument checks, progress, parallel work, reproducibility and the figure style.
   ``paths``, ``files``, ``checks``, ``progress``, ``parallel``, ``repro``, ``plots``, ``notebook``.
 - ``data``: the data layer: the catalog of built-in data sets, the bytes behind them, and the user's own CSV.
-  ``catalog``, ``fetch``, ``user_csv``, ``datasets``.
+  ``catalog``, ``fetch``, ``user_csv`` (with ``csv_dialect``, ``csv_layout``, ``csv_header``,
+  ``csv_columns``, ``csv_values``, ``csv_labels``, ``csv_problems``), ``datasets``.
 - ``formulas``: the formula language and where formulas come from: parsing, computing, activations, genetic programming.
   ``symbolic``, ``parser``, ``activations``, ``rational``, ``discovery``.
 - ``stats``: the fair trial's statistics and the claims register, plus the paper's own numbers to set results beside.

@@ -48,12 +48,46 @@ def test_a_second_run_resumes_in_the_same_folder_and_fresh_starts_over(tmp_path)
 @pytest.mark.slow
 def test_a_failing_notebook_is_named_with_how_to_resume(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('bad input')")]
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('bad input; drop those rows first.')")]
     nb.metadata["kernelspec"] = {"name": pipeline.KERNEL, "display_name": "Python", "language": "python"}
     path = tmp_path / "02_fails.ipynb"
     nbformat.write(nb, path)
-    with pytest.raises(RuntimeError, match=r"02_fails.ipynb failed in cell 1: ValueError: bad input.*run the same command again"):
+    with pytest.raises(RuntimeError, match=r"02_fails.ipynb failed in cell 1: ValueError: bad input.*run the same command again") as failure:
         pipeline.execute(tmp_path / "run", {}, selection=[path])
+    assert "rows first. The executed notebook" in str(failure.value)  # one full stop, not two
+
+
+@pytest.mark.slow
+def test_kernels_start_without_the_unencrypted_tcp_warning(tmp_path, capfd):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys; print('ran', file=sys.stderr)")]
+    nb.metadata["kernelspec"] = {"name": pipeline.KERNEL, "display_name": "Python", "language": "python"}
+    path = tmp_path / "01_quiet.ipynb"
+    nbformat.write(nb, path)
+    pipeline.execute(tmp_path / "run", {}, selection=[path])
+    executed = nbformat.read(tmp_path / "run" / "notebooks" / "01_quiet.ipynb", as_version=4)
+    outputs = "".join(output.get("text", "") for output in executed.cells[0].outputs)
+    assert outputs == "ran\n"
+    assert "without encryption" not in capfd.readouterr().err
+
+
+def test_make_studys_reading_options_become_from_csvs_keywords():
+    assert pipeline.reading_options() == {}
+    assert pipeline.reading_options("no", ";", ",", "?,-999", "yes", "cp1252") == {
+        "sep": ";", "decimal": ",", "na": "?,-999", "encoding": "cp1252", "header": False, "one_hot": True,
+    }
+    assert pipeline.reading_options(header="yes") == {"header": True}
+
+
+def test_study_refuses_a_bad_file_before_any_notebook_starts(tmp_path, capsys):
+    csv = tmp_path / "euro.csv"
+    csv.write_text("a;b;label\n1,5;?;yes\n2,5;red;no\n3,5;4;no\n")
+    code = pipeline.main(["study", "--csv", str(csv), "--label", "label", "--name", "pytest-refused", "--decimal", "."])
+    assert code == 2
+    message = capsys.readouterr().err
+    assert message.startswith("make study: euro: ") and "has 3 problems" in message
+    assert "DECIMAL=, (decimal=',')" in message and "missing values" in message and "ONE_HOT=yes" in message
+    assert not (pipeline.PROJECT_ROOT / "build" / "study" / "pytest-refused").exists()
 
 
 def test_run_counts_split_this_attempts_runs_from_earlier_ones(tmp_path):

@@ -37,13 +37,28 @@ class DataSpec:
     paper_rows: int  # rows the paper uses
     selection: str  # "first": the first rows; "sample": a seeded sample without replacement
     label_column: int
-    label_values: tuple[int, ...]  # raw label values the official file holds
-    positive_value: int  # the raw label value that becomes 1
+    label_values: tuple[int, ...] | tuple[str, ...]  # raw label values the official file holds: numbers or words
+    positive_value: int | str  # the raw label value that becomes 1
     label_rule: str
     feature_names: tuple[str, ...]
     mirror_file: str  # the offline mirror's stand-in for the official file
     mirror_is_sample: bool  # whether that stand-in holds only a sample of the rows
     sha256: str | None = None  # of the official file's bytes, where a trusted value exists
+
+    @property
+    def text_labels(self) -> bool:
+        """Whether the labels are words (``yes``/``no``), which the loader reads as text and codes by position."""
+        return isinstance(self.label_values[0], str)
+
+    @property
+    def label_codes(self) -> tuple[int, ...]:
+        """The labels as the loaded table holds them: the values if numbers, else their positions in ``label_values``."""
+        return tuple(range(len(self.label_values))) if self.text_labels else tuple(self.label_values)
+
+    @property
+    def positive_code(self) -> int:
+        """``positive_value`` as the loaded table holds it (see ``label_codes``)."""
+        return self.label_codes[self.label_values.index(self.positive_value)]
 
     @property
     def n_columns(self) -> int:
@@ -64,27 +79,39 @@ class DataSpec:
         return f"NSLIB_{self.name}_{setting}"
 
 
+def parse_catalog(records: Mapping[str, Mapping]) -> dict[str, DataSpec]:
+    """DataSpecs keyed by name from catalog records (``catalog.toml`` as ``tomllib`` reads it).
+
+    Labels are all numbers or all words, and the positive value is one of them;
+    a record that breaks this raises DataError when the catalog is read, not
+    when its data set is loaded.
+    """
+    specs = {}
+    for name, record in records.items():
+        labels = tuple(record["label_values"])
+        kinds = {type(value) for value in labels}
+        if kinds not in ({int}, {str}) or record["positive_value"] not in labels:
+            raise DataError(
+                f"catalog record {name}: label_values {list(labels)} must be all whole numbers or all words, "
+                f"and positive_value {record['positive_value']!r} one of them; fix catalog.toml."
+            )
+        specs[name] = DataSpec(
+            name=name, **record | {"label_values": labels, "feature_names": tuple(record["feature_names"])}
+        )
+    return specs
+
+
 def _read_catalog() -> dict[str, DataSpec]:
     """The records of ``catalog.toml``, beside this module, as DataSpecs keyed by name."""
     with resources.files("nslib.data").joinpath("catalog.toml").open("rb") as file:
-        records = tomllib.load(file)
-    return {
-        name: DataSpec(
-            name=name,
-            **record | {
-                "label_values": tuple(record["label_values"]),
-                "feature_names": tuple(record["feature_names"]),
-            },
-        )
-        for name, record in records.items()
-    }
+        return parse_catalog(tomllib.load(file))
 
 
 CATALOG: Mapping[str, DataSpec] = _read_catalog()
 
 
 def known_names() -> tuple[str, ...]:
-    """The catalog's data set names: HIGGS, FOREST_COVER, SPAMBASE."""
+    """The catalog's data set names: the paper's HIGGS, FOREST_COVER and SPAMBASE, then any added."""
     return tuple(CATALOG)
 
 

@@ -43,6 +43,8 @@ from nslib.data.catalog import (
 from nslib.data.fetch import RawTable, read_download, read_mirror, read_prefix
 from nslib.data.user_csv import from_csv
 
+# from_csv's keywords for reading a file, which USER_CSV_OPTIONS may hold (make study's HEADER=, SEP=, ...).
+READING_OPTIONS = ("header", "sep", "decimal", "na", "one_hot", "encoding")
 # The fields of a RawTable that the Provenance records as they are.
 _AS_READ = ("sha256", "source", "is_sample", "from_mirror", "from_cache", "bytes_fetched", "source_bytes")
 
@@ -77,17 +79,20 @@ def load_selection(
     user_csv: str | os.PathLike | None = None,
     user_label: str | int | None = None,
     user_positive: object = None,
+    user_options: Mapping[str, object] | None = None,
 ) -> dict[str, Dataset]:
-    """Load a notebook's ``DATASETS`` (and its ``USER_CSV``/``USER_LABEL``/``USER_POSITIVE``), keyed by name.
+    """Load a notebook's ``DATASETS`` (and its ``USER_CSV``/``USER_LABEL``/``USER_POSITIVE``/``USER_CSV_OPTIONS``).
 
     ``names`` is a list of catalog names; a user CSV is added whole under its
-    file name (``from_csv``), with ``user_label`` its label column and
-    ``user_positive`` the label value that becomes 1 (None: the larger of two).
+    file name (``from_csv``), with ``user_label`` its label column,
+    ``user_positive`` the label value that becomes 1 (None: the larger of two)
+    and ``user_options`` how to read it (``READING_OPTIONS``, e.g.
+    ``{"sep": ";", "decimal": ","}``). The result is keyed by name.
     """
-    chosen = check_selection(names, user_csv, user_label, user_positive)
+    chosen = check_selection(names, user_csv, user_label, user_positive, user_options)
     selection = {name: load(name, rows=rows, seed=seed) for name in chosen}
     if user_csv is not None:
-        dataset = from_csv(user_csv, label=user_label, positive=user_positive)
+        dataset = from_csv(user_csv, label=user_label, positive=user_positive, **(user_options or {}))
         if dataset.name.upper() in CATALOG:
             raise DataError(
                 f"USER_CSV={str(user_csv)!r} is named like the catalog's {dataset.name.upper()}; "
@@ -102,8 +107,10 @@ def check_selection(
     user_csv: str | os.PathLike | None = None,
     user_label: str | int | None = None,
     user_positive: object = None,
+    user_options: Mapping[str, object] | None = None,
 ) -> list[str]:
-    """Validate the ``DATASETS``/``USER_CSV``/``USER_LABEL``/``USER_POSITIVE`` parameters; return the catalog names."""
+    """Validate the ``DATASETS``/``USER_CSV``/``USER_LABEL``/``USER_POSITIVE``/``USER_CSV_OPTIONS`` parameters;
+    return the catalog names."""
     if not isinstance(names, (list, tuple)):
         raise DataError(
             f"DATASETS={names!r} must be a list of names, e.g. ['HIGGS', 'SPAMBASE'] "
@@ -122,6 +129,17 @@ def check_selection(
         raise DataError(
             f"USER_POSITIVE={user_positive!r} is set but USER_CSV is None; it chooses the positive class "
             "of your own CSV: set USER_CSV and USER_LABEL too, or USER_POSITIVE = None."
+        )
+    if user_options and user_csv is None:
+        raise DataError(
+            f"USER_CSV_OPTIONS={user_options!r} is set but USER_CSV is None; it says how to read your own CSV: "
+            "set USER_CSV and USER_LABEL too, or USER_CSV_OPTIONS = {}."
+        )
+    options = {} if user_options is None else user_options
+    if not isinstance(options, Mapping) or set(options) - set(READING_OPTIONS):
+        raise DataError(
+            f"USER_CSV_OPTIONS={user_options!r} must be a dict whose keys are among {list(READING_OPTIONS)} "
+            "(from_csv's reading options), e.g. {'sep': ';', 'decimal': ','}."
         )
     if user_csv is not None and not Path(user_csv).is_file():
         raise DataError(
@@ -159,7 +177,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
         table = raw.table[picked]
         selection = f"random {used:,} of {found:,} rows (numpy default_rng({seed}), without replacement)"
     labels = table[:, spec.label_column]
-    unexpected = np.setdiff1d(np.unique(labels), spec.label_values)
+    unexpected = np.setdiff1d(np.unique(labels), spec.label_codes)
     if unexpected.size:
         raise DataError(
             f"{spec.name}: the label column of {raw.source} holds {unexpected[:5].tolist()}, "
@@ -181,7 +199,7 @@ def _finish(spec: DataSpec, raw: RawTable, wanted: int, seed: int) -> Dataset:
     return Dataset(
         name=spec.name,
         X=np.ascontiguousarray(np.delete(table, spec.label_column, axis=1)),
-        y=(labels == spec.positive_value).astype(np.int64),
+        y=(labels == spec.positive_code).astype(np.int64),
         feature_names=spec.feature_names,
         provenance=provenance,
         domain=spec.domain,

@@ -225,17 +225,9 @@ def _stream_prefix(spec: DataSpec, url: str, path: Path, record_path: Path, want
 
 def _prefix_table(spec: DataSpec, table: np.ndarray, record: dict, notes: list[str], from_cache: bool) -> RawTable:
     """Streamed rows, described by the record of their cache."""
-    return RawTable(
-        table,
-        record["complete"],
-        record["url"],
-        record["sha256"],
-        official=record["url"] == spec.url,
-        from_cache=from_cache,
-        bytes_fetched=record["bytes_fetched"],
-        source_bytes=record["source_bytes"],
-        notes=notes,
-    )
+    return RawTable(table, record["complete"], record["url"], record["sha256"], official=record["url"] == spec.url,
+                    from_cache=from_cache, bytes_fetched=record["bytes_fetched"], source_bytes=record["source_bytes"],
+                    notes=notes)
 
 
 def _fetch_note(record: dict) -> str:
@@ -353,7 +345,8 @@ def _parse(
     blocks = [np.empty((0, spec.n_columns), dtype=np.float32)]
     try:
         with progress(total=limit, unit=" rows", desc=f"read {spec.name}", leave=False) as bar:
-            for frame in pd.read_csv(lines, header=None, chunksize=_BLOCK_ROWS):
+            dtype = {spec.label_column: str} if spec.text_labels else None
+            for frame in pd.read_csv(lines, header=None, chunksize=_BLOCK_ROWS, dtype=dtype):
                 blocks.append(_check_block(frame, spec, where, fix))
                 bar.update(len(frame))
     except pd.errors.EmptyDataError:
@@ -375,6 +368,13 @@ def _check_block(frame: pd.DataFrame, spec: DataSpec, where: str, fix: str) -> n
             f"{spec.name}: the first line of {where} has {frame.shape[1]} columns, but {spec.file_name} "
             f"has {spec.n_columns} ({len(spec.feature_names)} features and the label). {fix}"
         )
+    if spec.text_labels:  # words as their positions in label_values (DataSpec.label_codes)
+        words = frame[spec.label_column]
+        frame[spec.label_column] = codes = words.str.strip().map(dict(zip(spec.label_values, spec.label_codes)))
+        if codes.isna().any():
+            row = codes.isna().idxmax()
+            raise DataError(f"{spec.name}: row {row + 1} of {where} has the label {words[row]!r}, not one of "
+                            f"{spec.file_name}'s labels {list(spec.label_values)}. {fix}")
     for number, (_, values) in enumerate(frame.items(), start=1):
         if values.dtype.kind not in "iuf":  # pandas found a value that is not a number
             # A column of True/False is text too; pandas would read it as booleans.
@@ -392,3 +392,4 @@ def _check_block(frame: pd.DataFrame, spec: DataSpec, where: str, fix: str) -> n
             f"(each line of {spec.file_name} holds {spec.n_columns} numbers). {fix}"
         )
     return table
+

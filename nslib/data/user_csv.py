@@ -1,27 +1,49 @@
 """Your own CSV as a ``Dataset``: any table of numbers with a binary label.
 
-``from_csv`` never loses a row silently: it refuses what it cannot use (text
-features, missing values, a label that is not binary), naming the fix, and
-records the header decision, the separator, the label mapping and the row
-count in the provenance.
+``from_csv`` reads every data row the file holds, or refuses the file with one
+DataError that names every problem found, each with its fix (the ``make
+study`` option and the ``from_csv`` keyword). Never a silent misread: the rows
+read are counted against the file's data lines. The steps, each a module:
+
+1. ``csv_dialect``: the encoding, the separator and the decimal mark;
+2. ``csv_layout``: comment and blank lines, and every row's width and lines;
+3. ``csv_header``: whether the first row names the columns;
+4. pandas parses the values; ``csv_columns`` names the columns and leaves out
+   row indexes and the empty field after a trailing separator;
+5. ``csv_values`` and ``csv_labels``: the features as float32, the label as 0/1.
+
+The provenance records each decision and why.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import itertools
+import io
 import os
+import warnings
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nslib.data.catalog import DataError, Dataset, Provenance
+from nslib.data.csv_columns import label_column, name_columns
+from nslib.data.csv_dialect import (
+    MISSING,
+    decode,
+    excel_separator,
+    separator_option,
+    sniff,
+)
+from nslib.data.csv_header import detect_header
+from nslib.data.csv_labels import binary_labels
+from nslib.data.csv_layout import blank_comments, check_rows, lines_for_sniffing, scan
+from nslib.data.csv_problems import Problems, lines_text, option
+from nslib.data.csv_values import feature_matrix
 from nslib.data.fetch import sha256_of_file
-
-# Lines read ahead to detect the separator and the header.
-_SNIFF_LINES = 1000
 
 
 def from_csv(
@@ -32,70 +54,43 @@ def from_csv(
     header: bool | None = None,
     positive: object = None,
     sep: str | None = None,
+    decimal: str | None = None,
+    na: str | Sequence[str] | None = None,
     one_hot: bool = False,
+    encoding: str | None = None,
 ) -> Dataset:
     """Any CSV (``.csv``, ``.data``, either gzipped) with a binary label as a ``Dataset``.
 
     ``label`` is the label column's name, or its position (negative counts from
     the end; the only way to name it when line 1 is data). ``header=None``
-    detects whether line 1 names the columns; True or False says so. ``sep=None``
-    detects ``,``, ``;`` or tab. The label's two values map to 0 and 1 in sorted
-    order, or ``positive`` names the value that becomes 1 (all others become 0,
-    so a label with more than two values needs it). Text feature columns are
-    refused, or one-hot encoded with ``one_hot=True``. Unnamed columns are called
-    ``column_<index>``; ``name`` defaults to the file name without its extensions.
+    detects whether line 1 names the columns (``csv_header``); True or False
+    says so. ``sep`` (``,``, ``;``, ``"tab"``, ...) and ``decimal`` (``.`` or
+    ``,``) are sniffed together when None. ``na`` adds values that mark a
+    missing value to the usual ones (empty, ``?``, ``NA``, ``NaN``, ``null``,
+    ...); missing values are refused, never dropped. ``encoding`` is detected
+    when None (a byte-order mark, UTF-8, else cp1252). The label's two values
+    map to 0 and 1 in sorted order, or ``positive`` names the value that
+    becomes 1 (all others become 0, so a label with more than two values needs
+    it). Text feature columns are refused, or one-hot encoded with
+    ``one_hot=True``. Unnamed columns are called ``column_<index>``; ``name``
+    defaults to the file name without its extensions.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"from_csv: {path} is not a file; give the path of a CSV file with a binary label.")
     name = name or Path(path.name.removesuffix(".gz")).stem
-    if header is not None and not isinstance(header, bool):
-        raise DataError(
-            f"{name}: header={header!r} must be True (line 1 names the columns), False (line 1 is data) "
-            "or None (detect)."
-        )
-    lines = _first_lines(path, name)
-    separator = sep if sep is not None else _detect_separator(lines, name, path)
-    has_header = header if header is not None else _detect_header(lines, separator, name, path)
-    try:
-        frame = pd.read_csv(path, sep=separator, header=0 if has_header else None)
-    except (ValueError, OSError, EOFError) as error:  # pandas' parser errors are ValueErrors
-        raise DataError(f"{name}: {path} cannot be read as CSV ({error}); check sep= and header=.") from error
-    if not has_header:
-        frame.columns = [f"column_{index}" for index in range(frame.shape[1])]
-    decided = "given" if header is not None else "detected"
-    header_text = f"line 1 ({decided})" if has_header else f"none ({decided})"
-    if len(frame) < 2:
-        raise DataError(
-            f"{name}: {path} holds {len(frame)} data row(s) (header: {header_text}); a classifier needs "
-            "rows of both classes. Add rows, or pass header=False if line 1 is data."
-        )
-    column = _label_column(frame, label, has_header, name, path)
-    missing = frame.isna()
-    if missing.to_numpy().any():  # refused, never dropped
-        columns = [str(c) for c in frame.columns[missing.any()]]
-        raise DataError(
-            f"{name}: {int(missing.any(axis=1).sum()):,} of the {len(frame):,} data rows of {path} have missing "
-            f"values (columns {columns}); fill them (e.g. with the column's median) or drop those rows first."
-        )
-    features = frame.drop(columns=[column])
-    text_columns = [str(c) for c in features.columns if features[c].dtype.kind not in "biuf"]
-    notes = [f"Separator {separator!r} ({'given' if sep is not None else 'detected'})."]
-    if text_columns and not one_hot:
-        examples = ", ".join(f"{c}={_first_text(features[c])!r}" for c in text_columns[:5])
-        raise DataError(
-            f"{name}: feature columns {text_columns} of {path} hold text ({examples}); features must be "
-            "numbers: encode or drop those columns first, or pass one_hot=True to one-hot encode them."
-        )
-    if text_columns:
-        features = pd.get_dummies(features, columns=text_columns, dtype=np.float32)
-        notes.append(f"One-hot encoded: {', '.join(text_columns)}.")
-    X = features.to_numpy(dtype=np.float32)
-    finite = np.isfinite(X).all(axis=0)
-    if not finite.all():
-        infinite = [str(c) for c in features.columns[~finite]]
-        raise DataError(f"{name}: columns {infinite} of {path} hold infinite values; replace them first.")
-    y, mapping, rule = _binary_labels(frame[column], positive, name, path)
+    problems = Problems(name, path)
+    _check_options(label, header, one_hot, problems)
+    missing = MISSING | frozenset(_tokens(na, problems))
+    table = _read(path, label, header, sep, decimal, encoding, missing, problems)
+    frame, written, column_notes = name_columns(table.frame, table.header_fields, table.first_line,
+                                                table.data_width, problems)
+    column = label_column(list(frame.columns), written, label, table.header_fields is not None, table.first_line,
+                          problems)
+    X, feature_names, value_notes = feature_matrix(frame.drop(columns=[column]), table.lines, table.sep,
+                                                   table.decimal, missing, one_hot, problems)
+    y, mapping, rule = binary_labels(frame[column], positive, table.lines, problems)
+    problems.raise_if_any()
     provenance = Provenance(
         sha256=sha256_of_file(path),
         rows_used=len(y),
@@ -107,116 +102,117 @@ def from_csv(
         selection=f"all {len(y):,} rows",
         label_rule=rule,
         label_mapping=mapping,
-        header=header_text,
-        note=" ".join(notes),
+        header=table.header_text,
+        note=" ".join([*table.notes, *column_notes, *value_notes]),
     )
-    feature_names = [str(c) for c in features.columns]
     return Dataset(name=name, X=X, y=y, feature_names=feature_names, provenance=provenance)
 
 
-def _first_lines(path: Path, name: str) -> list[str]:
-    """The first lines of the file's text, decompressed when its name ends in .gz."""
+@dataclass(frozen=True)
+class _Table:
+    """A file's values as pandas parsed them, with what was decided on the way."""
+
+    frame: pd.DataFrame  # columns numbered from 0
+    lines: np.ndarray  # the line each data row starts on
+    first_line: int  # the first row's line: the header's, if there is one
+    header_fields: list[str] | None  # None: no header
+    header_text: str  # the header decision and why, for the provenance
+    data_width: int  # fields in every data row
+    sep: str
+    decimal: str
+    notes: list[str]  # the dialect's decisions, for the provenance
+
+
+def _read(path: Path, label: str | int, header: bool | None, sep: str | None, decimal: str | None,
+          encoding: str | None, missing: frozenset[str], problems: Problems) -> _Table:
+    """Steps 1 to 4 of the module's docstring: every data row's values, or the problems that forbid reading them."""
+    text, encoding_note = decode(_read_bytes(path, problems), encoding, problems)
+    text, excel = excel_separator(text.replace("\r\n", "\n").replace("\r", "\n"))
+    sniffed = lines_for_sniffing(text)
+    if not sniffed:
+        problems.refuse("it is empty, or holds only comment lines", "give a CSV file with data rows")
+    sep, decimal, dialect_note = sniff(sniffed, separator_option(sep, problems) or excel, decimal, problems)
+    notes = [dialect_note, encoding_note]
+    if excel is not None:
+        notes.append(f"Line 1, Excel's 'sep={excel}', names the separator.")
+    text, comments = blank_comments(text, sep)
+    if comments:
+        notes.append(f"Comment lines (starting with #) skipped: {lines_text(comments)}.")
+    layout = scan(text, sep, problems)
+    line = int(layout.starts[0])
+    if header is None:
+        has_header, why = detect_header(layout.sample, label, decimal, missing, problems, line)
+        header_text = f"line {line} (detected: {why})" if has_header else f"none (detected: line {line} is data: {why})"
+    else:
+        has_header, header_text = header, f"line {line} (given)" if header else "none (given)"
+    data_width = check_rows(layout, has_header, sep, problems)
+    problems.raise_if_any()  # rows of the wrong shape: their values cannot be trusted
+    width = max(data_width, len(layout.sample[0]) if has_header else 0)
+    frame = _parse(text, sep, decimal, has_header, width, problems)
+    lines = layout.starts[1:] if has_header else layout.starts
+    if len(frame) != len(lines):
+        problems.refuse(f"pandas read {len(frame):,} rows where the file holds {len(lines):,} data lines",
+                        "check the file's quotes and line ends; this should not happen, please report it")
+    if len(frame) < 2:
+        problems.refuse(
+            f"it holds {len(frame)} data row(s) (header: {header_text}); a classifier needs rows of both classes",
+            f"add rows, or {option('HEADER=no', 'header=False')} if line {line} is data",
+        )
+    fields = layout.sample[0] if has_header else None
+    return _Table(frame, lines, line, fields, header_text, data_width, sep, decimal, notes)
+
+
+def _check_options(label: object, header: object, one_hot: object, problems: Problems) -> None:
+    """Refuse option values of the wrong kind before reading anything."""
+    if isinstance(label, bool) or not isinstance(label, (str, int)):
+        problems.refuse(f"label={label!r} is neither a column name nor a position",
+                        f"give {option('LABEL=<name>', 'label=<name>')} or its position, e.g. LABEL=-1")
+    if header is not None and not isinstance(header, bool):
+        problems.refuse(
+            f"header={header!r} must be True (line 1 names the columns), False (line 1 is data) or None (detect)",
+            f"give {option('HEADER=yes', 'header=True')}, {option('HEADER=no', 'header=False')} or leave it out",
+        )
+    if not isinstance(one_hot, bool):
+        problems.refuse(f"one_hot={one_hot!r} must be True or False",
+                        f"give {option('ONE_HOT=yes', 'one_hot=True')} or leave it out")
+
+
+def _tokens(na: str | Sequence[str] | None, problems: Problems) -> list[str]:
+    """The extra missing-value tokens: a comma-separated string or a list of strings."""
+    if na is None:
+        return []
+    tokens = na.split(",") if isinstance(na, str) else list(na)
+    if not all(isinstance(token, str) for token in tokens):
+        problems.refuse(f"na={na!r} must be text or a list of texts",
+                        "give e.g. " + option("NA=-999,unknown", "na=['-999', 'unknown']"))
+    return [token.strip() for token in tokens]
+
+
+def _read_bytes(path: Path, problems: Problems) -> bytes:
+    """The file's bytes, decompressed when its name ends in .gz."""
     try:
-        # utf-8-sig: a byte-order mark must not turn line 1's first number into text.
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8-sig") as text:
-            lines = [line for line in itertools.islice(text, _SNIFF_LINES) if line.strip()]
-    except (UnicodeDecodeError, OSError, EOFError) as error:
-        raise DataError(f"{name}: {path} is not a text (or gzipped text) CSV file ({error}).") from error
-    if not lines:
-        raise DataError(f"{name}: {path} is empty; give a CSV file with a header line or data rows.")
-    return lines
+        return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        problems.refuse(f"it is not a text (or gzipped text) CSV file ({error})",
+                        "give the file uncompressed, or gzip-compressed under a name ending in .gz")
 
 
-def _detect_separator(lines: list[str], name: str, path: Path) -> str:
-    """The separator of the first lines: comma, semicolon or tab (csv.Sniffer)."""
-    try:
-        return csv.Sniffer().sniff("".join(lines[:100]), delimiters=",;\t").delimiter
-    except csv.Error as error:
-        raise DataError(
-            f"{name}: cannot detect the separator of {path} ({error}); pass sep=',', sep=';' or sep='\\t'."
-        ) from error
+def _parse(text: str, sep: str, decimal: str, has_header: bool, width: int, problems: Problems) -> pd.DataFrame:
+    """The values as pandas parses them: numbers where a whole column is numbers, text elsewhere.
 
-
-def _first_text(values: pd.Series) -> object:
-    """The first value of a column that is not a number."""
-    return values[pd.to_numeric(values, errors="coerce").isna()].iloc[0]
-
-
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
-def _detect_header(lines: list[str], separator: str, name: str, path: Path) -> bool:
-    """Whether line 1 names the columns.
-
-    Line 1 is data when its non-empty fields are all numbers. It is a header
-    when one of its text fields sits above a column of numbers. Otherwise its
-    text sits above text (a text label): it is data if it also holds a number
-    (a header names columns, it holds no numbers); with text only, a DataError
-    asks for ``header=``.
+    Only empty fields are missing here (``csv_values`` names the tokens); the
+    label keeps ``NA`` and ``None`` as written. Columns are numbered: the
+    header, if any, is named by ``csv_columns``. One block (``low_memory=False``),
+    so a column's type never changes between blocks.
     """
-    first, *rest = csv.reader(lines, delimiter=separator)
-    text = [index for index, field in enumerate(first) if field.strip() and not _is_number(field)]
-    for index in text:
-        below = [row[index] for row in rest if index < len(row) and row[index].strip()]
-        if below and all(map(_is_number, below)):
-            return True
-    if len(text) < sum(1 for field in first if field.strip()):
-        return False
-    raise DataError(
-        f"{name}: cannot tell whether line 1 of {path} ({lines[0].strip()[:80]!r}) names the columns: "
-        "it holds only text, above text. Pass header=True if it names the columns, header=False if it is data."
-    )
-
-
-def _label_column(frame: pd.DataFrame, label: str | int, has_header: bool, name: str, path: Path) -> str:
-    """The label column's name in ``frame``, from a name or an index."""
-    if isinstance(label, int) and not isinstance(label, bool):
-        if not -frame.shape[1] <= label < frame.shape[1]:
-            raise DataError(
-                f"{name}: label={label} is out of range for the {frame.shape[1]} columns of {path}; "
-                f"give an index from {-frame.shape[1]} to {frame.shape[1] - 1} or a column name."
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)  # short header lines: csv_columns decides
+        try:
+            return pd.read_csv(
+                io.StringIO(text), sep=sep, decimal=decimal, header=0 if has_header else None,
+                names=list(range(width)), index_col=False, skipinitialspace=True, keep_default_na=False,
+                na_values=[""], low_memory=False,
             )
-        return frame.columns[label]
-    if isinstance(label, str) and label in frame.columns:
-        return label
-    if not has_header:
-        raise DataError(
-            f"{name}: label={label!r}, but line 1 of {path} is data, not column names; give the label "
-            f"column's index (0 to {frame.shape[1] - 1}, or -1 for the last), or header=True if line 1 names them."
-        )
-    shown = [str(c) for c in frame.columns[:8]]
-    raise DataError(
-        f"{name}: label={label!r} is not a column of {path} (columns: {shown}{' ...' if frame.shape[1] > 8 else ''}); "
-        "give a column name or an integer index."
-    )
-
-
-def _binary_labels(labels: pd.Series, positive: object, name: str, path: Path) -> tuple[np.ndarray, dict, str]:
-    """Map the label column to 0/1; return the labels, the mapping and the rule in words."""
-    classes = sorted(labels.unique().tolist())
-    shown = f"{classes[:10]}{' ...' if len(classes) > 10 else ''}"
-    if len(classes) < 2:
-        raise DataError(f"{name}: the label column {labels.name!r} of {path} holds one value only ({shown}).")
-    if positive is None and len(classes) > 2:
-        raise DataError(
-            f"{name}: the label column {labels.name!r} of {path} has {len(classes)} distinct values ({shown}); "
-            "a binary label needs two. Choose the positive class with positive=<value> (USER_POSITIVE in the "
-            "notebooks): that value becomes 1 and all the others 0."
-        )
-    if positive is None:
-        positive = classes[1]
-    matches = [value for value in classes if value == positive or str(value) == str(positive)]
-    if not matches:
-        raise DataError(f"{name}: positive={positive!r} is not a label value of {path}; its values are {shown}.")
-    positive = matches[0]
-    others = [value for value in classes if value != positive]
-    mapping = {str(value): int(value == positive) for value in classes}
-    negative = repr(others[0]) if len(others) == 1 else f"the other {len(others)} values"
-    y = (labels == positive).to_numpy(dtype=np.int64)
-    return y, mapping, f"column {labels.name!r}: {positive!r} = 1, {negative} = 0"
+        except (ValueError, pd.errors.ParserError) as error:  # pandas' parser errors are ValueErrors
+            problems.refuse(f"pandas cannot parse it ({error})",
+                            f"check its quotes, or give the separator with {option('SEP=...', 'sep=...')}")

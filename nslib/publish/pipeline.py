@@ -45,6 +45,8 @@ from nslib.publish.timings import run_counts, write_timings
 
 KERNEL = "nsa-compendium"
 CELL_TIMEOUT = 1800  # seconds; a hung kernel must not hang a headless run
+# Kernels talk over Unix sockets, not TCP: over TCP ipykernel warns at every start that nothing is encrypted.
+KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 
 
 @contextlib.contextmanager
@@ -75,6 +77,7 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
     with a RuntimeError that names it; its partial output is kept in the folder.
     """
     import papermill
+    from traitlets.config import Config
 
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -98,11 +101,11 @@ def execute(run_dir: Path, parameters: Mapping[str, object], *, fresh: bool = Fa
                 papermill.execute_notebook(
                     notebook, run_dir / "notebooks" / notebook.name, parameters=dict(parameters),
                     kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR), execution_timeout=CELL_TIMEOUT,
-                    progress_bar=sys.stderr.isatty(),
+                    progress_bar=sys.stderr.isatty(), config=Config(KERNEL_CONFIG),
                 )
             except papermill.PapermillExecutionError as error:
                 raise RuntimeError(
-                    f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}. "
+                    f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue.rstrip('.')}. "
                     f"The executed notebook, up to the error, is {shown(run_dir / 'notebooks' / notebook.name)}; "
                     "fix the cause and run the same command again to resume."
                 ) from None
@@ -184,20 +187,53 @@ def _label(value: str) -> str | int:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
+def reading_options(header: str = "auto", sep: str | None = None, decimal: str | None = None,
+                    na: str | None = None, one_hot: str = "no", encoding: str | None = None) -> dict[str, object]:
+    """``make study``'s HEADER=, SEP=, DECIMAL=, NA=, ONE_HOT= and ENCODING= as ``from_csv``'s keywords.
+
+    ``header`` and ``one_hot`` are "yes" or "no" (``header`` also "auto": detect);
+    the others pass as they are, and only those given.
+    """
+    options = {"sep": sep, "decimal": decimal, "na": na, "encoding": encoding}
+    options = {key: value for key, value in options.items() if value is not None}
+    if header != "auto":
+        options["header"] = header == "yes"
+    if one_hot == "yes":
+        options["one_hot"] = True
+    return options
+
+
 def study(csv: Path, label: str, *, positive: str | None = None, name: str | None = None,
-          profile: str = "full", fresh: bool = False) -> int:
-    """The whole study on a user's CSV (with HIGGS as the transfer's source) into ``build/study/<name>``."""
+          profile: str = "full", fresh: bool = False, options: Mapping[str, object] | None = None) -> int:
+    """The whole study on a user's CSV (with HIGGS as the transfer's source) into ``build/study/<name>``.
+
+    The file is read first, by the notebooks' own ``load_selection`` with the
+    same ``options`` (``reading_options``): a file that cannot be used stops
+    here, with every problem and its fix, before any notebook starts.
+    """
     from nslib.core.repro import versions_text
+    from nslib.data.catalog import DataError
+    from nslib.data.datasets import load_selection
     from nslib.publish import study_report
 
     csv = csv.expanduser().resolve()
     if not csv.is_file():
         print(f"make study: CSV={csv} is not a file; give the path of your data file.", file=sys.stderr)
         return 2
+    options = dict(options or {})
+    try:
+        dataset = next(iter(load_selection([], user_csv=csv, user_label=_label(label), user_positive=positive,
+                                           user_options=options).values()))
+    except DataError as error:
+        print(f"make study: {error}", file=sys.stderr)
+        return 2
+    record = dataset.provenance
+    print(f"{csv.name}: {dataset.n_rows:,} rows, {dataset.n_features} features; header: {record.header}; "
+          f"label: {record.label_rule}. {record.note}", flush=True)
     name = name or csv.name.split(".")[0]
     run_dir = PROJECT_ROOT / "build" / "study" / name
     parameters = {"PROFILE": profile, "DATASETS": ["HIGGS"], "USER_CSV": str(csv), "USER_LABEL": _label(label),
-                  "USER_POSITIVE": positive}
+                  "USER_POSITIVE": positive, "USER_CSV_OPTIONS": options}
     start = time.perf_counter()
     attempt = execute(run_dir, parameters, fresh=fresh)
     write_timings(run_dir, attempt, "make study")
@@ -234,11 +270,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     own.add_argument("--name", help="the study's name (default: the file's name)")
     own.add_argument("--profile", default="full")
     own.add_argument("--fresh", action="store_true", help="empty the study folder first")
+    own.add_argument("--header", choices=("yes", "no", "auto"), default="auto", help="whether line 1 names the columns")
+    own.add_argument("--sep", help="the separator: one character, or comma, semicolon, tab, pipe, space")
+    own.add_argument("--decimal", help="the decimal mark, . or ,")
+    own.add_argument("--na", help="more values that mark a missing value, separated by commas (e.g. -999,unknown)")
+    own.add_argument("--one-hot", choices=("yes", "no"), default="no", help="one-hot encode text feature columns")
+    own.add_argument("--encoding", help="the file's text encoding, e.g. cp1252, latin-1, utf-16")
     args = parser.parse_args(argv)
     try:
         if args.command == "study":
+            options = reading_options(args.header, args.sep, args.decimal, args.na, args.one_hot, args.encoding)
             return study(args.csv, args.label, positive=args.positive, name=args.name, profile=args.profile,
-                         fresh=args.fresh)
+                         fresh=args.fresh, options=options)
         if args.command == "reproduce":
             return reproduce(args.run_dir, profile=args.profile, fresh=args.fresh, copy_back=args.copy_back)
         return quick(args.run_dir)
