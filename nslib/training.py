@@ -17,7 +17,8 @@ the device.
   output unit with BCELoss, Adam), C loops that gcc compiles, with C generated for
   each activation and its derivative (``nslib.ccode``); no autograd graph.
 - The torch engine (``_Stack``), on a GPU, for rational runs (their coefficients
-  are per model) and with ``NSLIB_ENGINE=torch``: weights become ``[K, in, out]``
+  are per model), with ``NSLIB_ENGINE=torch``, and wherever the compiled kernels
+  cannot be built or loaded (no gcc or libmvec; one line says so): weights become ``[K, in, out]``
   tensors multiplied with ``torch.bmm``, and activations stay sample-major,
   ``[batch, K * units]``, so that one native ``batch_norm`` call computes every
   model's own batch and running statistics. Adam is elementwise, so one Adam
@@ -133,6 +134,7 @@ from nslib.checks import check_int
 from nslib.comparisons import efficiency
 from nslib.compiled import CompiledStack
 from nslib.data import Dataset, split_and_scale
+from nslib.kernel_cache import KernelUnavailable, report_fallback
 from nslib.models import check_widths, count_params_of, dropout_words, dropout_words_shape, keep_scale, mlp, widths_of
 from nslib.parallel import Executor, executor_from_env, map_unordered
 from nslib.rational import N_COEFFICIENTS, Rational, rational
@@ -627,7 +629,8 @@ class _Stack:
 
 def engine(device: torch.device, specs: Sequence[RunSpec]) -> str:
     """Which engine trains ``specs``: ``"compiled"`` (``nslib.compiled``) on the CPU, ``"torch"`` (``_Stack``) on a GPU
-    or for rational runs, whose coefficients are per model; ``NSLIB_ENGINE=torch`` picks torch's on the CPU too."""
+    or for rational runs, whose coefficients are per model; ``NSLIB_ENGINE=torch`` picks torch's on the CPU too.
+    Where the compiled kernels cannot be had, ``_new_stack`` falls back to the torch engine."""
     chosen = os.environ.get("NSLIB_ENGINE", "compiled")
     if chosen not in ENGINES:
         raise ValueError(f"NSLIB_ENGINE={chosen!r} is not an engine; use one of {list(ENGINES)} or leave it unset.")
@@ -640,10 +643,17 @@ def _is_rational(spec: RunSpec) -> bool:
     return spec.module_spec.lower() == "rational"
 
 
-def _new_stack(specs: Sequence[RunSpec], d: int, device: torch.device, engine_name: str) -> _Stack | CompiledStack:
+def _new_stack(
+    specs: Sequence[RunSpec], d: int, device: torch.device, engine_name: str
+) -> tuple[_Stack | CompiledStack, str]:
+    """A stack of ``engine_name`` and the engine it is: the torch engine's where the compiled kernels cannot be had
+    here (no gcc, no libmvec, not Linux, a refused kernel cache), which ``report_fallback`` says once."""
     if engine_name == "compiled":
-        return CompiledStack(specs, [_initial_model(spec, d) for spec in specs])
-    return _Stack(specs, d, device)
+        try:
+            return CompiledStack(specs, [_initial_model(spec, d) for spec in specs]), engine_name
+        except KernelUnavailable as error:
+            report_fallback(error)
+    return _Stack(specs, d, device), "torch"
 
 
 def _train_stack(
@@ -656,8 +666,7 @@ def _train_stack(
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
-    engine_name = engine(device, specs)
-    stack = _new_stack(specs, d, device, engine_name)
+    stack, engine_name = _new_stack(specs, d, device, engine(device, specs))
     K, batch_size, epochs = len(specs), specs[0].batch_size, specs[0].epochs
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]
