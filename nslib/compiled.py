@@ -216,8 +216,9 @@ void adam(long size, float *restrict param, const float *restrict grad, float *r
 
 
 _INT, _LONG, _FLOAT, _POINTER = ctypes.c_int, ctypes.c_long, ctypes.c_float, ctypes.c_void_p
-# Each kernel's C signature, declared so that ctypes converts and checks every argument (an int that C's
-# cannot hold is an error, not a wrapped number) and reads the status the kernels with scratch memory return.
+_INT_MAX = 2**31 - 1  # ctypes wraps a larger Python int passed as a C int without a word
+# Each kernel's C signature, declared so that ctypes converts and checks every argument (a float where an int
+# or a pointer is due is an error, not garbage in a register) and reads the status that kernels return.
 SIGNATURES = {
     "forward": (_INT, [_INT] * 3 + [_POINTER] * 9 + [_INT, _FLOAT, _FLOAT]),
     "backward": (_INT, [_INT] * 3 + [_POINTER] * 10 + [_INT]),
@@ -300,6 +301,9 @@ class CompiledStack:
 
     def _per_group(self, kernel: str, n: int, units: int, tensors: Sequence[torch.Tensor], *scalars: Any) -> None:
         """``kernel(K_group, n, units, *pointers, *scalars)`` for each activation group, on its models' blocks."""
+        if self.K * max(n, units) > _INT_MAX:  # the kernels index a group's [K, n] and [K, units] blocks with ints
+            raise ValueError(f"{self.K} runs of {units:,} units on batches of {n:,} rows are too large for the compiled "
+                             "kernels, whose indices are C ints; use fewer runs a stack (max_stack) or NSLIB_ENGINE=torch")
         for first, last, library in self.groups:
             status = getattr(library, kernel)(last - first, n, units, *(_pointer(t, first) for t in tensors), *scalars)
             if status:
