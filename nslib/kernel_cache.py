@@ -85,8 +85,7 @@ def _tilde(path: Path) -> str:
 def private_folder() -> Path:
     """``cache_folder()``, created if missing; ``KernelUnavailable`` unless it is this user's and only theirs to write."""
     folder = cache_folder()
-    fix = (f"point {CACHE_VARIABLE} at a folder that only you can write "
-           f"(e.g. {CACHE_VARIABLE}=~/.cache/nslib/kernels), or set NSLIB_ENGINE=torch")
+    fix = f"point {CACHE_VARIABLE} at a folder that only you can write (e.g. {CACHE_VARIABLE}=~/.cache/nslib/kernels)"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         info = folder.stat()
