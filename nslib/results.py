@@ -2,11 +2,11 @@
 
 ``RunStore`` is an append-only CSV, ``derived_dir()/runs.csv``, one line per run,
 which several processes may append to, one at a time: a writer holds the lock
-file ``runs.csv.lock`` (the filelock library: ``flock`` on POSIX, ``msvcrt`` on
-Windows). Runs are appended as complete lines in one ``os.write`` (``O_APPEND``,
-then ``fsync``), so a process killed at any moment leaves at most a torn last
-line: ``read`` ignores it, the next ``append`` cuts it off, and that run is
-simply trained again.
+file ``.runs.csv.lock`` (hidden, so that copying the folder's files leaves it;
+the filelock library: ``flock`` on POSIX, ``msvcrt`` on Windows). Runs are
+appended as complete lines in one ``os.write`` (``O_APPEND``, then ``fsync``), so
+a process killed at any moment leaves at most a torn last line: ``read`` ignores
+it, the next ``append`` cuts it off, and that run is simply trained again.
 
 A run's identity is its spec's ``key``, the fingerprint of its data
 (``data_sha256``, ``nslib.repro.data_fingerprint``) and the ``code_version`` of
@@ -92,7 +92,7 @@ class RunStore:
     def _lock(self) -> FileLock:
         """The lock every writer holds: on a file of its own, which a header upgrade never replaces."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(self.path.with_name(self.path.name + ".lock"))
+        return FileLock(self.path.with_name(f".{self.path.name}.lock"))
 
     def _with_current_header(self) -> None:
         """Create the file, or upgrade it to the current header; called under the lock."""
