@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nslib import ccode
+from nslib import ccode, kernel_cache
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the kernels are compiled with gcc")
 
@@ -27,7 +27,7 @@ RELU = [0.0, 0.0, 0.5, 2.0]  # by hand
 APPLY_RELU = f"""
 import ctypes, json, os, sys
 import numpy as np
-from nslib import ccode
+from nslib import ccode, kernel_cache
 
 values = {{}}
 for folder in sys.argv[1:]:
@@ -146,3 +146,20 @@ def test_a_gcc_that_fails_is_reported_not_trusted(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("NSLIB_KERNEL_CACHE", str(tmp_path / "cache"))
     with pytest.raises(RuntimeError, match=r"gcc --version failed \(exit 4\): gcc: fatal error: no licence"):
         ccode.compiled(ccode.kernel_source("relu"))
+
+
+def test_a_library_that_does_not_load_is_built_once_more_then_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library whose checksum matches but that ``dlopen`` refuses is deleted and built again, once."""
+    monkeypatch.setenv("NSLIB_KERNEL_CACHE", str(tmp_path / "cache"))
+    builds = []
+
+    def build(path: Path) -> str:
+        builds.append(path)
+        path.write_bytes(b"not a shared library")
+        return "a builder of text files"
+
+    with pytest.raises(kernel_cache.KernelUnavailable, match="could not be loaded, even rebuilt"):
+        kernel_cache.load("0" * 64, build)
+    assert len(builds) == 2 and not list((tmp_path / "cache").glob("*.so"))
