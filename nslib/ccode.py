@@ -263,12 +263,12 @@ def _cpu() -> str:
     return "\n".join(line for line in first.splitlines() if line.split(":")[0].strip() in _CPU_FIELDS)
 
 
-def _machine(gcc: str) -> list[str]:
+def _machine(gcc: str) -> tuple[str, ...]:
     """What the machine code depends on besides the source and flags, found without running anything: gcc's
     file (path, size, modification time: ccache's default ``compiler_check``) and the CPU."""
     compiler = Path(gcc).resolve()
     info = compiler.stat()
-    return [platform.machine(), str(compiler), str(info.st_size), str(info.st_mtime_ns), _cpu()]
+    return platform.machine(), str(compiler), str(info.st_size), str(info.st_mtime_ns), _cpu()
 
 
 def _gcc(gcc: str, *arguments: str, source: str | None = None) -> subprocess.CompletedProcess:
@@ -319,17 +319,19 @@ def compiled(source: str, flags: tuple[str, ...] = FLAGS) -> ctypes.CDLL:
     ``KernelUnavailable`` says why when it cannot be: not Linux with glibc, no gcc, a failed build or a refused
     cache folder. A kernel that failed once is not tried again in this process.
     """
-    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
-        raise KernelUnavailable(f"the compiled kernels need Linux with glibc, whose libmvec vectorises their maths, "
-                                f"and this is {platform.system()} ({sys.platform})")
+    linux = sys.platform.startswith("linux")
+    if not (linux and platform.libc_ver()[0] == "glibc"):
+        here = "a Linux without glibc" if linux else platform.system()
+        raise KernelUnavailable(f"the compiled kernels need Linux with glibc (its libmvec vectorises their maths), "
+                                f"and this is {here}")
     gcc = shutil.which("gcc")
     if gcc is None:
         raise KernelUnavailable(_MISSING_GCC)
-    machine = tuple(_machine(gcc))
+    machine = _machine(gcc)
     key = hashlib.sha256("\0".join([source, *flags, *LIBRARIES, *machine]).encode()).hexdigest()
     attempt = (key, str(cache_folder()))
     if attempt in _FAILED:
-        raise _FAILED[attempt]
+        raise _FAILED[attempt].with_traceback(None)
     try:
         return kernel_cache.load(key, functools.partial(_build, source, flags, gcc, machine))
     except KernelUnavailable as error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import platform
 import re
 import shutil
 import subprocess
@@ -163,3 +164,19 @@ def test_a_library_that_does_not_load_is_built_once_more_then_reported(
     with pytest.raises(kernel_cache.KernelUnavailable, match="could not be loaded, even rebuilt"):
         kernel_cache.load("0" * 64, build)
     assert len(builds) == 2 and not list((tmp_path / "cache").glob("*.so"))
+
+
+@pytest.mark.parametrize(("where", "said"), [("darwin", "this is Darwin"), ("musl", "a Linux without glibc")])
+def test_a_machine_without_glibc_is_told_so_before_gcc_runs(
+    where: str, said: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Today's code ran gcc there, which stopped at ``ld: cannot find -lmvec``."""
+    monkeypatch.setenv("NSLIB_KERNEL_CACHE", str(tmp_path))
+    if where == "darwin":
+        monkeypatch.setattr(sys, "platform", "darwin")
+        monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    else:
+        monkeypatch.setattr(platform, "libc_ver", lambda: ("", ""))
+    monkeypatch.setattr(subprocess, "Popen", lambda *args, **kwargs: pytest.fail("gcc was run"))
+    with pytest.raises(kernel_cache.KernelUnavailable, match=f"need Linux with glibc.*{said}"):
+        ccode.compiled(ccode.kernel_source("relu"))
