@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from nslib.engine import grid
-from nslib.engine.compiled import CompiledStack
+from nslib.engine.compiled import CompiledStack, kernels
 from nslib.engine.models import dropout_words, keep_scale
 from nslib.engine.specs import initial_model, make_spec
 from nslib.formulas.activations import activation_module
@@ -136,3 +139,49 @@ def test_rational_runs_are_stacked_apart_from_the_others() -> None:
     specs = [make_spec("SPAMBASE", "light", activation, seed) for activation in ("relu", "rational") for seed in (1, 2)]
     stacks = grid._stacks(specs, max_stack=8)
     assert sorted(sorted(spec.activation for spec in stack) for stack in stacks) == [["rational"] * 2, ["relu"] * 2]
+
+
+WIDE = """
+import sys
+import numpy as np
+import torch
+from nslib.data.catalog import Dataset, Provenance
+from nslib.engine import grid
+from nslib.engine.grid import run_grid
+from nslib.engine.specs import make_spec
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(40, 2)).astype(np.float32)
+data = {"WIDE": Dataset("WIDE", X, (X[:, 0] > 0).astype(np.int64), ["a", "b"], Provenance("wide", 40, False, False))}
+spec = make_spec("WIDE", "wide", "relu", 42, epochs=1, batch_size=8, widths=(int(sys.argv[1]),))
+row = run_grid([spec], data, progress=False).iloc[0]
+print(row["status"], row["device"].split("(")[1].rstrip(")"), row["auc"], sep=",")
+small = [make_spec("WIDE", "small", "relu", seed, widths=(4,)) for seed in (1, 2, 3)]
+stack = grid._new_stack(small, 2, torch.device("cpu"), "compiled")[0]
+try:  # three runs of 2**30 rows: 3 * 2**30 wraps to a negative C int (no tensors: checked before any C call)
+    stack._per_group("infer", 2**30, 4, [])
+except ValueError as error:
+    print(error)
+"""
+
+
+def test_a_layer_half_a_million_units_wide_trains_and_sizes_beyond_c_ints_are_refused() -> None:
+    """Today's kernels kept scratch arrays of a layer's width on the C stack: 2,000,000 units segfaulted, and so
+    do these 500,000 (12 MB of scratch in ``backward`` against a worker thread's 8 MB stack); and a stack's rows
+    or units beyond a C int reached the kernels wrapped around. In a child process, so that a crash fails this
+    test instead of ending pytest."""
+    done = subprocess.run([sys.executable, "-c", WIDE, "500000"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    trained, refused = done.stdout.splitlines()[-2:]
+    status, engine, auc = trained.split(",")
+    assert status == "ok" and engine == "compiled engine" and 0 <= float(auc) <= 1
+    assert "too large for the compiled kernels" in refused
+
+
+def test_every_kernel_has_its_c_signature_declared() -> None:
+    """Today's kernels had none: ctypes passed a float where C reads a pointer, unchecked (here harmless: no runs)."""
+    library = kernels("relu")
+    for name in ("forward", "backward", "infer", "probability", "head", "adam"):
+        assert getattr(library, name).argtypes is not None, name
+    with pytest.raises(ctypes.ArgumentError):
+        library.probability(0, 0, 0, ctypes.c_float(1.0), *[ctypes.c_void_p()] * 3)

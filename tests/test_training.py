@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from nslib.data.catalog import Dataset, Provenance
-from nslib.engine.grid import run_grid
+from nslib.engine.grid import ENGINES, run_grid
 from nslib.engine.reference import trained_network
 from nslib.engine.specs import make_spec
 
@@ -40,6 +40,13 @@ SETTINGS = dict(epochs=2, batch_size=128)
 
 def _grid(activations: list[str], seeds: tuple[int, ...] = (42,), **settings: object) -> list:
     return [make_spec("SYN", "light", act, seed, **{**SETTINGS, **settings}) for act in activations for seed in seeds]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each engine that trains on the CPU, chosen as a user chooses it (``NSLIB_ENGINE``)."""
+    monkeypatch.setenv("NSLIB_ENGINE", request.param)
+    return request.param
 
 
 def test_a_spec_records_its_widths_and_formula_and_has_a_stable_key() -> None:
@@ -67,13 +74,19 @@ def test_a_reference_run_learns_and_reports_consistent_metrics() -> None:
 
 
 @pytest.mark.parametrize(
-    ("activation", "widths"), [("relu", (64, 32)), ("gelu", (16, 16)), (HYBRID, (64, 32)), ("rational", (64, 32))]
+    ("activation", "widths", "engine_name"),
+    [(activation, widths, name) for activation, widths in [("relu", (64, 32)), ("gelu", (16, 16)), (HYBRID, (64, 32))]
+     for name in ENGINES] + [("rational", (64, 32), "torch")],  # rational runs have no compiled kernels
 )
-def test_the_stacked_engine_matches_the_reference_loop(activation: str, widths: tuple[int, int]) -> None:
+def test_the_stacked_engine_matches_the_reference_loop(
+    activation: str, widths: tuple[int, int], engine_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Same initial weights, permutations and dropout masks; only the rounding of
     # batched against single matrix products differs, and training amplifies it.
+    monkeypatch.setenv("NSLIB_ENGINE", engine_name)
     reference = trained_network(DATA["SYN"], "light", activation, 42, widths=widths, **SETTINGS)[0]
     stacked = run_grid(_grid([activation], widths=widths), DATA, progress=False).iloc[0]
+    assert stacked["device"] == f"cpu ({engine_name} engine)"
     reference_loss = [float(v) for v in reference["train_loss"].split(";")]
     stacked_loss = [float(v) for v in stacked["train_loss"].split(";")]
     assert stacked_loss == pytest.approx(reference_loss, rel=1e-4)
@@ -83,12 +96,13 @@ def test_the_stacked_engine_matches_the_reference_loop(activation: str, widths: 
 
 
 @pytest.mark.parametrize("widths", [(64, 32), (12, 6)])
-def test_a_run_gives_the_same_numbers_alone_and_in_any_stack(widths: tuple[int, int]) -> None:
+def test_a_run_gives_the_same_numbers_alone_and_in_any_stack(widths: tuple[int, int], engine: str) -> None:
     # 1200 rows: 960 to train, a last batch of 64; (12, 6) are not whole SIMD blocks.
     specs = _grid(["gelu", HYBRID, "relu"], seeds=(42, 43), widths=widths)
     alone = run_grid(specs[:1], DATA, progress=False)
     together = run_grid(specs, DATA, progress=False, workers=1)
     in_threads = run_grid(specs, DATA, progress=False, workers=2, max_stack=2)
+    assert set(together["device"]) == {f"cpu ({engine} engine)"}
     columns = ["acc", "auc", "test_loss", "train_loss"]
     assert alone[columns].iloc[0].tolist() == together[columns].iloc[0].tolist()
     assert together[columns].equals(in_threads[columns])
@@ -113,9 +127,10 @@ def test_a_rational_run_gives_the_same_numbers_alone_beside_rationals_and_in_mix
     assert alone["auc"].iloc[0] != alone["auc"].iloc[1]  # two seeds, two different runs
 
 
-def test_an_overflowing_activation_fails_its_run_and_its_stack_trains_on() -> None:
+def test_an_overflowing_activation_fails_its_run_and_its_stack_trains_on(engine: str) -> None:
     specs = _grid(["relu", OVERFLOWING])
     rows = run_grid(specs, DATA, progress=False)
+    assert set(rows["device"]) == {f"cpu ({engine} engine)"}
     failed = rows.iloc[1]
     assert failed["status"] == "failed" and math.isnan(failed["auc"])
     assert "epoch 1 batch" in failed["reason"] and "overflows" in failed["reason"]
@@ -183,3 +198,70 @@ def test_a_validation_split_changes_the_key_and_only_then() -> None:
     assert make_spec("SYN", "light", "relu", 42, validation=0.2).key == plain.key + "|val=0.2"
     with pytest.raises(ValueError, match="validation=1.5"):
         make_spec("SYN", "light", "relu", 42, validation=1.5)
+
+
+FAKE_GCC = """#!/bin/sh
+# A gcc that runs but cannot link glibc's vector maths, as on macOS or musl.
+case "$*" in
+  *--version*) echo "gcc (fake) 1.0" ;;
+  *--help=target*) printf 'The following options are target specific:\\n  -march=  \\t\\tfake\\n' ;;
+  *) echo "/usr/bin/ld: cannot find -lmvec: No such file or directory" >&2
+     echo "collect2: error: ld returned 1 exit status" >&2; exit 1 ;;
+esac
+"""
+WITHOUT_THE_COMPILED_ENGINE = """
+import json, os, sys, warnings
+sys.modules["fcntl"] = None  # as on Windows, which has no fcntl
+from nslib.engine.kernel_cache import EngineFallbackWarning
+from nslib.engine.runstore import RunStore
+from nslib.engine.grid import run_grid
+from nslib.engine.specs import make_spec
+sys.path.insert(0, sys.argv[1])
+from test_training import DATA
+
+store, report = RunStore(os.path.join(sys.argv[2], "runs.csv")), {}
+for first_seed, (machine, path, cache) in enumerate(json.loads(sys.argv[3]), start=42):
+    os.environ.update(PATH=path, NSLIB_KERNEL_CACHE=cache)
+    specs = [make_spec("SYN", "light", act, seed, epochs=1, batch_size=128, widths=(8, 4))
+             for act in ("relu", "sin(x)") for seed in (first_seed, first_seed + 10)]  # runs of its own
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning given, not only the first of each text
+        rows = run_grid(specs, DATA, store=store, progress=False, max_stack=1, workers=2)  # four stacks
+    said = [str(w.message) for w in caught if issubclass(w.category, EngineFallbackWarning)]
+    report[machine] = {"said": said, "device": sorted(set(rows["device"])), "status": sorted(set(rows["status"]))}
+report["stored"] = len(store.read())
+print(json.dumps(report))
+"""
+
+
+def test_without_gcc_libmvec_or_a_private_cache_a_grid_trains_with_the_torch_engine_saying_so_once(
+    tmp_path: Path,
+) -> None:
+    """A fresh process on machines where the compiled kernels cannot be had, and without fcntl, as on Windows.
+
+    Today's code stopped each grid: without gcc with a RuntimeError, with a gcc that cannot link libmvec with
+    ``ld: cannot find -lmvec``; it loaded from a cache folder others can write; and without fcntl nslib did not
+    import (``nslib.engine.runstore`` imported it).
+    """
+    no_gcc, fake = tmp_path / "no_gcc", tmp_path / "fake_gcc"
+    no_gcc.mkdir()
+    fake.mkdir()
+    (fake / "gcc").write_text(FAKE_GCC)
+    (fake / "gcc").chmod(0o755)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    machines = [("no gcc", str(no_gcc), str(tmp_path / "cache1")), ("no libmvec", str(fake), str(tmp_path / "cache2")),
+                ("shared cache", os.environ["PATH"], str(shared))]
+    command = [sys.executable, "-c", WITHOUT_THE_COMPILED_ENGINE, str(Path(__file__).parent), str(tmp_path),
+               json.dumps(machines)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.splitlines()[-1])
+    for machine, why in [("no gcc", "gcc was not found"), ("no libmvec", "cannot find -lmvec"),
+                         ("shared cache", "can be written by other users")]:
+        said = report[machine]["said"]
+        assert len(said) == 1 and why in said[0] and "\n" not in said[0], (machine, said)
+        assert "torch engine trains instead" in said[0]
+        assert report[machine]["device"] == ["cpu (torch engine)"] and report[machine]["status"] == ["ok"]
+    assert report["stored"] == 12

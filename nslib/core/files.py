@@ -14,8 +14,9 @@ from typing import IO
 def atomic_write(path: str | os.PathLike, mode: str = "wb", *, exclusive: bool = False) -> Iterator[IO]:
     """Write ``path`` through a temporary file in its folder, then move it into place.
 
-    A crash mid-write leaves the old file (or none), never a truncated one. With
-    ``exclusive=True`` the file is only created if it does not exist yet: when
+    A crash mid-write leaves the old file (or none), never a truncated one; the
+    folder is fsynced after the move, so that a power cut cannot lose the move either.
+    With ``exclusive=True`` the file is only created if it does not exist yet: when
     another process created it first, theirs is kept and ours is discarded.
     """
     path = Path(path)
@@ -33,5 +34,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, exclusive: bool =
                 pass
         else:
             os.replace(handle.name, path)
+        _fsync_folder(path.parent)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; Windows cannot open a folder, and its renames need no such step)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

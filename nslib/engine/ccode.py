@@ -13,9 +13,14 @@ per step, "dead": its tangent comes only through such zeros, so a derivative abo
 (0, or NaN from below) instead of multiplying it. ``abs`` multiplies by ``sign(a)``: a NaN from above
 stays NaN at 0. On ties ``max`` and ``min`` give each side half, and each side all when one is NaN.
 
-``compiled(source)`` builds a shared library with ``FLAGS`` into a cache keyed by the source, the flags
-and the compiler and CPU they were built for: ``-march=native`` is keyed by what gcc resolves it to (the
-target and every ``-m`` flag), so a cache shared by machines never hands one CPU code for another's.
+``compiled(source)`` builds a shared library with ``FLAGS`` into a cache (``nslib.engine.kernel_cache``) keyed by
+the source, the flags, and the compiler and CPU they are built for, both found without running anything, so
+that a cache hit starts no process: gcc's file (path, size and modification time, ccache's default
+``compiler_check``) and the lines of ``/proc/cpuinfo`` that ``-march=native`` reads (vendor, family, model,
+stepping, cache, feature flags), so a cache shared by machines never hands one CPU code for another's. What
+gcc says it is and what it resolves ``-march=native`` to (its target and every ``-m`` flag) are run only to
+build, and recorded in the entry. Where the kernels cannot be had (not Linux with glibc, no gcc, no libmvec,
+a refused cache folder), ``KernelUnavailable`` says why and the torch engine trains instead.
 The flags keep IEEE NaN and infinity (no ``-ffast-math``: its ``-ffinite-math-only`` lets gcc drop NaN
 checks, and the engine spots a failed run by NaN; with it, ``max`` and ``relu`` lose NaN) and still
 vectorise sinf, cosf, tanf, expf, logf and erff through glibc's libmvec, declared ``simd`` in ``PRELUDE``
@@ -29,15 +34,18 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
-import os
+import platform
+import shutil
 import subprocess
-import tempfile
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from nslib.engine import kernel_cache
+from nslib.engine.kernel_cache import KernelUnavailable, cache_folder
 from nslib.formulas.activations import resolve_formula
 from nslib.formulas.parser import parse
 from nslib.formulas.symbolic import (
@@ -55,9 +63,11 @@ LIBRARIES = ("-lmvec", "-lm")
 VECTOR_FUNCTIONS = ("sinf", "cosf", "tanf", "expf", "logf", "erff")
 PRELUDE = "#include <math.h>\n" + "".join(
     f'__attribute__((simd("notinbranch"))) float {name}(float);\n' for name in VECTOR_FUNCTIONS)
-_MISSING_GCC = ("gcc was not found; the compiled training engine needs gcc and glibc's libmvec "
-                "(Debian/Ubuntu: apt-get install gcc libc6-dev; conda: conda install -c conda-forge gcc), "
-                "or set NSLIB_ENGINE=torch to train with the slower torch engine")
+_MISSING_GCC = ("gcc was not found; the compiled kernels need gcc and glibc's libmvec "
+                "(Debian/Ubuntu: apt-get install gcc libc6-dev; conda: conda install -c conda-forge gcc)")
+_CPU_FIELDS = {"vendor_id", "cpu family", "model", "model name", "stepping", "cache size", "flags",  # x86
+               "Features", "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "CPU revision"}  # Arm
+_FAILED: dict[tuple[str, str], KernelUnavailable] = {}  # (kernel key, cache folder): why it could not be had
 _THRESHOLD = f"{np.float32(PROTECTION_THRESHOLD)!s}f"
 
 # The named activations, as torch's CPU kernels compute them (GELU exact, with erf).
@@ -249,40 +259,87 @@ class _Program:
 # ---------------------------------------------------------------- compiling
 
 
-def cache_folder() -> Path:
-    """Where compiled kernels are kept: ``NSLIB_KERNEL_CACHE``, else ``~/.cache/nslib/kernels``."""
-    return Path(os.environ.get("NSLIB_KERNEL_CACHE") or Path.home() / ".cache" / "nslib" / "kernels")
-
-
-def _gcc(*arguments: str, source: str | None = None) -> subprocess.CompletedProcess:
+@functools.cache
+def _cpu() -> str:
+    """The lines of ``/proc/cpuinfo`` that decide what ``-march=native`` means (empty where there is none)."""
     try:
-        return subprocess.run(["gcc", *arguments], input=source, capture_output=True, text=True)
+        first = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    except OSError:
+        return ""
+    return "\n".join(line for line in first.splitlines() if line.split(":")[0].strip() in _CPU_FIELDS)
+
+
+def _machine(gcc: str) -> tuple[str, ...]:
+    """What the machine code depends on besides the source and flags, found without running anything: gcc's
+    file (path, size, modification time: ccache's default ``compiler_check``) and the CPU."""
+    compiler = Path(gcc).resolve()
+    info = compiler.stat()
+    return platform.machine(), str(compiler), str(info.st_size), str(info.st_mtime_ns), _cpu()
+
+
+def _gcc(gcc: str, *arguments: str, source: str | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([gcc, *arguments], input=source, capture_output=True, text=True)
     except FileNotFoundError:
-        raise RuntimeError(_MISSING_GCC) from None
+        raise KernelUnavailable(_MISSING_GCC) from None
+
+
+def _first_error(stderr: str) -> str:
+    """The line of gcc's messages a reader needs first: its first error, else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return next((line for line in lines if "error" in line or "cannot find" in line), lines[-1] if lines else "")
 
 
 @functools.cache
-def _compiler_identity() -> str:
-    """``gcc --version``'s first line and what ``-march=native`` means on this CPU (a shared cache may span CPUs)."""
-    version = _gcc("--version").stdout.splitlines()[0]
-    return version + "\n" + _gcc("-march=native", "-Q", "--help=target").stdout
+def _compiler_identity(gcc: str, machine: tuple[str, ...]) -> str:
+    """``gcc --version``'s first line and what ``-march=native`` means on this CPU, recorded with what it builds.
+
+    Run only to build (a cache hit runs no subprocess), once per process and compiler.
+    """
+    identity = []
+    for arguments in (("--version",), ("-march=native", "-Q", "--help=target")):
+        done = _gcc(gcc, *arguments)
+        if done.returncode or not done.stdout.strip():
+            raise KernelUnavailable(f"{gcc} {' '.join(arguments)} failed (exit {done.returncode}): "
+                                    f"{_first_error(done.stderr)}", done.stderr)
+        identity.append(done.stdout)
+    # The target's options up to the lists of known values, without the disabled ones: what -march=native chose.
+    target = identity[1].split("\n\n")[0].splitlines()
+    return "\n".join([identity[0].splitlines()[0], *(line for line in target if "[disabled]" not in line)])
+
+
+def _build(source: str, flags: tuple[str, ...], gcc: str, machine: tuple[str, ...], output: Path) -> str:
+    """Compile ``source`` into ``output``; what built it (``_compiler_identity``)."""
+    identity = _compiler_identity(gcc, machine)
+    built = _gcc(gcc, *flags, "-x", "c", "-", "-o", str(output), *LIBRARIES, source=source)
+    if built.returncode:
+        hint = "; glibc's vector maths (libmvec) comes with libc6-dev on Debian and Ubuntu" if "mvec" in built.stderr else ""
+        raise KernelUnavailable(f"gcc could not compile the kernel ({_first_error(built.stderr)}){hint}",
+                                built.stderr.strip())
+    return identity
 
 
 def compiled(source: str, flags: tuple[str, ...] = FLAGS) -> ctypes.CDLL:
-    """``source`` built with ``flags`` into a shared library, reused from the cache when built before."""
-    key = hashlib.sha256("\0".join([source, *flags, *LIBRARIES, _compiler_identity()]).encode()).hexdigest()
-    folder = cache_folder()
-    library = folder / f"{key}.so"
-    if not library.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(suffix=".so.partial", dir=folder)
-        os.close(handle)
-        try:
-            built = _gcc(*flags, "-x", "c", "-", "-o", partial, *LIBRARIES, source=source)
-            if built.returncode:
-                raise RuntimeError(f"gcc could not compile the kernel:\n{built.stderr.strip()}\n"
-                                   "(NSLIB_ENGINE=torch trains with the torch engine, which needs no compiler)")
-            os.replace(partial, library)
-        finally:
-            Path(partial).unlink(missing_ok=True)
-    return ctypes.CDLL(str(library))
+    """``source`` built with ``flags`` into a shared library, reused from the cache (``nslib.engine.kernel_cache``).
+
+    ``KernelUnavailable`` says why when it cannot be: not Linux with glibc, no gcc, a failed build or a refused
+    cache folder. A kernel that failed once is not tried again in this process.
+    """
+    linux = sys.platform.startswith("linux")
+    if not (linux and platform.libc_ver()[0] == "glibc"):
+        here = "a Linux without glibc" if linux else platform.system()
+        raise KernelUnavailable(f"the compiled kernels need Linux with glibc (its libmvec vectorises their maths), "
+                                f"and this is {here}")
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        raise KernelUnavailable(_MISSING_GCC)
+    machine = _machine(gcc)
+    key = hashlib.sha256("\0".join([source, *flags, *LIBRARIES, *machine]).encode()).hexdigest()
+    attempt = (key, str(cache_folder()))
+    if attempt in _FAILED:
+        raise _FAILED[attempt].with_traceback(None)
+    try:
+        return kernel_cache.load(key, functools.partial(_build, source, flags, gcc, machine))
+    except KernelUnavailable as error:
+        _FAILED[attempt] = error
+        raise

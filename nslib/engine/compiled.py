@@ -11,7 +11,8 @@ threads train in parallel.
 
 Its numbers agree with the torch engine's to rounding (about 1e-6 relative on one
 step; training amplifies it), not to the bit. It needs gcc and glibc's vector maths
-(``nslib.engine.ccode``); CUDA and rational runs use the torch engine.
+(``nslib.engine.ccode``); CUDA and rational runs use the torch engine, and so does every run where the kernels
+cannot be built or loaded (``nslib.engine.kernel_cache.KernelUnavailable``, ``report_fallback``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ KERNELS = f"""
 #include <float.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 %s
 /* keep_scale (nslib.engine.models) of one 16-bit dropout word: w - KEEP_FROM + 1 clamped to [0, 1], times 1 / (1 - p)
    (comparisons, not fminf and fmaxf, which gcc does not vectorise without -ffinite-math-only) */
@@ -50,12 +52,15 @@ static inline float keep(int16_t w) {
 /* Training: h [K, n, m] -> out [K, n, m]: BatchNorm on the batch (its running statistics updated), the
    activation, dropout from the words [K, n, stride] (int16); saves xhat [K, n, m] and invstd [K, m]. Sums over
    the batch are in double. Where the sum of squares overflows float32 (values near 1e19), as torch's float sums
-   do, invstd is 0, as torch's is, and ``backward`` then gives NaN gradients, as torch's does: the run fails. */
-void forward(int K, int n, int m, const float *restrict h, const float *restrict gamma, const float *restrict beta,
-             const int16_t *restrict words, float *restrict out, float *restrict xhat, float *restrict invstd,
-             float *restrict running_mean, float *restrict running_var, int stride, float momentum, float eps) {
-  double sum[m], squares[m];
-  float mean[m];
+   do, invstd is 0, as torch's is, and ``backward`` then gives NaN gradients, as torch's does: the run fails.
+   Scratch arrays of a layer's width are on the heap (on the C stack a million units overflow it); each
+   kernel that has them returns 1, having done nothing, when they cannot be had, else 0. */
+int forward(int K, int n, int m, const float *restrict h, const float *restrict gamma, const float *restrict beta,
+            const int16_t *restrict words, float *restrict out, float *restrict xhat, float *restrict invstd,
+            float *restrict running_mean, float *restrict running_var, int stride, float momentum, float eps) {
+  double *sum = malloc(sizeof(double) * m), *squares = malloc(sizeof(double) * m);
+  float *mean = malloc(sizeof(float) * m);
+  if (!sum || !squares || !mean) { free(sum); free(squares); free(mean); return 1; }
   for (int k = 0; k < K; k++) {
     size_t block = (size_t)k * n * m;
     const float *H = h + block, *G = gamma + k * m, *B = beta + k * m;
@@ -84,14 +89,17 @@ void forward(int K, int n, int m, const float *restrict h, const float *restrict
       }
     }
   }
+  free(sum); free(squares); free(mean);
+  return 0;
 }
 
 /* grad_out [K, n, m] -> grad_h [K, n, m], and the gradients of gamma, beta and the layer's bias [K, m]. */
-void backward(int K, int n, int m, const float *restrict grad_out, const float *restrict xhat,
-              const float *restrict invstd, const float *restrict gamma, const float *restrict beta,
-              const int16_t *restrict words, float *restrict grad_h, float *restrict grad_gamma,
-              float *restrict grad_beta, float *restrict grad_bias, int stride) {
-  double dot[m], sum[m], bias[m];
+int backward(int K, int n, int m, const float *restrict grad_out, const float *restrict xhat,
+             const float *restrict invstd, const float *restrict gamma, const float *restrict beta,
+             const int16_t *restrict words, float *restrict grad_h, float *restrict grad_gamma,
+             float *restrict grad_beta, float *restrict grad_bias, int stride) {
+  double *dot = malloc(sizeof(double) * m), *sum = malloc(sizeof(double) * m), *bias = malloc(sizeof(double) * m);
+  if (!dot || !sum || !bias) { free(dot); free(sum); free(bias); return 1; }
   for (int k = 0; k < K; k++) {
     size_t block = (size_t)k * n * m;
     const float *GO = grad_out + block, *X = xhat + block, *G = gamma + k * m, *B = beta + k * m, *S = invstd + k * m;
@@ -124,12 +132,15 @@ void backward(int K, int n, int m, const float *restrict grad_out, const float *
     }
     for (int j = 0; j < m; j++) grad_bias[k * m + j] = (float)bias[j];
   }
+  free(dot); free(sum); free(bias);
+  return 0;
 }
 
 /* Evaluation: h [K, n, m] -> out [K, n, m], BatchNorm with the running statistics, then the activation. */
-void infer(int K, int n, int m, const float *restrict h, const float *restrict gamma, const float *restrict beta,
-           const float *restrict running_mean, const float *restrict running_var, float *restrict out, float eps) {
-  float scale[m], shift[m];
+int infer(int K, int n, int m, const float *restrict h, const float *restrict gamma, const float *restrict beta,
+          const float *restrict running_mean, const float *restrict running_var, float *restrict out, float eps) {
+  float *scale = malloc(sizeof(float) * m), *shift = malloc(sizeof(float) * m);
+  if (!scale || !shift) { free(scale); free(shift); return 1; }
   for (int k = 0; k < K; k++) {
     for (int j = 0; j < m; j++) {
       scale[j] = gamma[k * m + j] / sqrtf(running_var[k * m + j] + eps);
@@ -141,6 +152,8 @@ void infer(int K, int n, int m, const float *restrict h, const float *restrict g
       for (int j = 0; j < m; j++) out[row + j] = f(h[row + j] * scale[j] + shift[j]);
     }
   }
+  free(scale); free(shift);
+  return 0;
 }
 
 /* The output unit's probabilities p [K, n] from the last hidden activations a [K, n, m]. */
@@ -202,10 +215,29 @@ void adam(long size, float *restrict param, const float *restrict grad, float *r
 """
 
 
+_INT, _LONG, _FLOAT, _POINTER = ctypes.c_int, ctypes.c_long, ctypes.c_float, ctypes.c_void_p
+_INT_MAX = 2**31 - 1  # ctypes wraps a larger Python int passed as a C int without a word
+# Each kernel's C signature, declared so that ctypes converts and checks every argument (a float where an int
+# or a pointer is due is an error, not garbage in a register) and reads the status that kernels return.
+SIGNATURES = {
+    "forward": (_INT, [_INT] * 3 + [_POINTER] * 9 + [_INT, _FLOAT, _FLOAT]),
+    "backward": (_INT, [_INT] * 3 + [_POINTER] * 10 + [_INT]),
+    "infer": (_INT, [_INT] * 3 + [_POINTER] * 6 + [_FLOAT]),
+    "probability": (None, [_INT] * 3 + [_POINTER] * 4),
+    "head": (None, [_INT] * 3 + [_POINTER] * 9),
+    "adam": (None, [_LONG] + [_POINTER] * 4 + [_FLOAT] * 4 + [_INT]),
+}
+
+
 @functools.cache
 def kernels(module_spec: str) -> ctypes.CDLL:
-    """The compiled kernels for one activation (``"relu"``, ``"gelu"``, ``"silu"`` or a formula's text)."""
-    return compiled(KERNELS % activation_functions(module_spec))
+    """The compiled kernels for one activation (``"relu"``, ``"gelu"``, ``"silu"`` or a formula's text), their
+    signatures declared; ``KernelUnavailable`` where they cannot be built or loaded here (``nslib.engine.ccode``)."""
+    library = compiled(KERNELS % activation_functions(module_spec))
+    for name, (result, arguments) in SIGNATURES.items():
+        function = getattr(library, name)
+        function.restype, function.argtypes = result, arguments
+    return library
 
 
 def _pointer(tensor: torch.Tensor, first: int = 0) -> ctypes.c_void_p:
@@ -269,8 +301,14 @@ class CompiledStack:
 
     def _per_group(self, kernel: str, n: int, units: int, tensors: Sequence[torch.Tensor], *scalars: Any) -> None:
         """``kernel(K_group, n, units, *pointers, *scalars)`` for each activation group, on its models' blocks."""
+        if self.K * max(n, units) > _INT_MAX:  # the kernels index a group's [K, n] and [K, units] blocks with ints
+            raise ValueError(f"{self.K} runs of {units:,} units on batches of {n:,} rows are too large for the compiled "
+                             "kernels, whose indices are C ints; use fewer runs a stack (max_stack) or NSLIB_ENGINE=torch")
         for first, last, library in self.groups:
-            getattr(library, kernel)(last - first, n, units, *(_pointer(t, first) for t in tensors), *scalars)
+            status = getattr(library, kernel)(last - first, n, units, *(_pointer(t, first) for t in tensors), *scalars)
+            if status:
+                raise MemoryError(f"the compiled kernel {kernel} could not allocate its scratch memory for a layer of "
+                                  f"{units:,} units")
 
     def train_batch(
         self, X: Sequence[torch.Tensor], y: Sequence[torch.Tensor], rows: torch.Tensor

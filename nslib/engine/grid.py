@@ -34,6 +34,7 @@ from nslib.core.progress import progress as progress_bar
 from nslib.core.repro import pick_device
 from nslib.data.catalog import Dataset
 from nslib.engine.compiled import CompiledStack
+from nslib.engine.kernel_cache import KernelUnavailable, report_fallback
 from nslib.engine.models import count_params_of
 from nslib.engine.runstore import RunStore, as_table
 from nslib.engine.specs import (
@@ -65,7 +66,8 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt param
 
 def engine(device: torch.device, specs: Sequence[RunSpec]) -> str:
     """Which engine trains ``specs``: ``"compiled"`` (``nslib.engine.compiled``) on the CPU, ``"torch"`` (``TorchStack``) on a GPU
-    or for rational runs, whose coefficients are per model; ``NSLIB_ENGINE=torch`` picks torch's on the CPU too."""
+    or for rational runs, whose coefficients are per model; ``NSLIB_ENGINE=torch`` picks torch's on the CPU too.
+    Where the compiled kernels cannot be had, ``_new_stack`` falls back to the torch engine."""
     chosen = os.environ.get("NSLIB_ENGINE", "compiled")
     if chosen not in ENGINES:
         raise ValueError(f"NSLIB_ENGINE={chosen!r} is not an engine; use one of {list(ENGINES)} or leave it unset.")
@@ -78,10 +80,17 @@ def _is_rational(spec: RunSpec) -> bool:
     return spec.module_spec.lower() == "rational"
 
 
-def _new_stack(specs: Sequence[RunSpec], d: int, device: torch.device, engine_name: str) -> TorchStack | CompiledStack:
+def _new_stack(
+    specs: Sequence[RunSpec], d: int, device: torch.device, engine_name: str
+) -> tuple[TorchStack | CompiledStack, str]:
+    """A stack of ``engine_name`` and the engine it is: the torch engine's where the compiled kernels cannot be had
+    here (no gcc, no libmvec, not Linux, a refused kernel cache), which ``report_fallback`` says once."""
     if engine_name == "compiled":
-        return CompiledStack(specs, [initial_model(spec, d) for spec in specs])
-    return TorchStack(specs, d, device)
+        try:
+            return CompiledStack(specs, [initial_model(spec, d) for spec in specs]), engine_name
+        except KernelUnavailable as error:
+            report_fallback(error)
+    return TorchStack(specs, d, device), "torch"
 
 
 def _train_stack(
@@ -94,8 +103,7 @@ def _train_stack(
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
-    engine_name = engine(device, specs)
-    stack = _new_stack(specs, d, device, engine_name)
+    stack, engine_name = _new_stack(specs, d, device, engine(device, specs))
     K, batch_size, epochs = len(specs), specs[0].batch_size, specs[0].epochs
     X = [splits[spec.seed].X_train for spec in specs]
     y = [splits[spec.seed].y_train for spec in specs]

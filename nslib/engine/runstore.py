@@ -1,10 +1,12 @@
 """Where training runs are kept (``RunStore``), and how they are summarised over seeds (``summarise``).
 
 ``RunStore`` is an append-only CSV, ``derived_dir()/runs.csv``, one line per run,
-which several processes may append to. Runs are appended as complete lines in
-one ``os.write`` (``O_APPEND``, then ``fsync``), so a process killed at any
-moment leaves at most a torn last line: ``read`` ignores it, the next ``append``
-cuts it off, and that run is simply trained again.
+which several processes may append to, one at a time: a writer holds the lock
+file ``.runs.csv.lock`` (hidden, so that copying the folder's files leaves it;
+the filelock library: ``flock`` on POSIX, ``msvcrt`` on Windows). Runs are
+appended as complete lines in one ``os.write`` (``O_APPEND``, then ``fsync``), so
+a process killed at any moment leaves at most a torn last line: ``read`` ignores
+it, the next ``append`` cuts it off, and that run is simply trained again.
 
 A run's identity is its spec's ``key``, the fingerprint of its data
 (``data_sha256``, ``nslib.core.repro.data_fingerprint``) and the ``code_version`` of
@@ -17,7 +19,6 @@ next ``append``; its rows then match nothing.
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import math
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 from scipy import stats
 
 from nslib.core.files import atomic_write
@@ -75,45 +77,53 @@ def _lines(rows: Iterable[Mapping[str, object]]) -> str:
     return buffer.getvalue()
 
 
+def _read_at(fd: int, offset: int, length: int) -> bytes:
+    """``length`` bytes of ``fd`` from ``offset`` (``os.pread``, which Windows lacks; appends go to the end anyway)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, length)
+
+
 class RunStore:
     """The append-only file of finished runs (default ``derived_dir()/runs.csv``)."""
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else derived_dir() / RUNS_FILE
 
-    def _open_current(self) -> int:
-        """An fd of the file, locked exclusively, with the current header (created or upgraded first)."""
+    def _lock(self) -> FileLock:
+        """The lock every writer holds: on a file of its own, which a header upgrade never replaces."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.path.with_name(f".{self.path.name}.lock"))
+
+    def _with_current_header(self) -> None:
+        """Create the file, or upgrade it to the current header; called under the lock."""
         if not self.path.exists():
-            with atomic_write(self.path, exclusive=True) as handle:
+            with atomic_write(self.path) as handle:
                 handle.write((",".join(COLUMNS) + "\n").encode())
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_ino == os.stat(self.path).st_ino:  # else another writer upgraded it meanwhile
-            with open(self.path, newline="") as file:
-                header = next(csv.reader([file.readline()]), [])
-            if header == list(COLUMNS):
-                return fd
+            return
+        with open(self.path, newline="") as file:
+            header = next(csv.reader([file.readline()]), [])
+        if header != list(COLUMNS):
             old = self.read()
             with atomic_write(self.path) as handle:
                 handle.write((",".join(COLUMNS) + "\n" + _lines(old.to_dict("records"))).encode())
-        os.close(fd)  # then open the file again: upgraded, by this writer or another
-        return self._open_current()
 
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
-        """Append runs in one write, then fsync, under an exclusive lock: a torn last line is cut off first."""
+        """Append runs in one write, then fsync, under the writers' lock: a torn last line is cut off first."""
         text = _lines(rows)
         if not text:
             return
-        fd = self._open_current()
-        try:
-            size = os.fstat(fd).st_size
-            if os.pread(fd, 1, size - 1) != b"\n":
-                tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
-                os.ftruncate(fd, size - len(tail) + tail.rindex(b"\n") + 1)
-            os.write(fd, text.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # also releases the lock
+        with self._lock():
+            self._with_current_header()
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0))  # no newline translation
+            try:
+                size = os.lseek(fd, 0, os.SEEK_END)
+                if _read_at(fd, size - 1, 1) != b"\n":
+                    tail = _read_at(fd, max(0, size - (1 << 20)), min(size, 1 << 20))
+                    os.ftruncate(fd, size - len(tail) + tail.rindex(b"\n") + 1)
+                os.write(fd, text.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def read(self) -> pd.DataFrame:
         """Every complete run in the file, typed; torn or malformed lines are dropped.
