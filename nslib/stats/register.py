@@ -28,6 +28,7 @@ PAPER, TUNED = "paper", "tuned"
 BUDGETS = (PAPER, TUNED)
 REGISTER_FILE = "claims.csv"
 OWN_QUESTION = "own question"
+METHOD = "method"  # a paper claim judged over the method's draws (notebook 04): never tallied as the paper's
 REGISTER_COLUMNS = [
     "id", "family", "kind", "paper_words", "source", "claim", "dataset", "metric", "test",
     *[f"{field}_{budget}" for budget in BUDGETS for field in ("n_seeds", "mean", "ci_low", "ci_high", "p_holm")],
