@@ -134,3 +134,29 @@ def test_the_draws_figure_has_one_panel_per_budget_and_marks_the_protocol():
     assert len(fig.axes) == 2 and all("budget" in ax.get_title() for ax in fig.axes)
     assert "protocol" in " ".join(text.get_text() for text in fig.axes[-1].get_legend().get_texts())
     plt.close(fig)
+
+
+def test_with_baselines_keeps_the_baselines_own_runs_and_the_draws_formulas_only():
+    own = pd.DataFrame({"dataset": "FOREST_COVER", "arch": ["light", "light", "heavy", "light"],
+                        "activation": ["ReLU", "sin(x)", "ReLU", "GELU"], "seed": 42, "auc": [0.8, 0.7, 0.9, 0.81]})
+    drawn = pd.DataFrame({"dataset": "FOREST_COVER", "arch": "light", "activation": ["sin(x)", "ReLU"], "seed": 42,
+                          "auc": [0.82, 0.5]})
+    both = draws.with_baselines(own, drawn)
+    assert sorted(zip(both["activation"], both["auc"])) == [("GELU", 0.81), ("ReLU", 0.8), ("sin(x)", 0.82)]
+
+
+def test_family_check_sets_each_gp_seeds_own_tuned_budget_beside_the_family_budget():
+    table = draws.judge_draws(DRAWS, {TUNED: runs_for(0.02, -0.02)}, ROWS)
+    # Section 3 tuned sin(x) on its own: 0.03 above ReLU there (the family budget gave it 0.02).
+    own_runs = pd.DataFrame(light_runs("FOREST_COVER", "ReLU", 0.80, 0) + light_runs("FOREST_COVER", "sin(x)", 0.83, 0))
+    budgets = pd.DataFrame({"dataset": "FOREST_COVER", "arch": "light", "activation": ["sin(x)"], "lr": [0.01],
+                            "epochs": [20]})
+    check = draws.family_check(table, own_runs.assign(arch="light"), budgets, {42: "sin(x)", 43: "cos(x)"})
+    assert check["gp_seed"].tolist() == [42]  # cos(x) has no budget of its own here
+    row = check.iloc[0]
+    assert (row["own_lr"], row["own_epochs"], row["family_verdict"]) == (0.01, 20, "holds")
+    assert row["own_mean"] == pytest.approx(0.03) and row["family_mean"] == pytest.approx(0.02)
+
+
+def test_no_target_of_the_claims_gives_an_empty_table():
+    assert draws.judge_draws(DRAWS, {PAPER: runs_for(0.02, -0.02)}, {"HIGGS": 1000}).empty

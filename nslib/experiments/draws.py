@@ -29,7 +29,7 @@ from nslib.experiments.profiles import Profile
 from nslib.experiments.transfer import PAPER_BOUNDARY_WORDS, PAPER_TRANSFER_WORDS
 from nslib.formulas.activations import activation_label
 from nslib.stats.comparisons import seed_differences
-from nslib.stats.register import BUDGETS, METHOD, split_sizes
+from nslib.stats.register import BUDGETS, METHOD, TUNED, split_sizes
 from nslib.stats.significance import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, VERDICTS, judge
 
 SAMPLE_KEEP = 0.9  # a discovery sample k > 0 keeps this share of the rows
@@ -111,11 +111,21 @@ def family_budgets(budgets: pd.DataFrame, formula: str, targets: Sequence[str]) 
     return {target: (float(chosen.loc[target, "lr"]), int(chosen.loc[target, "epochs"])) for target in targets}
 
 
+def with_baselines(baseline_runs: pd.DataFrame, draw_runs: pd.DataFrame) -> pd.DataFrame:
+    """The Light runs of ``DRAW_CLAIMS``' baselines (ReLU, GELU, SiLU) in ``baseline_runs`` and the draws' runs, one
+    table at one budget: the baselines keep their own runs (their own tuned budget), whatever the draws got."""
+    names = {activation_label(claim.baseline) for claim in DRAW_CLAIMS}
+    baselines = baseline_runs[(baseline_runs["arch"] == "light") & baseline_runs["activation"].isin(names)]
+    return pd.concat([baselines, draw_runs[~draw_runs["activation"].isin(names)]], ignore_index=True)
+
+
 def judge_draws(draws: pd.DataFrame, runs: Mapping[str, pd.DataFrame], rows: Mapping[str, int]) -> pd.DataFrame:
     """Every draw's verdict on every claim of ``DRAW_CLAIMS`` whose data set ``rows`` has, at each budget in ``runs``
     (budget: Light runs holding the baselines and the draws' formulas at that budget): ``judge`` of the claim's
     per-seed paired differences, the draw's claims one family (Holm within it). Columns ``DRAWS_COLUMNS``."""
     claims = [claim for claim in DRAW_CLAIMS if claim.dataset in rows]
+    if not claims:
+        return pd.DataFrame(columns=DRAWS_COLUMNS)
     out = []
     for budget, table in runs.items():
         light = table[table["arch"] == "light"]
@@ -131,6 +141,28 @@ def judge_draws(draws: pd.DataFrame, runs: Mapping[str, pd.DataFrame], rows: Map
             out.append(judged.assign(gp_seed=draw.gp_seed, sample=draw.sample, protocol=draw.protocol,
                                      formula=draw.formula, budget=budget))
     return pd.concat(out, ignore_index=True)[DRAWS_COLUMNS]
+
+
+def family_check(table: pd.DataFrame, tuned_runs: pd.DataFrame, budgets: pd.DataFrame,
+                 gp_formulas: Mapping[int, str], target: str = "FOREST_COVER") -> pd.DataFrame:
+    """The draws that section 3 tuned on their own (each GP seed's formula on the full sample, on ``target``):
+    their own tuned budget and mean difference from Light ReLU there (``tuned_runs``), beside the mean and verdict
+    at the family budget (``judge_draws``'s ``table``). How far the family budget moves a draw, measured."""
+    family = table[(table["budget"] == TUNED) & (table["sample"] == 0) & (table["claim_id"] == "transfer-relu")]
+    family = family.set_index("gp_seed")
+    light = tuned_runs[tuned_runs["arch"] == "light"]
+    rows = []
+    for seed, formula in gp_formulas.items():
+        own = budgets[(budgets["dataset"] == target) & (budgets["arch"] == "light")
+                      & (budgets["activation"] == activation_label(formula))]
+        if seed not in family.index or own.empty:
+            continue
+        diffs = seed_differences(light, target, activation_label(formula), activation_label("relu"))
+        rows.append({"gp_seed": seed, "formula": formula, "own_lr": float(own["lr"].iloc[0]),
+                     "own_epochs": int(own["epochs"].iloc[0]), "own_mean": diffs.mean(),
+                     "family_mean": family.loc[seed, "mean"], "family_verdict": family.loc[seed, "verdict"]})
+    return pd.DataFrame(rows, columns=["gp_seed", "formula", "own_lr", "own_epochs", "own_mean", "family_mean",
+                                       "family_verdict"])
 
 
 def share_interval(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
