@@ -132,7 +132,7 @@ def test_the_draws_figure_has_one_panel_per_budget_and_marks_the_protocol():
     table = draws.judge_draws(DRAWS, {PAPER: runs_for(0.02, -0.02), TUNED: runs_for(0.02, 0.02)}, ROWS)
     fig = draws.plot_draws(table)
     assert len(fig.axes) == 2 and all("budget" in ax.get_title() for ax in fig.axes)
-    assert "protocol" in " ".join(text.get_text() for text in fig.axes[-1].get_legend().get_texts())
+    assert "protocol" in " ".join(text.get_text() for text in fig.legends[0].get_texts())
     plt.close(fig)
 
 

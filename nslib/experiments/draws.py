@@ -52,13 +52,19 @@ class DrawClaim:
     baseline: str
     sign: int
     paper_words: str
+    short: str  # the figure's label
+
 
 
 DRAW_CLAIMS = (
-    DrawClaim("transfer-relu", "Transfer (HIGGS) beats Light ReLU", "FOREST_COVER", "relu", 1, PAPER_TRANSFER_WORDS),
-    DrawClaim("transfer-gelu", "Transfer (HIGGS) beats Light GELU", "FOREST_COVER", "gelu", 1, PAPER_TRANSFER_WORDS),
-    DrawClaim("transfer-silu", "Transfer (HIGGS) beats Light SiLU", "FOREST_COVER", "silu", 1, PAPER_TRANSFER_WORDS),
-    DrawClaim("boundary-relu", "Light ReLU beats Transfer (HIGGS)", "SPAMBASE", "relu", -1, PAPER_BOUNDARY_WORDS),
+    DrawClaim("transfer-relu", "Transfer (HIGGS) beats Light ReLU", "FOREST_COVER", "relu", 1, PAPER_TRANSFER_WORDS,
+              "formula beats\nLight ReLU\n(FOREST_COVER)"),
+    DrawClaim("transfer-gelu", "Transfer (HIGGS) beats Light GELU", "FOREST_COVER", "gelu", 1, PAPER_TRANSFER_WORDS,
+              "formula beats\nLight GELU\n(FOREST_COVER)"),
+    DrawClaim("transfer-silu", "Transfer (HIGGS) beats Light SiLU", "FOREST_COVER", "silu", 1, PAPER_TRANSFER_WORDS,
+              "formula beats\nLight SiLU\n(FOREST_COVER)"),
+    DrawClaim("boundary-relu", "Light ReLU beats Transfer (HIGGS)", "SPAMBASE", "relu", -1, PAPER_BOUNDARY_WORDS,
+              "Light ReLU beats\nthe formula\n(SPAMBASE)"),
 )
 
 
@@ -223,22 +229,26 @@ def plot_draws(table: pd.DataFrame) -> plt.Figure:
     """Every draw's mean paired difference per claim (positive: the claim is right), one panel per budget, the
     protocol's draw (GP seed 42, sample 0) marked."""
     budgets = list(dict.fromkeys(table["budget"]))
-    fig, axes = plt.subplots(1, len(budgets), figsize=(6 * len(budgets), 4.2), sharey=True, squeeze=False,
+    fig, axes = plt.subplots(1, len(budgets), figsize=(6.5 * len(budgets), 4.8), sharey=True, squeeze=False,
                              layout="constrained")
-    order = list(dict.fromkeys(table["claim"]))
+    shorts = {claim.id: claim.short for claim in DRAW_CLAIMS}
+    table = table.assign(comparison=table["claim_id"].map(shorts))
+    order = list(dict.fromkeys(table["comparison"]))
+    palette = dict(zip(VERDICTS, ("tab:green", "tab:red", "tab:blue", "tab:gray")))
     for ax, budget in zip(axes[0], budgets):
         part = table[table["budget"] == budget]
         with fixed_jitter():
-            sns.stripplot(part, x="claim", y="mean", order=order, hue="verdict", hue_order=list(VERDICTS),
-                          jitter=0.2, size=6, alpha=0.8, ax=ax, legend=ax is axes[0][-1])
+            sns.stripplot(part, x="comparison", y="mean", order=order, hue="verdict", hue_order=list(VERDICTS),
+                          palette=palette, jitter=0.2, size=6, alpha=0.8, ax=ax, legend=ax is axes[0][0])
         protocol = part[part["protocol"].astype(bool)]
-        ax.scatter([order.index(c) for c in protocol["claim"]], protocol["mean"], marker="*", s=260,
+        ax.scatter([order.index(c) for c in protocol["comparison"]], protocol["mean"], marker="*", s=260,
                    facecolor="none", edgecolor="black", linewidth=1.5, zorder=5,
                    label="the paper's protocol (GP seed 42, full sample)")
         ax.axhline(0, color="grey", linewidth=1)
-        ax.set(xlabel="", ylabel="mean over seeds of the claimed winner minus the other (ROC AUC)",
+        ax.set(xlabel="", ylabel="claimed winner minus the other\n(ROC AUC, mean over seeds)",
                title=f"{budget} budget: {part[['gp_seed', 'sample']].drop_duplicates().shape[0]} draws")
-        ax.tick_params(axis="x", rotation=15)
-    axes[0][-1].legend(loc="best", fontsize="small")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    axes[0][0].get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small")
     fig.suptitle("The method's draws (GP seed x HIGGS sample): each draw's formula on the transfer claims")
     return fig
