@@ -8,6 +8,9 @@ judges the family with ``judge``. ``record`` writes a family's rows at both
 budgets (the paper's and the tuned one, ``nslib.experiments.tuning``) into the claims
 register, ``claims.csv``, where the paper's claims carry its words and the
 compendium's own questions carry none and are never counted as the paper's.
+Rows of kind ``method`` (notebook 04) carry the paper's words too: a transfer
+claim judged over the method's draws, its estimate the share of draws for which
+it holds; ``tally`` leaves them out, so that no claim of the paper counts twice.
 """
 
 from __future__ import annotations
