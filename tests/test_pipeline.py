@@ -164,3 +164,42 @@ def test_report_shows_but_does_not_judge_numbers_of_other_data(tmp_path):
     assert "The data differ from the reference's for HIGGS" in text
     assert "out of tolerance" not in summary[2] and "were computed on other data" in summary[2]
     assert "| data differ: differs |" in re.sub(r" {2,}", " ", text) and "0.6500" in text and "0.7000" in text
+
+
+def _two_data_sets(folder, higgs_sha, transfer_auc, claim_mean):
+    """Reference-shaped tables by hand: HIGGS and FOREST_COVER, a Transfer row and a claim that uses HIGGS's formula."""
+    folder.mkdir(parents=True)
+    pd.DataFrame({"dataset": ["HIGGS", "FOREST_COVER"], "source": ["h.csv.gz", "c.data.gz"],
+                  "sha256": [higgs_sha, "fff"], "rows used": [100, 200]}).to_csv(folder / "datasets.csv", index=False)
+    pd.DataFrame({"Dataset": "FOREST_COVER", "Architecture": "Light", "Activation": ["ReLU", "Hybrid (Transfer)"],
+                  "Acc": 0.8, "AUC": [0.88, transfer_auc]}).to_csv(folder / "table2.csv", index=False)
+    pd.DataFrame({"id": ["t", "x", "r"], "dataset": "FOREST_COVER",
+                  "claim": ["Transfer (HIGGS) beats Light ReLU", "Paper's HIGGS formula x*cos(x) beats Light ReLU",
+                            "Light GELU beats Light ReLU"],
+                  "mean_paper": [claim_mean, 0.5, 0.1], "mean_tuned": [0.0, 0.5, 0.1],
+                  "verdict_paper_budget": "holds", "verdict_tuned_budget": "holds"}).to_csv(
+        folder / "claims.csv", index=False)
+
+
+def test_report_shows_numbers_that_use_another_data_sets_formula_as_depending_on_data_that_differ(tmp_path):
+    _two_data_sets(tmp_path / "reference", "abc", 0.90, 0.01)
+    _two_data_sets(tmp_path / "run" / "derived", "new", 0.85, 0.01)  # only HIGGS's file differs
+    numbers = reproduction.key_numbers(tmp_path / "run" / "derived", tmp_path / "reference")[1]
+    status = {(row.table, row.key, row.number): row.status for row in numbers.itertuples()}
+    assert status[("table2.csv", "FOREST_COVER / Light / Hybrid (Transfer)", "AUC")] == \
+        "depends on data that differ (HIGGS): differs"  # 0.05 apart: not "OUT of tolerance"
+    assert status[("table2.csv", "FOREST_COVER / Light / Hybrid (Transfer)", "Acc")] == \
+        "depends on data that differ (HIGGS)"
+    assert status[("table2.csv", "FOREST_COVER / Light / ReLU", "AUC")] == "within"
+    assert status[("claims.csv", "t / FOREST_COVER", "mean_paper")] == "depends on data that differ (HIGGS)"
+    assert status[("claims.csv", "x / FOREST_COVER", "mean_paper")] == "within"  # the paper's printed formula
+    assert status[("claims.csv", "r / FOREST_COVER", "verdict_paper_budget")] == "within"
+    assert "or with a formula found on other data" in reproduction.verdict(numbers)
+
+
+def test_formula_sources_name_the_data_sets_a_row_uses():
+    names = ["HIGGS", "FOREST_COVER", "SPAMBASE"]
+    assert reproduction.formula_sources("HIGGS formula, GP seed 43 beats Light ReLU", names) == {"HIGGS"}
+    assert reproduction.formula_sources("SPAMBASE / Light / Hybrid (Transfer)", names) == {"SPAMBASE", "HIGGS"}
+    assert reproduction.formula_sources("Light GELU beats Light ReLU", names) == set()
+    assert reproduction.formula_sources("Paper's HIGGS formula x*cos(x) beats Light ReLU", names) == set()

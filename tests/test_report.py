@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nslib.core.paths import PROJECT_ROOT
+from nslib.experiments.draws import VERDICTS_FILE
 from nslib.publish.readme_results import (
     END,
     HEADLINE_FIGURE,
@@ -50,7 +51,9 @@ def test_committed_timing_page_says_what_the_committed_timings_say() -> None:
 
 def test_the_readme_headline_tallies_the_paper_claims_and_shows_one_figure_that_exists() -> None:
     text = headline_markdown(COMMITTED)
-    assert text.startswith("The paper's claims, each counted once")
+    first = ("The paper's transfer claims judged as claims about its method" if (COMMITTED / VERDICTS_FILE).exists()
+             else "The paper's claims, each counted once")
+    assert text.startswith(first)
     assert "| claim | data set | paper budget | tuned budget |" in text
     assert text.count("![") == 1 and f"]({HEADLINE_FIGURE})" in text
     assert (PROJECT_ROOT / HEADLINE_FIGURE).is_file()
@@ -159,6 +162,9 @@ def _claims_csv(folder) -> None:
         {"id": "03-own", "family": "03_training", "kind": "own question", "paper_words": "", "claim": "OWN QUESTION",
          "dataset": "HIGGS", "metric": "auc", "mean_paper": 0.5, "mean_tuned": 0.5,
          "verdict_paper_budget": "holds", "verdict_tuned_budget": "holds"},
+        {"id": "04-method-transfer-relu", "family": "04_transfer", "kind": "method", "paper_words": '"transfer"',
+         "claim": "METHOD CLAIM", "dataset": "FOREST_COVER", "metric": "share of draws", "mean_paper": 0.5,
+         "verdict_paper_budget": "cannot tell", "verdict_tuned_budget": "does not hold"},
     ]
     pd.DataFrame(rows).reindex(columns=REGISTER_COLUMNS).to_csv(folder / "claims.csv", index=False)
 
@@ -176,7 +182,7 @@ def test_results_count_only_the_papers_claims_at_both_budgets(tmp_path) -> None:
     assert ("| C gains 18% | HIGGS | efficiency | +0.001 [-0.020, +0.030] | **cannot tell** | - | "
             "**not judged** |") in lines
     assert "| A ranks high | SPAMBASE | auc | +0.250 | **holds** | +0.500 | **equivalent** |" in lines
-    assert "OWN QUESTION" not in text
+    assert "OWN QUESTION" not in text and "METHOD CLAIM" not in text
     header = "| claim | data set | metric | paper budget: estimate | verdict | tuned budget: estimate | verdict |"
     assert header in lines
 
@@ -186,3 +192,39 @@ def test_results_without_a_claims_register_say_nothing_about_verdicts(tmp_path) 
         shutil.copy(COMMITTED / name, tmp_path / name)
     text = results_markdown(tmp_path)
     assert "claims.csv" not in text and "**holds**" not in text
+
+
+def _method_verdicts_csv(folder) -> None:
+    """method_verdicts.csv by hand: two claims, two budgets, 20 draws each."""
+    rows = [("transfer-relu", "Transfer (HIGGS) beats Light ReLU", "FOREST_COVER", "paper", 3, 0.15, 0.032, 0.379,
+             "holds"),
+            ("transfer-relu", "Transfer (HIGGS) beats Light ReLU", "FOREST_COVER", "tuned", 0, 0.0, 0.0, 0.168,
+             "cannot tell"),
+            ("boundary-relu", "Light ReLU beats Transfer (HIGGS)", "SPAMBASE", "paper", 20, 1.0, 0.832, 1.0,
+             "holds")]
+    table = pd.DataFrame(rows, columns=["claim_id", "claim", "dataset", "budget", "n_holds", "share_holds", "ci_low",
+                                        "ci_high", "protocol_verdict"]).assign(n_draws=20)
+    table.to_csv(folder / VERDICTS_FILE, index=False)
+
+
+def test_the_headline_states_the_method_over_its_draws_first_when_its_table_exists(tmp_path) -> None:
+    shutil.copy(COMMITTED / "datasets.csv", tmp_path / "datasets.csv")
+    _claims_csv(tmp_path)
+    _method_verdicts_csv(tmp_path)
+    text = headline_markdown(tmp_path)
+    assert text.startswith("The paper's transfer claims judged as claims about its method (`method_verdicts.csv`): "
+                           "20 draws")
+    assert text.index("method_verdicts.csv") < text.index("The paper's claims, each counted once")
+    lines = text.splitlines()
+    assert ("| Transfer (HIGGS) beats Light ReLU | FOREST_COVER | 3 of 20 (15% [3%, 38%]); protocol: holds | "
+            "0 of 20 (0% [0%, 17%]); protocol: cannot tell |") in lines
+    assert ("| Light ReLU beats Transfer (HIGGS) | SPAMBASE | 20 of 20 (100% [83%, 100%]); protocol: holds | - |"
+            ) in lines
+    assert "METHOD CLAIM" not in text  # the method's register rows are not the paper's claims
+
+
+def test_without_method_verdicts_the_headline_omits_the_method(tmp_path) -> None:
+    shutil.copy(COMMITTED / "datasets.csv", tmp_path / "datasets.csv")
+    _claims_csv(tmp_path)
+    text = headline_markdown(tmp_path)
+    assert text.startswith("The paper's claims, each counted once") and "method_verdicts" not in text

@@ -48,8 +48,10 @@ def paired_runs(better: list[float], worse: list[float], *, dataset="FOREST_COVE
 def test_transfer_specs_trains_every_formula_on_every_data_set_the_extras_on_the_target_and_no_heavy_model():
     specs = transfer.transfer_specs(list(FORMULAS), FORMULAS, GP_FORMULAS, seeds=(42, 43), epochs=3)
     # Per seed: relu, gelu, silu and the three discovered formulas on each data set; on the target
-    # FOREST_COVER also the paper's x*cos(x) and GP seed 43's cos(x) (seeds 42 and 44 repeat formulas).
-    assert len(specs) == 2 * (6 + 6 + 8)
+    # FOREST_COVER also the paper's x*cos(x) and GP seed 43's cos(x) (seeds 42 and 44 repeat formulas); the shape
+    # controls cos(x), sin(x) and x*cos(x) on FOREST_COVER (all three already there) and SPAMBASE (sin(x) is the
+    # HIGGS formula, there already: cos(x) and x*cos(x) are new).
+    assert len(specs) == 2 * (6 + 8 + 8)
     assert len({spec.key for spec in specs}) == len(specs)
     assert {spec.arch for spec in specs} == {"light"}
     assert {spec.epochs for spec in specs} == {3}
@@ -58,7 +60,8 @@ def test_transfer_specs_trains_every_formula_on_every_data_set_the_extras_on_the
         return {spec.formula or spec.activation for spec in specs if spec.dataset == dataset and spec.seed == 42}
 
     discovered = {"sin(x)", "abs(x)", "add(x, sin(x))"}
-    assert on("SPAMBASE") == on("HIGGS") == {"relu", "gelu", "silu", *discovered}
+    assert on("HIGGS") == {"relu", "gelu", "silu", *discovered}
+    assert on("SPAMBASE") == {"relu", "gelu", "silu", *discovered, HIGGS_FORMULA_REPORTED, "cos(x)"}
     assert on("FOREST_COVER") == {"relu", "gelu", "silu", *discovered, HIGGS_FORMULA_REPORTED, "cos(x)"}
 
 
@@ -66,7 +69,7 @@ def test_transfer_specs_lists_a_formula_shared_by_two_data_sets_once():
     formulas = {"HIGGS": "sin(x)", "FOREST_COVER": "sin(x)"}
     specs = transfer.transfer_specs(list(formulas), formulas, {}, seeds=(42,), epochs=3)
     assert [spec.activation for spec in specs if spec.dataset == "FOREST_COVER"] == [
-        "relu", "gelu", "silu", "sin(x)", HIGGS_FORMULA_REPORTED
+        "relu", "gelu", "silu", "sin(x)", HIGGS_FORMULA_REPORTED, "cos(x)"  # cos(x): a shape control
     ]
 
 
@@ -123,13 +126,16 @@ def test_check_parameters_names_what_is_wrong():
 def test_transfer_claims_ask_each_question_once_so_that_holds_means_the_claim_is_right():
     claims = transfer.transfer_claims(list(FORMULAS), GP_FORMULAS, FORMULAS)
     # GP seeds 42, 44 and 45 found formulas already asked about (the Transfer, seed 43's, x*cos(x)): only 43 is asked.
+    # The shape controls: cos(x) is GP seed 43's formula and sin(x) the HIGGS formula, so only x*cos(x) is left.
     assert [claim.id for claim in claims] == [
-        "04-transfer-relu", "04-transfer-gelu", "04-transfer-silu", "04-transfer-xcosx", "04-transfer-gp43",
-        "04-boundary-relu", "04-boundary-specialist",
+        "04-transfer-relu", "04-transfer-gelu", "04-transfer-silu", "04-transfer-xcosx-relu",
+        "04-transfer-xcosx-gelu", "04-transfer-xcosx-silu", "04-shape-FOREST_COVER-xcosx",
+        "04-shape-SPAMBASE-xcosx", "04-transfer-gp43", "04-boundary-relu", "04-boundary-specialist",
     ]
     pairs = {claim.id: (claim.dataset, claim.better, claim.worse) for claim in claims}
     assert pairs["04-transfer-gelu"] == ("FOREST_COVER", "Transfer (HIGGS)", "Light GELU")
-    assert pairs["04-transfer-xcosx"] == ("FOREST_COVER", "Paper's HIGGS formula x*cos(x)", "Light ReLU")
+    assert pairs["04-transfer-xcosx-silu"] == ("FOREST_COVER", "Paper's HIGGS formula x*cos(x)", "Light SiLU")
+    assert pairs["04-shape-SPAMBASE-xcosx"] == ("SPAMBASE", "Transfer (HIGGS)", "Paper's HIGGS formula x*cos(x)")
     assert pairs["04-transfer-gp43"] == ("FOREST_COVER", "HIGGS formula, GP seed 43", "Light ReLU")
     assert pairs["04-boundary-relu"] == ("SPAMBASE", "Light ReLU", "Transfer (HIGGS)")
     assert pairs["04-boundary-specialist"] == ("SPAMBASE", "Specialist", "Transfer (HIGGS)")
@@ -138,7 +144,10 @@ def test_transfer_claims_ask_each_question_once_so_that_holds_means_the_claim_is
 def test_only_the_papers_own_claims_carry_its_words():
     claims = transfer.transfer_claims(list(FORMULAS), GP_FORMULAS, FORMULAS)
     paper = {claim.id for claim in claims if claim.paper_words}
-    assert paper == {"04-transfer-relu", "04-transfer-gelu", "04-transfer-silu", "04-boundary-relu"}
+    assert paper == {"04-transfer-relu", "04-transfer-gelu", "04-transfer-silu", "04-boundary-relu",
+                     "04-transfer-xcosx-relu", "04-transfer-xcosx-gelu", "04-transfer-xcosx-silu"}
+    assert all("outperforming ReLU, GELU, and SiLU" in claim.paper_words for claim in claims
+               if claim.id.startswith("04-transfer-xcosx"))
     assert all(claim.kind == "paper" and claim.source for claim in claims if claim.id in paper)
     assert all(claim.kind == OWN_QUESTION and not claim.source for claim in claims if claim.id not in paper)
 
@@ -159,7 +168,11 @@ def test_a_users_data_set_is_the_transfer_target_and_its_claims_are_not_the_pape
         ("04-transfer-relu", "Transfer (HIGGS)", "Light ReLU"),
         ("04-transfer-gelu", "Transfer (HIGGS)", "Light GELU"),
         ("04-transfer-silu", "Transfer (HIGGS)", "Light SiLU"),
-        ("04-transfer-xcosx", "Paper's HIGGS formula x*cos(x)", "Light ReLU"),
+        ("04-transfer-xcosx-relu", "Paper's HIGGS formula x*cos(x)", "Light ReLU"),
+        ("04-transfer-xcosx-gelu", "Paper's HIGGS formula x*cos(x)", "Light GELU"),
+        ("04-transfer-xcosx-silu", "Paper's HIGGS formula x*cos(x)", "Light SiLU"),
+        # cos(x) is the HIGGS formula and sin(x) SPAMBASE's here: they have those names, and are not asked
+        ("04-shape-tumours-xcosx", "Transfer (HIGGS)", "Paper's HIGGS formula x*cos(x)"),
     ]
     assert all(claim.kind == OWN_QUESTION for claim in mine)
     transfer.check_parameters(names, 3, 0)
@@ -172,7 +185,7 @@ def test_transfer_configs_add_the_papers_formula_and_the_gp_seeds_formulas_on_th
     assert {arch for _, arch, _, _ in configs} == {"light"}
     extras = [(dataset, activation) for dataset, _, activation, _ in configs
               if activation in (HIGGS_FORMULA_REPORTED, "cos(x)")]
-    assert extras == [("FOREST_COVER", HIGGS_FORMULA_REPORTED), ("FOREST_COVER", "cos(x)")]
+    assert extras == [("FOREST_COVER", HIGGS_FORMULA_REPORTED), ("FOREST_COVER", "cos(x)")]  # listed once each
     assert ("FOREST_COVER", "light", "sin(x)", None) in configs  # the Transfer
 
 
@@ -349,3 +362,19 @@ def test_the_trial_runs_end_to_end_on_small_data_with_the_training_engine():
     judged = judge_family(claims, runs, {name: len(data.y) for name, data in datasets.items()})
     assert judged["id"].tolist() == [claim.id for claim in claims]
     assert judged["n_seeds"].eq(2).all() and judged["n_test"].eq(60).all()
+
+
+def test_the_shape_controls_run_on_the_target_and_spambase_with_the_names_label_configs_gives_them():
+    configs = transfer.transfer_configs(list(FORMULAS), FORMULAS, {})
+    shapes = {(dataset, activation) for dataset, _, activation, _ in configs
+              if activation in ("cos(x)", "sin(x)", HIGGS_FORMULA_REPORTED) and dataset != "HIGGS"}
+    assert shapes == {(name, shape) for name in ("FOREST_COVER", "SPAMBASE")
+                      for shape in ("cos(x)", "sin(x)", HIGGS_FORMULA_REPORTED)}
+    assert transfer.shape_labels({"HIGGS": "abs(x)"}, {}) == {
+        "cos": "cos(x)", "sin": "sin(x)", "xcosx": "Paper's HIGGS formula x*cos(x)"}
+    assert transfer.shape_labels({"HIGGS": "abs(x)"}, {43: "cos( x )"}) == {
+        "sin": "sin(x)", "xcosx": "Paper's HIGGS formula x*cos(x)"}
+    runs = runs_table([("SPAMBASE", "light", "cos(x)", 42, 0.8, 0.7, "ok"),
+                       ("SPAMBASE", "light", "mul(cos(x), x)", 42, 0.8, 0.7, "ok")])
+    assert transfer.label_configs(runs, {"HIGGS": "abs(x)"}, {})["config"].tolist() == [
+        "cos(x)", "Paper's HIGGS formula x*cos(x)"]

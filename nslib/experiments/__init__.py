@@ -6,6 +6,7 @@ Imports only from ``nslib.core``, ``nslib.data``, ``nslib.formulas``, ``nslib.st
 - ``paper_grid``: the paper's grid (notebook 03) and the role each run plays in it
 - ``tuning``: the tuned budget: learning rate and epochs chosen on validation data
 - ``transfer``: notebook 04: transfer matrix, GP seeds and the random-formula control
+- ``draws``: notebook 04: the transfer claims judged over the method's draws (GP seed x HIGGS sample)
 - ``efficiency``: notebook 05: Table 2, the efficiency gain's parts and claims
 - ``efficiency_plots``: notebook 05's figures
 - ``baselines``: gradient boosting and logistic regression on the same splits

@@ -30,6 +30,8 @@ class Profile:
     tune_seeds: tuple[int, ...] = (42,)
     higgs_rows: tuple[int, ...] = (2500, 5000, 10000)
     row_curve_refits: int = 500  # bootstrap refits of notebook 05's row-count curve
+    method_gp_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)  # notebook 04's draws of the method: GP seeds ...
+    method_samples: int = 4  # ... times discovery samples of HIGGS (sample 0: all its rows)
 
 
 PROFILES = {
@@ -50,6 +52,8 @@ PROFILES = {
         tune_epochs=4,
         higgs_rows=(750, 1500),
         row_curve_refits=100,
+        method_gp_seeds=(42, 43),
+        method_samples=2,
     ),
 }
 

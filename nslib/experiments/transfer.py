@@ -45,6 +45,9 @@ PAPER_TRANSFER_WORDS = (
     'Table 2 names "Hybrid (Transfer)" the best Forest Cover model'
 )
 PAPER_BOUNDARY_WORDS = 'Spambase is the approach\'s "boundary condition": the HIGGS formula does not transfer to it'
+PAPER_REPO_WORDS = 'the paper\'s repository: x*cos(x) transfers to Forest Cover, "outperforming ReLU, GELU, and SiLU"'
+# The shape controls: is the HIGGS formula more than a plain trigonometric shape (issue 29)?
+SHAPES = {"cos": "cos(x)", "sin": "sin(x)", "xcosx": HIGGS_FORMULA_REPORTED}
 ONE_OPERATOR_REFERENCES = {"x": "x", "sin(x)": "sin(x)", "cos(x)": "cos(x)", "x cos(x)": HIGGS_FORMULA_REPORTED}
 
 
@@ -159,9 +162,11 @@ def transfer_claims(
     """Notebook 04's family of mean-difference claims, framed so that "holds" means the claim is right.
 
     On the target (``target_of``): the paper's claims that ``Transfer (HIGGS)``
-    beats Light ReLU, GELU and SiLU, and as own questions x*cos(x) and each GP
-    seed's HIGGS formula not already asked about against Light ReLU. On
-    SPAMBASE, the paper's boundary: Light ReLU and the Specialist beat the HIGGS formula.
+    beats Light ReLU, GELU and SiLU, its repository's that x*cos(x) does, and as
+    own questions each GP seed's HIGGS formula not already asked about against
+    Light ReLU. On SPAMBASE, the paper's boundary: Light ReLU and the Specialist
+    beat the HIGGS formula. On both, the shape controls as own questions: the
+    HIGGS formula beats cos(x), sin(x) and x*cos(x) (``shape_labels``).
     """
     target = target_of(datasets)
     transfer = transfer_label(SOURCE)
@@ -172,8 +177,15 @@ def transfer_claims(
               source="title; Table 2" if is_paper else "")
         for b in PAPER_ACTIVATIONS
     ]
-    claims.append(Claim("04-transfer-xcosx", f"{PAPER_FORMULA_LABEL} beats Light ReLU", target, PAPER_FORMULA_LABEL,
-                        "Light ReLU"))
+    claims += [
+        Claim(f"04-transfer-xcosx-{b}", f"{PAPER_FORMULA_LABEL} beats Light {activation_label(b)}", target,
+              PAPER_FORMULA_LABEL, f"Light {activation_label(b)}", paper_words=PAPER_REPO_WORDS if is_paper else "",
+              source="the paper's repository" if is_paper else "")
+        for b in PAPER_ACTIVATIONS
+    ]
+    for dataset in shape_targets(datasets):
+        claims += [Claim(f"04-shape-{dataset}-{key}", f"{transfer} beats {label}", dataset, transfer, label)
+                   for key, label in shape_labels(formulas, gp_formulas).items()]
     # label_configs names a formula once: seed 42's as the Transfer, x*cos(x) as the paper's, else its first GP seed.
     asked = {str(parse(formulas[SOURCE])), str(parse(HIGGS_FORMULA_REPORTED))}
     for seed, formula in gp_formulas.items():
@@ -190,15 +202,35 @@ def transfer_claims(
     return claims
 
 
+def shape_targets(datasets: Sequence[str]) -> list[str]:
+    """The data sets of the shape controls: the transfer target and SPAMBASE, where loaded."""
+    return [name for name in dict.fromkeys([target_of(datasets), "SPAMBASE"]) if name in datasets]
+
+
+def shape_labels(formulas: Mapping[str, str], gp_formulas: Mapping[int, str]) -> dict[str, str]:
+    """The shape controls (``SHAPES``, by key) as ``label_configs`` names them: x*cos(x) as ``PAPER_FORMULA_LABEL``,
+    the others by their formula; a shape that is a data set's or a GP seed's formula is left out (it has that name)."""
+    taken = {str(parse(formula)) for formula in [*formulas.values(), *gp_formulas.values()]}
+    labels = {}
+    for key, shape in SHAPES.items():
+        if shape == HIGGS_FORMULA_REPORTED:
+            labels[key] = PAPER_FORMULA_LABEL
+        elif str(parse(shape)) not in taken:
+            labels[key] = str(parse(shape))
+    return labels
+
+
 def transfer_configs(
     datasets: Sequence[str], formulas: Mapping[str, str], gp_formulas: Mapping[int, str]
 ) -> list[Config]:
     """The Light configurations the family needs: the paper's grid without Heavy, x*cos(x) and the GP seeds' formulas
-    on the target."""
+    on the target, and the shape controls (``SHAPES``) on the target and SPAMBASE."""
     target = target_of(datasets)
     lights = [config for config in paper_configs(datasets, formulas, transfer_from=SOURCE) if config[1] == "light"]
-    extra = [HIGGS_FORMULA_REPORTED, *gp_formulas.values()]
-    return lights + [(target, "light", formula, None) for formula in extra]
+    extra = [(target, formula) for formula in [HIGGS_FORMULA_REPORTED, *gp_formulas.values()]]
+    extra += [(name, shape) for name in shape_targets(datasets) for shape in SHAPES.values()]
+    configs = lights + [(name, "light", formula, None) for name, formula in extra]
+    return list(dict.fromkeys(configs))
 
 
 def random_formulas(n: int, *, seed: int, n_features: int) -> pd.DataFrame:
