@@ -1,0 +1,74 @@
+"""The robustness table: each claim judged again under every budget, metric and margin (hand-made runs)."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from nslib.stats import robustness
+from nslib.stats.register import Claim
+
+ROWS = {"D": 10000}
+
+
+def _runs(shift_big: float, shift_small: float) -> pd.DataFrame:
+    """Ten seeds of three configs on D: "big" leads "base" by shift_big, "small" by shift_small (+-0.0001 per
+    seed), in AUC and in accuracy alike; 100 and 1000 parameters."""
+    rows = []
+    for seed in range(10):
+        wiggle = 0.0001 * (-1) ** seed
+        for config, lead in (("base", 0.0), ("big", shift_big + wiggle), ("small", shift_small + wiggle)):
+            rows.append({"dataset": "D", "config": config, "seed": seed, "status": "ok", "auc": 0.80 + lead,
+                         "acc": 0.70 + lead, "params": 1000 if config == "base" else 100})
+    return pd.DataFrame(rows)
+
+
+CLAIMS = [Claim("x-big", "big beats base", "D", "big", "base", paper_words="w"),
+          Claim("x-small", "small beats base", "D", "small", "base", paper_words="w")]
+
+
+def test_every_claim_is_judged_under_each_budget_metric_and_margin_and_a_flip_is_not_robust():
+    runs = {"paper": _runs(0.05, 0.004), "tuned": _runs(0.03, 0.004)}
+    table = robustness.choices(CLAIMS, runs, ROWS, family="x")
+    assert len(table) == 2 * 2 * 2 * 3  # claims x budgets x metrics x margins
+    assert set(table["metric"]) == {"auc", "acc"} and set(table["margin"]) == {0.0025, 0.005, 0.01}
+    small = table[table["id"] == "x-small"].set_index(["budget", "metric", "margin"])["verdict"]
+    # 0.004 +- 0.0001: clearly above 0 and above 0.0025, clearly inside +-0.005 and +-0.01.
+    assert (small.xs(0.0025, level="margin") == "holds").all()
+    assert (small.xs(0.005, level="margin") == "equivalent").all()
+    assert (small.xs(0.01, level="margin") == "equivalent").all()
+    summary = robustness.summary(table).set_index("id")
+    assert summary.loc["x-big", "robust"] and summary.loc["x-big", "holds"] == 12
+    assert not summary.loc["x-small", "robust"]
+    assert (summary.loc["x-small", "holds"], summary.loc["x-small", "equivalent"]) == (4, 8)
+
+
+def test_an_efficiency_claim_swaps_to_accuracy_over_log10_params():
+    runs = _runs(0.05, 0.004)
+    claim = Claim("x-e", "small is more efficient", "D", "small", "base", metric="efficiency", relative=True,
+                  offset=0.4)
+    runs = runs.assign(efficiency=runs["auc"] / runs["params"].map(math.log10))
+    table = robustness.choices([claim], {"paper": runs}, ROWS, margins=(0.005,))
+    means = table.set_index("metric")["mean"]
+    # E_small / E_base - 1 = (lead + x) / x * log10(1000) / log10(100) - 1, minus the offset 0.4.
+    assert means["efficiency"] == pytest.approx(0.804 / 0.80 * 1.5 - 1 - 0.4)
+    assert means["efficiency_acc"] == pytest.approx(0.704 / 0.70 * 1.5 - 1 - 0.4)
+
+
+def test_a_draw_of_the_method_is_one_more_choice():
+    runs = {"paper": _runs(0.05, 0.004)}
+    table = robustness.choices(CLAIMS, runs, ROWS, margins=(0.005,), draws={"GP seed 43": {"paper": _runs(0.05, -0.02)}})
+    assert set(table["draw"]) == {robustness.AS_RUN, "GP seed 43"}
+    small = table[table["id"] == "x-small"].set_index(["draw", "metric"])["verdict"]
+    assert small[("GP seed 43", "auc")] == "does not hold" and small[(robustness.AS_RUN, "auc")] == "equivalent"
+    assert list(robustness.verdict_grid(table).columns)[0].startswith("as run, paper, ")
+
+
+def test_record_replaces_its_familys_rows_and_keeps_the_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("NSLIB_DERIVED_DIR", str(tmp_path))
+    runs = {"paper": _runs(0.05, 0.004)}
+    robustness.record("03", robustness.choices(CLAIMS, runs, ROWS, margins=(0.005,)))
+    robustness.record("05", robustness.choices(CLAIMS[:1], runs, ROWS, margins=(0.005,)))
+    again = robustness.record("03", robustness.choices(CLAIMS[:1], runs, ROWS, margins=(0.005,)))
+    on_disk = pd.read_csv(tmp_path / robustness.ROBUSTNESS_FILE, dtype={"family": str})
+    assert on_disk["family"].tolist() == ["05", "05", "03", "03"] == again["family"].tolist()
