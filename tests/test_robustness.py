@@ -72,3 +72,23 @@ def test_record_replaces_its_familys_rows_and_keeps_the_others(tmp_path, monkeyp
     again = robustness.record("03", robustness.choices(CLAIMS[:1], runs, ROWS, margins=(0.005,)))
     on_disk = pd.read_csv(tmp_path / robustness.ROBUSTNESS_FILE, dtype={"family": str})
     assert on_disk["family"].tolist() == ["05", "05", "03", "03"] == again["family"].tolist()
+
+
+def test_the_readme_counts_robust_paper_claims_only_and_omits_the_line_without_the_table(tmp_path):
+    from nslib.core.paths import reference_dir
+    from nslib.publish.readme_results import headline_markdown
+
+    for name in ("claims.csv", "datasets.csv"):
+        (tmp_path / name).write_bytes((reference_dir() / name).read_bytes())
+    assert "Robust (" not in headline_markdown(tmp_path)
+    # Three paper claims, two with one verdict (robust), one that moves; an own question that moves, not counted.
+    rows = [("p1", "paper", "holds"), ("p1", "paper", "holds"), ("p2", "paper", "cannot tell"),
+            ("p2", "paper", "cannot tell"), ("p3", "paper", "holds"), ("p3", "paper", "equivalent"),
+            ("q1", "own question", "holds"), ("q1", "own question", "cannot tell")]
+    table = pd.DataFrame([{"family": "05", "id": i, "kind": k, "claim": i, "dataset": "D", "draw": "as run",
+                           "budget": "paper", "metric": "auc", "margin": m, "n_seeds": 10, "mean": 0.0,
+                           "ci_low": 0.0, "ci_high": 0.0, "verdict": v}
+                          for (i, k, v), m in zip(rows, [0.0025, 0.01] * 4)])
+    table.to_csv(tmp_path / robustness.ROBUSTNESS_FILE, index=False)
+    text = headline_markdown(tmp_path)
+    assert "2 of 3 paper claims keep one verdict" in text and "margins 0.0025, 0.01" in text
