@@ -92,3 +92,13 @@ def test_the_readme_counts_robust_paper_claims_only_and_omits_the_line_without_t
     table.to_csv(tmp_path / robustness.ROBUSTNESS_FILE, index=False)
     text = headline_markdown(tmp_path)
     assert "2 of 3 paper claims keep one verdict" in text and "margins 0.0025, 0.01" in text
+
+
+def test_a_choice_with_no_spread_gets_no_test_instead_of_stopping_the_table():
+    runs = _runs(0.05, 0.004)
+    runs.loc[runs["config"] == "small", "acc"] = 0.71  # exactly 0.01 above base's 0.70 on every seed
+    table = robustness.choices(CLAIMS, {"paper": runs}, ROWS, margins=(0.005,))
+    verdicts = table.set_index(["id", "metric"])["verdict"]
+    assert verdicts[("x-small", "acc")] == robustness.NO_TEST and verdicts[("x-small", "auc")] == "equivalent"
+    assert verdicts[("x-big", "acc")] == "holds"
+    assert not robustness.summary(table).set_index("id").loc["x-small", "robust"]
