@@ -30,7 +30,7 @@ from nslib.formulas.activations import NAMED_LABELS
 from nslib.stats import paper
 from nslib.stats.comparisons import efficiency, efficiency_gain_parts, seed_differences
 from nslib.stats.register import Claim
-from nslib.stats.significance import ACC_MARGIN
+from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN
 
 HEAVY = "Heavy ReLU"
 CLAIMED_GAIN = (0.18, 0.21)  # "18-21% more parameter efficient" (the paper's Table 2 summary)
@@ -43,7 +43,6 @@ TABLE2_COLUMNS = {  # config_summary's column: its name in the paper's Table 2 (
 PAPER_BEST = {"HIGGS": "Light ReLU", "FOREST_COVER": transfer_label("HIGGS"), "SPAMBASE": SPECIALIST}
 # The width curve's order of roles (an activation at any width): the built-ins, then the Specialist.
 ROLE_ORDER = (*NAMED_LABELS, SPECIALIST)
-GAIN_MARGIN = 0.005  # half a point of efficiency gain: the smallest difference of interest
 # ------------------------------------------------------------ parameters and specs
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from nslib.core.paths import PROJECT_ROOT, reference_dir
 from nslib.stats import paper, robustness
 from nslib.stats.register import BUDGETS, PAPER, REGISTER_FILE, TUNED, tally
-from nslib.stats.significance import MARGIN
+from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN, MARGIN
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TIMINGS_START, TIMINGS_END = "<!-- timings:start -->", "<!-- timings:end -->"
@@ -107,7 +107,8 @@ def _tally_sentence(register: pd.DataFrame) -> str:
     )
     return (
         f"The paper's claims, each counted once (`{REGISTER_FILE}`; ten seeds, paired by seed, corrected "
-        f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC): of "
+        f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC, {ACC_MARGIN} accuracy, "
+        f"{GAIN_MARGIN} of efficiency gain): of "
         f"{int((register['kind'] == 'paper').sum())} claims, {summary}. The compendium's own questions are in "
         "the register too, and are not counted here."
     )

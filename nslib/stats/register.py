@@ -172,12 +172,14 @@ def tally(register: pd.DataFrame) -> pd.DataFrame:
 
 
 def side_by_side(judged: Mapping[str, pd.DataFrame], digits: int = 4) -> pd.DataFrame:
-    """``judge_family`` tables of each budget in one table: per claim, "mean [low, high]" and the verdict per budget."""
+    """``judge_family`` tables of each budget in one table: per claim, "mean [low, high]" and the verdict per budget
+    ("holds, below the margin" where ``below_margin``)."""
     parts = []
     for budget, table in judged.items():
         text = [f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
                 for m, lo, hi in zip(table["mean"], table["ci_low"], table["ci_high"])]
+        verdicts = np.where(below_margin(table), table["verdict"] + ", below the margin", table["verdict"])
         parts.append(table[["id", "kind", "claim", "dataset"]].assign(**{
-            f"{budget}: estimate": text, f"{budget}: verdict": table["verdict"].to_numpy()}).set_index(
+            f"{budget}: estimate": text, f"{budget}: verdict": verdicts}).set_index(
                 ["id", "kind", "claim", "dataset"]))
     return pd.concat(parts, axis=1).reset_index().set_index("id")

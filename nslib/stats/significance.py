@@ -70,6 +70,7 @@ VERDICTS = (HOLDS, DOES_NOT_HOLD, EQUIVALENT, CANNOT_TELL)
 ALPHA = 0.05
 MARGIN = 0.005  # AUC; the smallest difference of interest (module docstring)
 ACC_MARGIN = 0.005  # accuracy (a fraction, so half a point); the same reasoning as MARGIN
+GAIN_MARGIN = 0.005  # relative efficiency gain (E_a / E_b - 1): half a point of gain
 RANK_SHARE = "rank share"
 
 
