@@ -102,3 +102,24 @@ def test_a_choice_with_no_spread_gets_no_test_instead_of_stopping_the_table():
     assert verdicts[("x-small", "acc")] == robustness.NO_TEST and verdicts[("x-small", "auc")] == "equivalent"
     assert verdicts[("x-big", "acc")] == "holds"
     assert not robustness.summary(table).set_index("id").loc["x-small", "robust"]
+
+
+def test_a_difference_that_holds_but_is_smaller_than_the_margin_is_marked_below_it(tmp_path, monkeypatch):
+    from nslib.stats import register
+    from nslib.stats.significance import judge
+
+    # 0.003 +- 0.001926 alternating: sd 0.00203, corrected se sqrt(0.1 + 0.25) * 0.00203 = 0.00120, so
+    # t = 0.003 / 0.00120 = 2.50 (p = 0.034: holds) and the TOST t = (0.003 - 0.005) / 0.00120 = -1.67
+    # (p = 0.065: not equivalent). A steady 0.05 holds well above the margin.
+    small = [0.003 + 0.001926 * (-1) ** j for j in range(10)]
+    big = [0.05 + 0.001 * (-1) ** j for j in range(10)]
+    claims = pd.DataFrame({"id": ["s", "b"], "claim": ["s", "b"], "differences": [small, big],
+                           "n_train": 8000, "n_test": 2000, "kind": "paper", "paper_words": "w", "source": "",
+                           "dataset": "D", "metric": "auc"})
+    judged = judge(claims)
+    assert judged["verdict"].tolist() == ["holds", "holds"]
+    assert register.below_margin(judged).tolist() == [True, False]
+    assert register.side_by_side({"paper": judged}).loc["s", "paper: verdict"] == "holds, below the margin"
+    monkeypatch.setenv("NSLIB_DERIVED_DIR", str(tmp_path))
+    written = register.record("x", {"paper": judged}).set_index("id")
+    assert written.loc["s", "below_margin_paper_budget"] and not written.loc["b", "below_margin_paper_budget"]
