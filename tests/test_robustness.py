@@ -57,7 +57,8 @@ def test_an_efficiency_claim_swaps_to_accuracy_over_log10_params():
 
 def test_a_draw_of_the_method_is_one_more_choice():
     runs = {"paper": _runs(0.05, 0.004)}
-    table = robustness.choices(CLAIMS, runs, ROWS, margins=(0.005,), draws={"GP seed 43": {"paper": _runs(0.05, -0.02)}})
+    draws = {"GP seed 43": {"paper": _runs(0.05, -0.02)}}
+    table = robustness.choices(CLAIMS, runs, ROWS, margins=(0.005,), draws=draws)
     assert set(table["draw"]) == {robustness.AS_RUN, "GP seed 43"}
     small = table[table["id"] == "x-small"].set_index(["draw", "metric"])["verdict"]
     assert small[("GP seed 43", "auc")] == "does not hold" and small[(robustness.AS_RUN, "auc")] == "equivalent"
