@@ -12,7 +12,7 @@ before it here (import-linter checks the contract in CI):
 - ``formulas``: the formula language and where formulas come from: parsing, computing, activations, genetic programming.
   ``symbolic``, ``parser``, ``activations``, ``rational``, ``discovery``.
 - ``stats``: the fair trial's statistics and the claims register, plus the paper's own numbers to set results beside.
-  ``comparisons``, ``significance``, ``register``, ``register_plot``, ``curves``, ``paper``.
+  ``comparisons``, ``significance``, ``register``, ``robustness``, ``register_plot``, ``curves``, ``paper``.
 - ``engine``: training: run specs, the reference loop, the torch and compiled engines, the grid and the run store.
   ``models``, ``specs``, ``reference``, ``torch_stack``, ``ccode``, ``kernel_cache``, ``compiled``, ``grid``, ``runstore``.
 - ``experiments``: the study's experiments, one or two modules per notebook: what is trained and how it is judged.

@@ -17,9 +17,9 @@ import pandas as pd
 
 from nslib.core.paths import PROJECT_ROOT, reference_dir
 from nslib.experiments.draws import VERDICTS_FILE
-from nslib.stats import paper
+from nslib.stats import paper, robustness
 from nslib.stats.register import BUDGETS, PAPER, REGISTER_FILE, TUNED, tally
-from nslib.stats.significance import MARGIN
+from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN, MARGIN
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TIMINGS_START, TIMINGS_END = "<!-- timings:start -->", "<!-- timings:end -->"
@@ -88,7 +88,10 @@ def _estimate(row: pd.Series, budget: str) -> str:
 def _verdict(row: pd.Series, budget: str) -> str:
     # A claim missing at one budget has an empty verdict there; tally counts it as "not judged".
     verdict = row[f"verdict_{budget}_budget"]
-    return "not judged" if pd.isna(verdict) else verdict
+    if pd.isna(verdict):
+        return "not judged"
+    # A difference that holds (or does not) by less than the margin says so beside the verdict.
+    return f"{verdict}, below the margin" if str(row.get(f"below_margin_{budget}_budget", "")) == "True" else verdict
 
 
 def _register(path: Path) -> pd.DataFrame:
@@ -105,17 +108,32 @@ def _tally_sentence(register: pd.DataFrame) -> str:
     )
     return (
         f"The paper's claims, each counted once (`{REGISTER_FILE}`; ten seeds, paired by seed, corrected "
-        f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC): of "
+        f"resampled t-test, Holm within each notebook, equivalence margin {MARGIN} AUC, {ACC_MARGIN} accuracy, "
+        f"{GAIN_MARGIN} of efficiency gain): of "
         f"{int((register['kind'] == 'paper').sum())} claims, {summary}. The compendium's own questions are in "
         "the register too, and are not counted here."
+    )
+
+
+def _robust_sentence(path: Path) -> str:
+    """How many of the paper's claims keep one verdict under every analysis choice (``robustness.csv``)."""
+    table = pd.read_csv(path, keep_default_na=False, dtype={"family": str, "id": str})
+    claims = robustness.summary(table[table["kind"] == "paper"])
+    margins = ", ".join(f"{m:g}" for m in sorted(set(table["margin"].astype(float))))
+    return (
+        f"Robust (`{robustness.ROBUSTNESS_FILE}`): {int(claims['robust'].sum())} of {len(claims)} paper claims "
+        f"keep one verdict under every analysis choice (both budgets, the claim's metric and the other one of "
+        f"AUC and accuracy, margins {margins}); the others' verdicts move with a choice."
     )
 
 
 def _verdict_lines(path: Path) -> list[str]:
     register = _register(path)
     paper_claims = register[register["kind"] == "paper"]
+    robust = path.parent / robustness.ROBUSTNESS_FILE
     return [
         _tally_sentence(register),
+        *(["", _robust_sentence(robust)] if robust.exists() else []),
         "",
         "| claim | data set | metric | paper budget: estimate | verdict | tuned budget: estimate | verdict |",
         "|---|---|---|---|---|---|---|",
@@ -227,7 +245,10 @@ def headline_markdown(derived: Path | None = None, results_page: str = "docs/res
         blocks.append("\n".join(_method_lines(derived / VERDICTS_FILE)))
     if (derived / REGISTER_FILE).exists():
         register = _register(derived / REGISTER_FILE)
-        blocks += [_tally_sentence(register), "\n".join(_verdict_table(register))]
+        blocks.append(_tally_sentence(register))
+        if (derived / robustness.ROBUSTNESS_FILE).exists():
+            blocks.append(_robust_sentence(derived / robustness.ROBUSTNESS_FILE))
+        blocks.append("\n".join(_verdict_table(register)))
     blocks.append(f"![The transfer claims of notebook 04: the claimed winner minus the other, per claim, at the "
                   f"paper's budget and at a tuned one]({HEADLINE_FIGURE})")
     if (derived / "baselines.csv").exists():

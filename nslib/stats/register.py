@@ -25,7 +25,14 @@ import pandas as pd
 from nslib.core.files import atomic_write
 from nslib.core.paths import derived_dir
 from nslib.stats.comparisons import seed_differences
-from nslib.stats.significance import MARGIN, RANK_SHARE, VERDICTS, judge
+from nslib.stats.significance import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    MARGIN,
+    RANK_SHARE,
+    VERDICTS,
+    judge,
+)
 
 PAPER, TUNED = "paper", "tuned"
 BUDGETS = (PAPER, TUNED)
@@ -35,7 +42,7 @@ METHOD = "method"  # a paper claim judged over the method's draws (notebook 04):
 REGISTER_COLUMNS = [
     "id", "family", "kind", "paper_words", "source", "claim", "dataset", "metric", "test",
     *[f"{field}_{budget}" for budget in BUDGETS for field in ("n_seeds", "mean", "ci_low", "ci_high", "p_holm")],
-    "verdict_paper_budget", "verdict_tuned_budget", "note",
+    "verdict_paper_budget", "verdict_tuned_budget", "below_margin_paper_budget", "below_margin_tuned_budget", "note",
 ]
 
 
@@ -44,7 +51,10 @@ class Claim:
     """One claim: ``better`` beats ``worse`` on ``dataset`` in ``metric``, by more than ``offset``.
 
     ``better`` and ``worse`` are values of the runs' ``by`` column (``config``).
-    With ``relative`` the per-seed difference is better / worse - 1. The paper's
+    With ``relative`` the per-seed difference is better / worse - 1. With
+    ``below`` the claim is the other side of the offset, "better - worse is less
+    than ``offset``" ("at most 21% more efficient", "at most 1 point less
+    accurate"): the judged difference is offset - (better - worse). The paper's
     claims carry its words in ``paper_words`` and where they stand in
     ``source``; the compendium's own questions leave both empty.
     """
@@ -57,6 +67,7 @@ class Claim:
     metric: str = "auc"
     relative: bool = False
     offset: float = 0.0
+    below: bool = False
     margin: float = MARGIN
     paper_words: str = ""
     source: str = ""
@@ -73,6 +84,23 @@ def split_sizes(n_rows: int, test_size: float = 0.2) -> tuple[int, int]:
     return n_rows - n_test, n_test
 
 
+def family_differences(
+    claims: Sequence[Claim], runs: pd.DataFrame, rows: Mapping[str, int], *, by: str = "config",
+    test_size: float = 0.2,
+) -> pd.DataFrame:
+    """One row per claim, ready for ``judge``: the claim's fields, its per-seed paired differences (minus the
+    offset, or the offset minus them for a ``below`` claim), and the split sizes from ``rows``."""
+    family = []
+    for claim in claims:
+        diffs = seed_differences(runs, claim.dataset, claim.better, claim.worse, claim.metric, by=by,
+                                 relative=claim.relative)
+        diffs = claim.offset - diffs if claim.below else diffs - claim.offset
+        n_train, n_test = split_sizes(rows[claim.dataset], test_size)
+        family.append({**asdict(claim), "kind": claim.kind, "differences": diffs.to_numpy(),
+                       "n_train": n_train, "n_test": n_test})
+    return pd.DataFrame(family)
+
+
 def judge_family(
     claims: Sequence[Claim], runs: pd.DataFrame, rows: Mapping[str, int], *, by: str = "config",
     test_size: float = 0.2,
@@ -82,14 +110,16 @@ def judge_family(
     ``rows`` maps each data set to its number of rows, which the corrected
     test needs (training and test part sizes of the 80/20 split).
     """
-    family = []
-    for claim in claims:
-        diffs = seed_differences(runs, claim.dataset, claim.better, claim.worse, claim.metric, by=by,
-                                 relative=claim.relative) - claim.offset
-        n_train, n_test = split_sizes(rows[claim.dataset], test_size)
-        family.append({**asdict(claim), "kind": claim.kind, "differences": diffs.to_numpy(),
-                       "n_train": n_train, "n_test": n_test})
-    return judge(pd.DataFrame(family))
+    return judge(family_differences(claims, runs, rows, by=by, test_size=test_size))
+
+
+def below_margin(table: pd.DataFrame) -> pd.Series:
+    """Per judged row, whether it holds or does not hold by less than its margin: significant, yet smaller than
+    the smallest difference of interest (TOST could not call it equivalent, the interval being too wide)."""
+    significant = table["verdict"].isin([HOLDS, DOES_NOT_HOLD])
+    if "test" in table.columns:
+        significant &= table["test"] != RANK_SHARE  # a rank share is not a difference
+    return significant & (table["mean"].abs() < table["margin"])
 
 
 def rank_row(claim: Claim, result: Mapping[str, object]) -> dict:
@@ -121,7 +151,8 @@ def record(family: str, judged: Mapping[str, pd.DataFrame], notes: Mapping[str, 
         table["test"] = table.apply(_test_name, axis=1)
         keep = table[["id", "family", "kind", "paper_words", "source", "claim", "dataset", "metric", "test"]]
         numbers = table[["n_seeds", "mean", "ci_low", "ci_high", "p_holm"]].add_suffix(f"_{budget}")
-        per_budget.append(pd.concat([keep, numbers, table["verdict"].rename(f"verdict_{budget}_budget")], axis=1))
+        per_budget.append(pd.concat([keep, numbers, table["verdict"].rename(f"verdict_{budget}_budget"),
+                                     below_margin(table).rename(f"below_margin_{budget}_budget")], axis=1))
     merged = per_budget[0]
     for other in per_budget[1:]:
         merged = merged.merge(other, how="outer", on=["id", "family", "kind", "paper_words", "source", "claim",
@@ -152,12 +183,14 @@ def tally(register: pd.DataFrame) -> pd.DataFrame:
 
 
 def side_by_side(judged: Mapping[str, pd.DataFrame], digits: int = 4) -> pd.DataFrame:
-    """``judge_family`` tables of each budget in one table: per claim, "mean [low, high]" and the verdict per budget."""
+    """``judge_family`` tables of each budget in one table: per claim, "mean [low, high]" and the verdict per budget
+    ("holds, below the margin" where ``below_margin``)."""
     parts = []
     for budget, table in judged.items():
         text = [f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
                 for m, lo, hi in zip(table["mean"], table["ci_low"], table["ci_high"])]
+        verdicts = np.where(below_margin(table), table["verdict"] + ", below the margin", table["verdict"])
         parts.append(table[["id", "kind", "claim", "dataset"]].assign(**{
-            f"{budget}: estimate": text, f"{budget}: verdict": table["verdict"].to_numpy()}).set_index(
+            f"{budget}: estimate": text, f"{budget}: verdict": verdicts}).set_index(
                 ["id", "kind", "claim", "dataset"]))
     return pd.concat(parts, axis=1).reset_index().set_index("id")
