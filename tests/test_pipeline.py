@@ -203,3 +203,16 @@ def test_formula_sources_name_the_data_sets_a_row_uses():
     assert reproduction.formula_sources("SPAMBASE / Light / Hybrid (Transfer)", names) == {"SPAMBASE", "HIGGS"}
     assert reproduction.formula_sources("Light GELU beats Light ReLU", names) == set()
     assert reproduction.formula_sources("Paper's HIGGS formula x*cos(x) beats Light ReLU", names) == set()
+
+
+def test_formulas_are_compared_on_the_full_data_not_on_the_method_draws_subsamples(tmp_path):
+    settings = {"population_size": 500, "generations": 5}
+    for side, draw_program in (("run", "cos(X1)"), ("reference", "sin(X2)")):
+        folder = tmp_path / side
+        folder.mkdir()
+        full = {"dataset": "HIGGS", "seed": 42, "program": "abs(X3)", "rows_used": 1000, "settings": settings}
+        draw = {**full, "program": draw_program}  # seed 42 on a 900-row subsample: another draw of the method
+        (folder / "formulas.json").write_text(json.dumps({
+            "HIGGS|rows=900|seed=42|data=aa": draw, "HIGGS|rows=1000|seed=42|data=bb": full}))
+    compared = reproduction.compare_formulas(tmp_path / "run", tmp_path / "reference", {"HIGGS": True})
+    assert compared[["run", "reference", "status"]].values.tolist() == [["abs(X3)", "abs(X3)", "within"]]

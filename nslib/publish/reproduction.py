@@ -91,12 +91,15 @@ def _formula_table(derived: Path) -> pd.DataFrame:
     path = derived / "formulas.json"
     if not path.exists():
         return pd.DataFrame(columns=["dataset", "seed", "settings", "program"])
-    records = json.loads(path.read_text()).values()
+    # Formulas found on all of a data set's rows; the method's draws on subsamples (``rows=`` fewer than the data
+    # set's in their cache key) are compared through method_draws.csv instead.
+    records = [record for key, record in json.loads(path.read_text()).items()
+               if f"|rows={record['rows_used']}|" in key]
     return pd.DataFrame([
         {"dataset": r["dataset"], "seed": r["seed"], "program": r["program"],
          "settings": f"population {r['settings']['population_size']}, {r['settings']['generations']} generations"}
         for r in records
-    ]).drop_duplicates(["dataset", "seed", "settings"])
+    ], columns=["dataset", "seed", "program", "settings"]).drop_duplicates(["dataset", "seed", "settings"])
 
 
 def _status(same_data: bool, ours: object, theirs: object, tolerance: float | None,
