@@ -217,6 +217,15 @@ def test_identical_differences_on_every_seed_are_refused() -> None:
         corrected_t([0.01, 0.01, 0.01], n_train=800, n_test=200)
 
 
+def test_a_claim_with_the_same_difference_on_every_seed_cannot_tell_and_the_family_is_still_judged() -> None:
+    # Accuracy on a tiny test split can move by exactly the same amount on every seed: no test applies.
+    table = judge(_claims(("stuck", [0.01] * 10), ("clear gain", _steady(0.02, 0.002)))).set_index("claim")
+    stuck = table.loc["stuck"]
+    assert (stuck["verdict"], stuck["p"], stuck["p_tost"], stuck["mean"]) == ("cannot tell", 1.0, 1.0, 0.01)
+    assert (stuck["ci_low"], stuck["ci_high"]) == (0.01, 0.01)
+    assert table.loc["clear gain", "verdict"] == "holds"
+
+
 def test_a_bad_margin_is_refused() -> None:
     with pytest.raises(ValueError, match="margin=0 must be positive"):
         corrected_t(D, n_train=800, n_test=200, margin=0)

@@ -94,7 +94,7 @@ def _formula_table(derived: Path) -> pd.DataFrame:
     # Formulas found on all of a data set's rows; the method's draws on subsamples (``rows=`` fewer than the data
     # set's in their cache key) are compared through method_draws.csv instead.
     records = [record for key, record in json.loads(path.read_text()).items()
-               if f"|rows={record['rows_used']}|" in key]
+               if "rows_used" not in record or f"|rows={record['rows_used']}|" in key]
     return pd.DataFrame([
         {"dataset": r["dataset"], "seed": r["seed"], "program": r["program"],
          "settings": f"population {r['settings']['population_size']}, {r['settings']['generations']} generations"}

@@ -173,7 +173,8 @@ def judge(claims: pd.DataFrame, alpha: float = ALPHA, margin: float = MARGIN) ->
     ``n_train`` and ``n_test``; an optional ``margin`` column overrides
     ``margin`` per claim. Other columns (dataset, metric, ...) are kept. Added:
     n_seeds, mean, se, ci_level, ci_low, ci_high, p, p_holm, margin, p_tost,
-    p_tost_holm and verdict.
+    p_tost_holm and verdict. A claim whose difference is the same on every seed
+    has no test: it is "cannot tell", with p-values of 1.
     """
     alpha = _check_fraction("alpha", alpha, "0.05")
     missing = [c for c in ("claim", "differences", "n_train", "n_test") if c not in claims.columns]
@@ -185,10 +186,16 @@ def judge(claims: pd.DataFrame, alpha: float = ALPHA, margin: float = MARGIN) ->
     margins = claims["margin"] if "margin" in claims.columns else pd.Series(margin, index=claims.index)
     rows = []
     for (_, row), delta in zip(claims.iterrows(), margins):
-        try:
-            test = corrected_t(row["differences"], row["n_train"], row["n_test"], delta)
-        except ValueError as error:
-            raise ValueError(f"claim {row['claim']!r}: {error}") from error
+        d = np.asarray(row["differences"], dtype=float)
+        if len(d) >= 2 and np.isfinite(d).all() and np.ptp(d) == 0:
+            # The same difference on every seed (accuracy on a tiny test split can do that): no test applies,
+            # so the claim gets p-values of 1 and "cannot tell", and the rest of the family is judged as usual.
+            test = {"mean": float(d[0]), "se": 0.0, "df": len(d) - 1, "t": math.nan, "p": 1.0, "p_tost": 1.0}
+        else:
+            try:
+                test = corrected_t(d, row["n_train"], row["n_test"], delta)
+            except ValueError as error:
+                raise ValueError(f"claim {row['claim']!r}: {error}") from error
         rows.append({"n_seeds": test["df"] + 1, **test, "margin": float(delta)})
     out = claims.drop(columns=["differences", "margin"], errors="ignore").reset_index(drop=True)
     out = pd.concat([out, pd.DataFrame(rows)], axis=1)
