@@ -32,7 +32,7 @@ import pandas as pd
 from nslib.core.files import atomic_write
 from nslib.core.paths import derived_dir
 from nslib.stats.register import Claim, family_differences
-from nslib.stats.significance import MARGIN, judge
+from nslib.stats.significance import MARGIN, has_spread, judge
 
 ROBUSTNESS_FILE = "robustness.csv"
 MARGINS = (0.0025, MARGIN, 0.01)
@@ -81,7 +81,7 @@ def choices(
 def _judge_testable(family: pd.DataFrame) -> pd.DataFrame:
     """``judge`` of the claims whose differences vary from seed to seed (Holm over those); a claim with the same
     difference on every seed (accuracy on a tiny test split can do that) gets ``NO_TEST`` instead of an error."""
-    spread = family["differences"].map(lambda d: len(d) >= 2 and bool(np.var(d) > 0))
+    spread = family["differences"].map(has_spread)
     stuck = family[~spread]
     untestable = stuck.assign(n_seeds=stuck["differences"].map(len), mean=stuck["differences"].map(np.mean),
                               ci_low=np.nan, ci_high=np.nan, verdict=NO_TEST).drop(columns="differences")

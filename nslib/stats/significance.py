@@ -95,6 +95,12 @@ def _check_values(name: str, values: Sequence[float] | np.ndarray | pd.Series) -
     return values
 
 
+def has_spread(differences: Sequence[float] | np.ndarray) -> bool:
+    """Whether per-seed differences vary at all: a test needs at least two values that are not all the same."""
+    d = np.asarray(differences, dtype=float)
+    return len(d) >= 2 and bool(np.ptp(d) > 0)
+
+
 def corrected_t(
     differences: Sequence[float] | np.ndarray | pd.Series, n_train: int, n_test: int, margin: float = MARGIN
 ) -> dict[str, float]:
@@ -187,7 +193,7 @@ def judge(claims: pd.DataFrame, alpha: float = ALPHA, margin: float = MARGIN) ->
     rows = []
     for (_, row), delta in zip(claims.iterrows(), margins):
         d = np.asarray(row["differences"], dtype=float)
-        if len(d) >= 2 and np.isfinite(d).all() and np.ptp(d) == 0:
+        if len(d) >= 2 and np.isfinite(d).all() and not has_spread(d):
             # The same difference on every seed (accuracy on a tiny test split can do that): no test applies,
             # so the claim gets p-values of 1 and "cannot tell", and the rest of the family is judged as usual.
             test = {"mean": float(d[0]), "se": 0.0, "df": len(d) - 1, "t": math.nan, "p": 1.0, "p_tost": 1.0}
