@@ -75,39 +75,56 @@ def test_table_has_one_row_per_data_set_model_and_seed() -> None:
     assert set(table["model"]) == set(BASELINES)
 
 
-def _validation_aucs(data: Dataset, seed: int) -> dict[tuple[float, int], float]:
-    """Our own search: every grid point's validation AUC on a split carved from seed's training part."""
+def _validation_auc(data: Dataset, seed: int, learning_rate: float, leaves: int) -> tuple[float, int]:
+    """Our own fit: one grid point's validation AUC and iterations on a split carved from seed's training part."""
     X_train, _, y_train, _ = _split(data, seed)
     X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.2, random_state=seed)
-    scores = {}
-    for learning_rate in (0.05, 0.1, 0.2):
-        for leaves in (15, 31, 63):
-            with threadpool_limits(1):  # OpenMP threads on busy cores wait for each other
-                model = HistGradientBoostingClassifier(learning_rate=learning_rate, max_leaf_nodes=leaves,
-                                                       random_state=seed).fit(X_fit, y_fit)
-            scores[learning_rate, leaves] = roc_auc_score(y_val, model.predict_proba(X_val)[:, 1])
-    return scores
+    with threadpool_limits(1):  # OpenMP threads on busy cores wait for each other
+        model = HistGradientBoostingClassifier(learning_rate=learning_rate, max_leaf_nodes=leaves, max_iter=2000,
+                                               early_stopping=True, random_state=seed).fit(X_fit, y_fit)
+    return roc_auc_score(y_val, model.predict_proba(X_val)[:, 1]), model.n_iter_
 
 
-def test_tuned_boosting_rows_are_the_chosen_settings_scored_on_each_seeds_test_split() -> None:
+def test_tuned_boosting_chooses_on_three_seeds_past_every_edge_and_scores_each_seeds_test_split() -> None:
     data = _nonlinear()
-    chosen, rows = tuned_boosting({"CURVED": data}, seeds=(42, 43), tune_seed=42)
+    chosen, rows = tuned_boosting({"CURVED": data}, seeds=(42, 43))
     (settings,) = chosen.to_dict("records")
-    scores = _validation_aucs(data, 42)
+    rates = [float(v) for v in settings["learning_rates"].split(";")]
+    leaves = [int(v) for v in settings["leaf_counts"].split(";")]
+    assert {0.05, 0.1, 0.2} <= set(rates) and {15, 31, 63} <= set(leaves)  # the starting grid, perhaps grown
+    scores = {(rate, leaf): np.mean([_validation_auc(data, seed, rate, leaf)[0] for seed in (42, 43, 44)])
+              for rate in rates for leaf in leaves}
     assert max(scores.values()) - min(scores.values()) > 0.005  # the grid matters on this problem
-    assert settings["dataset"] == "CURVED"
     assert settings["val_auc"] == pytest.approx(max(scores.values()), abs=1e-6)
     # Grid points can tie (few rows leave trees equal): the chosen one must reach the best score.
     assert scores[settings["learning_rate"], settings["max_leaf_nodes"]] == pytest.approx(max(scores.values()), abs=1e-6)
+    # Off every edge, or at the end of its ladder and named.
+    for name, tried, ladder in (("learning_rate", rates, [0.0125, 0.8]), ("max_leaf_nodes", leaves, [4, 255])):
+        at_end = settings[name] in (tried[0], tried[-1])
+        assert not at_end or (settings[name] in ladder and name in settings["at_edge"])
+    assert settings["iterations"] < 2000
     assert rows["model"].tolist() == [TUNED_BOOSTING] * 2 and rows["seed"].tolist() == [42, 43]
     for row in rows.itertuples():
         X_train, X_test, y_train, y_test = _split(data, row.seed)
-        model = HistGradientBoostingClassifier(learning_rate=settings["learning_rate"],
-                                               max_leaf_nodes=settings["max_leaf_nodes"], random_state=row.seed)
+        model = HistGradientBoostingClassifier(learning_rate=settings["learning_rate"], max_iter=2000,
+                                               early_stopping=True, max_leaf_nodes=settings["max_leaf_nodes"],
+                                               random_state=row.seed)
         with threadpool_limits(1):
             proba = model.fit(X_train, y_train).predict_proba(X_test)[:, 1]
         assert row.auc == pytest.approx(roc_auc_score(y_test, proba), abs=1e-6)
         assert row.acc == pytest.approx(((proba > 0.5) == y_test).mean())
+        assert row.iterations == model.n_iter_
+
+
+def test_the_boosting_grid_grows_past_an_edge_the_choice_lands_on() -> None:
+    grown = nslib.experiments.baselines._beyond_edges(
+        {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}, {"learning_rate": 0.2, "max_leaf_nodes": 15})
+    assert grown == {"learning_rate": [0.05, 0.1, 0.2, 0.4], "max_leaf_nodes": [7, 15, 31, 63]}
+    inside = {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}
+    assert nslib.experiments.baselines._beyond_edges(inside, {"learning_rate": 0.1, "max_leaf_nodes": 31}) == inside
+    end = {"learning_rate": [0.4, 0.8], "max_leaf_nodes": [127, 255]}  # the ladders end here
+    assert nslib.experiments.baselines._beyond_edges(end, {"learning_rate": 0.8, "max_leaf_nodes": 255}) == {
+        "learning_rate": [0.4, 0.8], "max_leaf_nodes": [127, 255]}
 
 
 def test_a_fit_is_read_back_for_the_same_data_and_code_and_fit_again_otherwise(monkeypatch) -> None:

@@ -18,7 +18,7 @@ import torch
 from nslib.data.catalog import Dataset, Provenance
 from nslib.engine.grid import ENGINES, run_grid
 from nslib.engine.reference import trained_network
-from nslib.engine.specs import make_spec
+from nslib.engine.specs import make_spec, patience_spent
 
 # Overflows float32 within the first batches: x * 1e30 after BatchNorm.
 OVERFLOWING = "mul(x, 1e30)"
@@ -190,6 +190,47 @@ def test_a_validation_run_records_one_validation_auc_per_epoch_in_either_engine(
     # Without validation nothing is held out and the row says so.
     plain = run_grid(_grid(["relu"], epochs=3), DATA, progress=False).iloc[0]
     assert plain["val_auc"] == "" and plain["validation"] == 0 and plain["auc"] != alone["auc"]
+
+
+def test_patience_is_spent_only_after_that_many_epochs_without_a_better_validation_auc() -> None:
+    assert not patience_spent([0.6, 0.7, 0.65, 0.69], 3)  # two epochs since the best
+    assert patience_spent([0.6, 0.7, 0.65, 0.69, 0.7], 3)  # three, and an equal AUC is no improvement
+    assert not patience_spent([0.6, 0.7, 0.65, 0.69, 0.71], 3)
+    assert not patience_spent([0.5] * 20, 0)  # no patience: never stops
+    assert patience_spent([0.6, math.nan, math.nan], 2)  # a constant output never improves
+
+
+def test_early_stopping_ends_a_run_where_its_own_curve_says_in_either_engine_and_alone(engine: str) -> None:
+    # lr 0.3 on 960 rows overfits within a few epochs, lr 1e-3 keeps improving: one stack, runs stopping apart.
+    settings = dict(epochs=25, validation=0.25, patience=3)
+    specs = [make_spec("SYN", "light", act, seed, batch_size=128, lr=lr, **settings)
+             for act in ("relu", HYBRID) for seed in (42, 43) for lr in (0.3, 1e-3)]
+    rows = pd.concat([run_grid([spec for spec in specs if spec.lr == lr], DATA, progress=False, max_stack=4)
+                      for lr in (0.3, 1e-3)]).set_index("key").loc[[spec.key for spec in specs]]
+    curves = [[float(v) for v in text.split(";")] for text in rows["val_auc"]]
+    lengths = [len(curve) for curve in curves]
+    for curve, spec in zip(curves, specs):
+        best = int(np.argmax(curve))
+        # It stopped exactly when patience ran out, or trained to the cap.
+        assert len(curve) == best + 1 + spec.patience or (len(curve) == spec.epochs and best + spec.patience >= 25)
+    assert min(lengths) < 25, "no run stopped early: the test no longer exercises early stopping"
+    assert [len(loss.split(";")) for loss in rows["train_loss"]] == lengths
+    assert (rows["status"] == "ok").all() and rows["auc"].between(0.5, 1).all()
+    # A run's curve and score do not depend on its stack mates stopping, nor on the engine's stacking.
+    alone = run_grid(specs[:1], DATA, progress=False).iloc[0]
+    assert alone["val_auc"] == rows.iloc[0]["val_auc"] and alone["auc"] == rows.iloc[0]["auc"]
+    reference = trained_network(DATA["SYN"], "light", "relu", 42, batch_size=128, lr=0.3, **settings)[0]
+    assert len(reference["val_auc"].split(";")) == lengths[0]
+    assert reference["auc"] == pytest.approx(rows.iloc[0]["auc"], abs=2e-3)
+
+
+def test_patience_changes_the_key_and_needs_a_validation_split() -> None:
+    plain = make_spec("SYN", "light", "relu", 42, validation=0.2)
+    assert make_spec("SYN", "light", "relu", 42, validation=0.2, patience=10).key == plain.key + "|patience=10"
+    with pytest.raises(ValueError, match="validation=0.2 as well"):
+        make_spec("SYN", "light", "relu", 42, patience=10)
+    with pytest.raises(ValueError, match="patience=-1"):
+        make_spec("SYN", "light", "relu", 42, validation=0.2, patience=-1)
 
 
 def test_a_validation_split_changes_the_key_and_only_then() -> None:

@@ -11,8 +11,12 @@ from synthetic import synthetic_dataset
 from nslib.engine.runstore import RunStore
 from nslib.experiments.profiles import get_profile
 from nslib.experiments.tuning import (
+    BUDGETS_FILE,
     VALIDATION,
     choose_budgets,
+    edge_summary,
+    next_lr,
+    record,
     tune_and_train,
     tuned_specs,
     tuning_specs,
@@ -40,7 +44,35 @@ def test_choose_budgets_takes_the_best_lr_and_epoch_of_the_seed_mean_and_ties_go
     })
     (budget,) = choose_budgets(pd.DataFrame(rows)).to_dict("records")
     assert budget == {"dataset": "D", "arch": "light", "widths": "64-32", "activation": "ReLU", "formula": "",
-                      "lr": 1e-3, "epochs": 2, "val_auc": pytest.approx(0.76)}
+                      "lr": 1e-3, "epochs": 2, "val_auc": pytest.approx(0.76), "lrs": "0.001;0.01", "curve_epochs": 3,
+                      "lr_edge": True, "epoch_edge": False, "at_edge": True}
+
+
+def test_choose_budgets_marks_a_choice_at_the_edge_of_the_learning_rates_or_of_the_curve():
+    inside = tuning_rows("ReLU", {1e-3: ["0.6;0.7;0.6"], 1e-2: ["0.7;0.8;0.7"], 1e-1: ["0.5;0.6;0.5"]})
+    top = tuning_rows("GELU", {1e-3: ["0.6;0.7;0.6"], 1e-2: ["0.7;0.9;0.7"]})  # the highest lr tried wins
+    rising = tuning_rows("SiLU", {1e-3: ["0.6;0.7;0.8"], 1e-2: ["0.7;0.9;0.95"], 1e-1: ["0.6;0.7"]})  # last epoch
+    # Seed 43 stopped early after 2 epochs and stays at 0.8: mean 0.7, 0.8, 0.85, 0.8 peaks inside the curve.
+    short = tuning_rows("Mish", {1e-3: ["0.6;0.6"], 1e-2: ["0.7;0.8;0.9;0.8", "0.7;0.8"], 1e-1: ["0.6;0.5"]})
+    budgets = choose_budgets(pd.DataFrame(inside + top + rising + short), cap=4).set_index("activation")
+    assert budgets[["lr_edge", "epoch_edge", "at_edge"]].values.tolist() == [
+        [False, False, False], [True, False, True], [False, True, True], [False, False, False]]
+    assert budgets.loc["Mish", "curve_epochs"] == 4 and budgets.loc["Mish", "epochs"] == 3
+    assert budgets.loc["Mish", "val_auc"] == pytest.approx(0.85) and budgets.loc["SiLU", "epochs"] == 3
+    assert budgets.loc["GELU", "lrs"] == "0.001;0.01"
+    # Fewer epochs than the patience before the curve's end: nobody watched long enough past it.
+    late = choose_budgets(pd.DataFrame(short + rising), cap=4, patience=2).set_index("activation")["epoch_edge"]
+    assert late.to_dict() == {"Mish": True, "SiLU": True}
+    assert not choose_budgets(pd.DataFrame(short), cap=4, patience=1)["epoch_edge"].any()
+    # The cap is an edge even where the curve fell before it: here it peaks at the cap of 2.
+    assert choose_budgets(pd.DataFrame(tuning_rows("ReLU", {1e-3: ["0.5;0.7;0.6"], 1e-2: ["0.1"]})),
+                          cap=2)["epoch_edge"].tolist() == [True]
+
+
+def test_next_lr_walks_the_one_three_ten_ladder_and_stops_at_its_ends():
+    assert next_lr(3e-2, +1) == 0.1 and next_lr(0.1, +1) == 0.3 and next_lr(0.3, +1) == 1.0
+    assert next_lr(1e-3, -1) == 3e-4 and next_lr(3e-4, -1) == 1e-4 and next_lr(3e-3, -1) == 1e-3
+    assert next_lr(1.0, +1) is None and next_lr(1e-6, -1) is None
 
 
 def test_choose_budgets_skips_an_lr_whose_seed_failed_and_ends_a_curve_where_a_seed_failed():
@@ -77,8 +109,8 @@ def test_choose_budgets_refuses_runs_without_validation_curves():
 
 
 def test_tuning_specs_hold_out_a_validation_split_at_every_lr_seed_and_configuration():
-    specs = tuning_specs(CONFIGS, seeds=(42, 43), lrs=(1e-3, 1e-2, 3e-2), max_epochs=30)
-    assert len(specs) == 2 * 2 * 3
+    specs = tuning_specs(CONFIGS, seeds=(42, 43), lrs=(1e-3, 1e-2, 3e-2), max_epochs=30, patience=5)
+    assert len(specs) == 2 * 2 * 3 and {spec.patience for spec in specs} == {5}
     assert len({spec.key for spec in specs}) == len(specs)
     assert {spec.validation for spec in specs} == {0.2} and VALIDATION == 0.2
     assert {spec.epochs for spec in specs} == {30}
@@ -109,7 +141,7 @@ def test_tune_and_train_runs_the_search_then_the_seeds_at_each_configurations_bu
     profile = replace(get_profile("quick"), tune_epochs=2, tune_lrs=(1e-3, 1e-1), tune_seeds=(42,))
     store = RunStore(tmp_path / "runs.csv")
     tuning, budgets, tuned = tune_and_train(CONFIGS, data, profile, seeds=(42, 43), store=store)
-    assert len(tuning) == 2 * 2 and set(tuning["validation"]) == {VALIDATION} and set(tuning["epochs"]) == {2}
+    assert len(tuning) >= 2 * 2 and set(tuning["validation"]) == {VALIDATION} and set(tuning["epochs"]) == {2}
     assert len(budgets) == 2 and len(tuned) == 2 * 2
     for budget in budgets.itertuples():
         # One tuning seed: the best budget is the highest validation AUC of any lr and epoch, and where it is.
@@ -128,6 +160,28 @@ def test_tune_and_train_runs_the_search_then_the_seeds_at_each_configurations_bu
     assert again[2]["auc"].tolist() == pytest.approx(tuned["auc"].tolist())
 
 
+def test_tune_and_train_extends_the_learning_rates_past_every_edge_a_choice_lands_on(tmp_path):
+    data = {"SYNTHETIC": synthetic_dataset(n=300)}
+    # One learning rate only: every first choice is at both of its edges.
+    profile = replace(get_profile("quick"), tune_epochs=8, tune_patience=3, tune_lrs=(1e-1,), tune_seeds=(42, 43))
+    tuning, budgets, _ = tune_and_train(CONFIGS, data, profile, seeds=(42,), store=RunStore(tmp_path / "runs.csv"))
+    assert not budgets["lr_edge"].any()
+    for budget in budgets.itertuples():
+        tried = sorted(set(tuning.loc[tuning["activation"] == budget.activation, "lr"]))
+        assert len(tried) >= 3 and tried == [float(value) for value in budget.lrs.split(";")]
+        assert all(next_lr(low, +1) == high for low, high in zip(tried, tried[1:]))  # neighbours on the ladder
+        assert tried[0] < budget.lr < tried[-1]
+    # Early stopping: no tuning curve runs more than its patience past its own best epoch (the curve is stored to
+    # six decimals, so an AUC within 1e-6 of the best may have been the best), and some stop before the cap.
+    lengths = []
+    for text in tuning["val_auc"]:
+        curve = [float(value) for value in text.split(";")]
+        best = max(epoch for epoch, value in enumerate(curve) if value >= max(curve) - 1e-6)
+        assert len(curve) - 1 - best <= 3
+        lengths.append(len(curve))
+    assert min(lengths) < 8
+
+
 def test_validation_curves_give_one_row_per_run_and_epoch():
     rows = pd.DataFrame(tuning_rows("ReLU", {1e-3: ["0.70;0.75", ""], 1e-2: ["0.80;0.74"]}))
     curves = validation_curves(rows)
@@ -136,3 +190,18 @@ def test_validation_curves_give_one_row_per_run_and_epoch():
                                                                [1e-2, 42, 2]]
     assert curves["val_auc"].tolist() == pytest.approx([0.70, 0.75, 0.80, 0.74])
     assert "config" in validation_curves(rows.assign(config="Light ReLU")).columns
+
+
+def test_budgets_are_recorded_per_family_and_an_edge_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("NSLIB_DERIVED_DIR", str(tmp_path))
+    rows = tuning_rows("ReLU", {1e-3: ["0.6;0.7;0.6"], 1e-2: ["0.7;0.8;0.7"], 1e-1: ["0.5;0.6;0.5"]})
+    rows += tuning_rows("GELU", {1e-3: ["0.6;0.7;0.6"], 1e-2: ["0.7;0.9;0.7"]})
+    budgets = choose_budgets(pd.DataFrame(rows), cap=3)
+    assert edge_summary(budgets[:1]) == "1 budgets chosen, none at an edge of its search (learning rate or epochs)."
+    assert edge_summary(budgets) == "2 budgets chosen, 1 at an edge of its search: D GELU (lr)."
+    record("03", budgets)
+    record("04", budgets[:1])
+    record("03", budgets[1:])  # replaces 03's rows, keeps 04's
+    table = pd.read_csv(tmp_path / BUDGETS_FILE, dtype={"family": str})
+    assert table[["family", "activation"]].values.tolist() == [["04", "ReLU"], ["03", "GELU"]]
+    assert table["at_edge"].tolist() == [False, True]

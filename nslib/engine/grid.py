@@ -9,7 +9,9 @@ There is no DataLoader: each epoch's permutations index the data on the device.
 Every random choice of a run comes from its own seed (``nslib.engine.specs``), the same in
 every engine, so on the CPU a run's numbers do not depend on what it is stacked with or how
 many workers train. A run whose output or loss stops being finite is stopped and recorded
-as ``failed`` with the reason; the rest of its stack trains on. How the engines were built
+as ``failed`` with the reason; the rest of its stack trains on. A run with a ``patience``
+stops early the same way, scored on the test part first (``nslib.engine.specs.make_spec``);
+a stack ends when none of its runs trains on. How the engines were built
 and what each avenue measured is in ``docs/engine.md``.
 """
 
@@ -43,6 +45,7 @@ from nslib.engine.specs import (
     failure_reason,
     initial_model,
     one_thread,
+    patience_spent,
     run_row,
     seed_split,
     validation_auc,
@@ -111,6 +114,8 @@ def _train_stack(
     val_auc: list[list[float]] = [[] for _ in range(K)]
     alive = torch.ones(K, dtype=torch.bool, device=device)
     reasons, stopped_at = [""] * K, [epochs] * K  # why each run failed, and the epochs it completed
+    early: dict[int, np.ndarray] = {}  # runs stopped early: their test probabilities when they stopped
+    X_test = [splits[spec.seed].X_test for spec in specs]
     for epoch in range(epochs):
         order = torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators])
         for batch, first in enumerate(range(0, n, batch_size)):
@@ -130,16 +135,42 @@ def _train_stack(
             for k, p in enumerate(_predict(stack, [splits[spec.seed].X_val for spec in specs])):
                 if alive[k]:
                     val_auc[k].append(validation_auc(p, splits[specs[k].seed]))
+            _stop_early(stack, specs, val_auc, alive, stopped_at, early, epoch, X_test)
         advance(K)
+        if not alive.any():  # every run failed or stopped early: the rest of the epochs train nothing
+            advance((epochs - epoch - 1) * K)
+            break
     losses_per_run = (losses / n).T.cpu().tolist()
-    probabilities = _predict(stack, [splits[spec.seed].X_test for spec in specs])
+    probabilities = _predict(stack, X_test) if len(early) < K else [None] * K
     seconds = (time.perf_counter() - start) / K
     return [
-        run_row(spec, dataset, reason=reasons[k], p=probabilities[k], y=splits[spec.seed].y_test,
+        run_row(spec, dataset, reason=reasons[k], p=early.get(k, probabilities[k]), y=splits[spec.seed].y_test,
              train_loss=losses_per_run[k][: stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device,
              engine=f"{engine_name} engine")
         for k, spec in enumerate(specs)
     ]
+
+
+def _stop_early(
+    stack: TorchStack | CompiledStack,
+    specs: Sequence[RunSpec],
+    val_auc: Sequence[Sequence[float]],
+    alive: torch.Tensor,
+    stopped_at: list[int],
+    early: dict[int, np.ndarray],
+    epoch: int,
+    X_test: Sequence[torch.Tensor],
+) -> None:
+    """Stop the runs whose patience is spent after ``epoch``: score them on the test part now, then freeze them."""
+    newly = [k for k, spec in enumerate(specs) if alive[k] and patience_spent(val_auc[k], spec.patience)]
+    if not newly:
+        return
+    probabilities = _predict(stack, X_test)
+    for k in newly:
+        early[k] = probabilities[k]
+        stopped_at[k] = epoch + 1
+        alive[k] = False
+        stack.freeze(k)
 
 
 def _predict(stack: TorchStack | CompiledStack, X: Sequence[torch.Tensor]) -> list[np.ndarray]:

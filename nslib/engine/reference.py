@@ -22,6 +22,7 @@ from nslib.engine.specs import (
     initial_model,
     make_spec,
     one_thread,
+    patience_spent,
     run_row,
     seed_split,
     validation_auc,
@@ -46,7 +47,8 @@ def train_minibatches(
     draws its permutation from ``generator``, and the last, partial batch is included. Training
     stops at the first batch whose output or loss is not finite: the reason says where
     (``failure_reason``), and the losses cover the epochs completed; the reason is empty when
-    every epoch ran.
+    every epoch ran. An ``after_epoch`` that returns True ends training there (early stopping),
+    with an empty reason.
     """
     n = len(X)
     losses: list[float] = []
@@ -66,7 +68,8 @@ def train_minibatches(
             optimizer.step()
             total += loss.item() * len(rows)
         losses.append(total / n)
-        after_epoch()
+        if after_epoch() is True:
+            break
     return losses, ""
 
 
@@ -92,11 +95,14 @@ def trained_network(
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     val_auc: list[float] = []
 
-    def validate() -> None:
-        if split.X_val is not None:
-            model.train(False)
-            with torch.no_grad():
-                val_auc.append(validation_auc(model(split.X_val).squeeze(1).cpu().numpy(), split))
+    def validate() -> bool:
+        """Record the validation AUC; True when early stopping ends the run (``patience_spent``)."""
+        if split.X_val is None:
+            return False
+        model.train(False)
+        with torch.no_grad():
+            val_auc.append(validation_auc(model(split.X_val).squeeze(1).cpu().numpy(), split))
+        return patience_spent(val_auc, spec.patience)
 
     losses, reason = train_minibatches(model, optimizer, split.X_train, split.y_train, epochs=spec.epochs,
                                        batch_size=spec.batch_size, generator=generator, before_epoch=model.train,

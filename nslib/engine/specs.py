@@ -56,6 +56,7 @@ class RunSpec:
     lr: float = 1e-3
     test_size: float = 0.2
     validation: float = 0.0
+    patience: int = 0
 
     @property
     def key(self) -> str:
@@ -66,12 +67,15 @@ class RunSpec:
                  f"epochs={self.epochs}", f"batch={self.batch_size}", f"lr={self.lr!r}", f"test={self.test_size!r}"]
         if self.validation:  # runs without a validation split keep the keys they had before it existed
             parts.append(f"val={self.validation!r}")
+        if self.patience:
+            parts.append(f"patience={self.patience}")
         return "|".join(parts)
 
     @property
     def shape(self) -> tuple:
         """What runs must share to be stacked: data set, widths and the training settings."""
-        return (self.dataset, self.widths, self.epochs, self.batch_size, self.lr, self.test_size, self.validation)
+        return (self.dataset, self.widths, self.epochs, self.batch_size, self.lr, self.test_size, self.validation,
+                self.patience)
 
     @property
     def module_spec(self) -> str:
@@ -90,6 +94,7 @@ def make_spec(
     lr: float = 1e-3,
     test_size: float = 0.2,
     validation: float = 0.0,
+    patience: int = 0,
     widths: Sequence[int] | None = None,
 ) -> RunSpec:
     """Check one run's settings and record its activation's canonical formula.
@@ -100,6 +105,9 @@ def make_spec(
     ``validation`` > 0 that fraction of the training part is held out and the run
     records its validation ROC AUC every epoch (``val_auc``), which budgets are
     tuned on (``nslib.experiments.tuning``); the test part is never looked at to tune.
+    With ``patience`` > 0 (validation needed) the run stops early, ``epochs`` then being
+    its cap, once its validation AUC has not improved for ``patience`` epochs
+    (``patience_spent``); it is scored on the test part as it was when it stopped.
     """
     widths = widths_of(arch) if widths is None else check_widths(widths)
     seed = check_int("seed", seed, low=0, example="42")
@@ -111,8 +119,11 @@ def make_spec(
         raise ValueError(f"test_size={test_size!r} must be a fraction between 0 and 1, e.g. 0.2.")
     if not 0 <= validation < 1:
         raise ValueError(f"validation={validation!r} must be 0 (none) or a fraction of the training part, e.g. 0.2.")
+    patience = check_int("patience", patience, low=0, example="10")
+    if patience and not validation:
+        raise ValueError(f"patience={patience} stops a run on its validation curve: give it validation=0.2 as well.")
     return RunSpec(dataset, arch, widths, activation, resolve_formula(activation), seed, epochs, batch_size, float(lr),
-                   test_size, float(validation))
+                   test_size, float(validation), patience)
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,17 @@ def binary_metrics(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 def validation_auc(p: np.ndarray, split: Split) -> float:
     """ROC AUC on the validation rows; NaN when the output is not finite."""
     return binary_metrics(p, split.y_val)[1] if np.isfinite(p).all() else math.nan
+
+
+def patience_spent(val_auc: Sequence[float], patience: int) -> bool:
+    """Whether early stopping ends a run: its last ``patience`` validation AUCs were none above the best before them.
+
+    A NaN AUC (a constant output) never counts as an improvement; ``patience`` 0 never stops.
+    """
+    if not patience or len(val_auc) <= patience:
+        return False
+    curve = np.nan_to_num(np.asarray(val_auc, dtype=float), nan=-np.inf)
+    return int(np.argmax(curve)) < len(curve) - patience
 
 
 def run_row(

@@ -54,7 +54,8 @@ Config = tuple[str, str, str, Sequence[int] | None]  # (data set, arch, activati
 
 
 def specs_for(
-    configs: Iterable[Config], seeds: Sequence[int], epochs: int, *, lr: float = 1e-3, validation: float = 0.0
+    configs: Iterable[Config], seeds: Sequence[int], epochs: int, *, lr: float = 1e-3, validation: float = 0.0,
+    patience: int = 0,
 ) -> list[RunSpec]:
     """One ``RunSpec`` per configuration and seed (``make_spec``), each distinct run listed once, in order.
 
@@ -67,7 +68,7 @@ def specs_for(
     for dataset, arch, activation, widths in configs:
         for seed in seeds:
             spec = make_spec(dataset, arch, activation, seed, epochs=epochs, lr=lr, validation=validation,
-                             widths=widths)
+                             patience=patience, widths=widths)
             specs.setdefault(spec.key, spec)
     return list(specs.values())
 

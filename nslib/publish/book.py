@@ -47,7 +47,7 @@ EXERCISES_HEADING = "## Exercises"
 # The book's navigation after the notebooks: caption -> pages (docs/NAME.md, or the generated claims page).
 # Every page of docs/ but index.md is listed once; docs/engine.md is the engines' measurement log.
 NAVIGATION = {
-    "The results": ["docs/results", "claims", "docs/method"],
+    "The results": ["docs/results", "claims", "docs/method", "docs/convergence"],
     "Running it": ["docs/running", "docs/timing", "docs/engine", "docs/data", "docs/scaling", "docs/study",
                    "docs/layout", "docs/contributing"],
     "For the course": ["docs/teaching"],

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from nslib.core.files import atomic_write
+from nslib.core.files import replace_family
 from nslib.core.paths import derived_dir
 from nslib.stats.comparisons import seed_differences
 from nslib.stats.significance import (
@@ -161,14 +161,7 @@ def record(family: str, judged: Mapping[str, pd.DataFrame], notes: Mapping[str, 
     merged = merged.set_index("id").loc[order].reset_index()
     merged["note"] = [dict(notes or {}).get(claim, "") for claim in merged["id"]]
     merged = merged.reindex(columns=REGISTER_COLUMNS)
-    path = derived_dir() / REGISTER_FILE
-    # Read as text: a family named "03" must stay "03" to be found and replaced.
-    register = (pd.read_csv(path, keep_default_na=False, dtype={"id": str, "family": str}) if path.exists()
-                else pd.DataFrame(columns=REGISTER_COLUMNS))
-    register = pd.concat([register[register["family"] != family], merged], ignore_index=True)
-    with atomic_write(path) as handle:
-        handle.write(register.to_csv(index=False).encode())
-    return register
+    return replace_family(derived_dir() / REGISTER_FILE, family, merged)
 
 
 def tally(register: pd.DataFrame) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from nslib.core.files import atomic_write
+from nslib.core.files import replace_family
 from nslib.core.paths import derived_dir
 from nslib.stats.register import Claim, family_differences
 from nslib.stats.significance import MARGIN, has_spread, judge
@@ -116,10 +116,4 @@ def verdict_grid(table: pd.DataFrame) -> pd.DataFrame:
 def record(family: str, table: pd.DataFrame) -> pd.DataFrame:
     """Write ``family``'s ``choices`` rows into ``derived_dir()/robustness.csv``, keeping other families' rows
     (``register.record``'s rule); return the whole table."""
-    path = derived_dir() / ROBUSTNESS_FILE
-    old = (pd.read_csv(path, keep_default_na=False, dtype={"id": str, "family": str}) if path.exists()
-           else pd.DataFrame(columns=COLUMNS))
-    merged = pd.concat([old[old["family"] != family], table.assign(family=family)[COLUMNS]], ignore_index=True)
-    with atomic_write(path) as handle:
-        handle.write(merged.to_csv(index=False).encode())
-    return merged
+    return replace_family(derived_dir() / ROBUSTNESS_FILE, family, table.assign(family=family)[COLUMNS])
