@@ -205,3 +205,29 @@ def test_budgets_are_recorded_per_family_and_an_edge_is_named(tmp_path, monkeypa
     table = pd.read_csv(tmp_path / BUDGETS_FILE, dtype={"family": str})
     assert table[["family", "activation"]].values.tolist() == [["04", "ReLU"], ["03", "GELU"]]
     assert table["at_edge"].tolist() == [False, True]
+
+
+def test_the_readme_names_every_tuned_budget_at_an_edge_once(tmp_path):
+    from nslib.core.paths import reference_dir
+    from nslib.publish.readme_results import headline_markdown
+
+    for name in ("claims.csv", "datasets.csv"):
+        (tmp_path / name).write_bytes((reference_dir() / name).read_bytes())
+    assert "Tuned budgets" not in headline_markdown(tmp_path)
+    budgets = pd.DataFrame([
+        # Forest Cover Light ReLU is tuned in two notebooks: one configuration, named once.
+        {"family": "03", "dataset": "FC", "arch": "light", "widths": "64-32", "activation": "ReLU", "formula": "",
+         "config": "Light ReLU", "at_edge": True},
+        {"family": "04", "dataset": "FC", "arch": "light", "widths": "64-32", "activation": "ReLU", "formula": "",
+         "config": "Light ReLU", "at_edge": True},
+        {"family": "03", "dataset": "FC", "arch": "heavy", "widths": "200-100", "activation": "ReLU", "formula": "",
+         "config": "Heavy ReLU", "at_edge": True},
+        {"family": "03", "dataset": "SP", "arch": "light", "widths": "64-32", "activation": "GELU", "formula": "",
+         "config": "Light GELU", "at_edge": False},
+    ])
+    budgets.to_csv(tmp_path / BUDGETS_FILE, index=False)
+    text = headline_markdown(tmp_path)
+    assert "Tuned budgets (`tuned_budgets.csv`): 3 configurations, each chosen on 3 tuning seeds'" in text
+    assert ": 2 at an edge, so a floor (FC: Light ReLU, Heavy ReLU)" in text
+    budgets.assign(at_edge=False).to_csv(tmp_path / BUDGETS_FILE, index=False)
+    assert "3 configurations" in headline_markdown(tmp_path) and ", none at an edge;" in headline_markdown(tmp_path)

@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from nslib.core.paths import PROJECT_ROOT, reference_dir
+from nslib.experiments import tuning
 from nslib.experiments.draws import VERDICTS_FILE
+from nslib.experiments.profiles import get_profile
 from nslib.stats import paper, robustness
 from nslib.stats.register import BUDGETS, PAPER, REGISTER_FILE, TUNED, tally
 from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN, MARGIN
@@ -126,6 +128,20 @@ def _robust_sentence(path: Path) -> str:
         f"keep one verdict under every analysis choice (both budgets, the claim's metric and the other one of "
         f"AUC and accuracy, margins {margins}); the others' verdicts move with a choice."
     )
+
+
+def _budget_sentence(path: Path) -> str:
+    """How many tuned budgets (``tuned_budgets.csv``, each configuration once) sit at an edge of their search."""
+    table = pd.read_csv(path, keep_default_na=False, dtype={"family": str})
+    table = table.drop_duplicates(["dataset", "arch", "widths", "activation", "formula"])
+    edges = table[table["at_edge"].astype(str) == "True"]
+    named = "; ".join(f"{dataset}: " + ", ".join(part["config"]) for dataset, part in edges.groupby("dataset", sort=False))
+    where = f": {len(edges)} at an edge, so a floor ({named})" if len(edges) else ", none at an edge"
+    profile = get_profile("full")
+    return (f"Tuned budgets (`{tuning.BUDGETS_FILE}`): {len(table)} configurations, each chosen on "
+            f"{len(profile.tune_seeds)} tuning seeds' validation curves with early stopping (a cap of "
+            f"{profile.tune_epochs} epochs) and its learning rates extended past any edge{where}; "
+            f"[is the tuned budget converged?](docs/convergence.md)")
 
 
 def _verdict_lines(path: Path) -> list[str]:
@@ -253,6 +269,8 @@ def headline_markdown(derived: Path | None = None, results_page: str = "docs/res
         blocks.append(_tally_sentence(register))
         if (derived / robustness.ROBUSTNESS_FILE).exists():
             blocks.append(_robust_sentence(derived / robustness.ROBUSTNESS_FILE))
+        if (derived / tuning.BUDGETS_FILE).exists():
+            blocks.append(_budget_sentence(derived / tuning.BUDGETS_FILE))
         transfer = ["04_transfer"]  # the title's claim; the efficiency claims are on the results page
         others = int(((register["kind"] == "paper") & ~register["family"].isin(transfer)).sum())
         blocks.append("The paper's transfer claims, claim by claim, for its protocol (GP seed 42 on the full sample); "
