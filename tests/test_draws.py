@@ -160,3 +160,22 @@ def test_family_check_sets_each_gp_seeds_own_tuned_budget_beside_the_family_budg
 
 def test_no_target_of_the_claims_gives_an_empty_table():
     assert draws.judge_draws(DRAWS, {PAPER: runs_for(0.02, -0.02)}, {"HIGGS": 1000}).empty
+
+
+def test_leaving_out_each_discovery_samples_draws_shows_where_the_method_verdict_moves():
+    # 20 draws, 15 of which hold (share 0.75, Clopper-Pearson 0.509 to 0.913: holds). Sample 0 holds in all
+    # five of its draws: without it 10 of 15 (0.667, interval reaching below one half: cannot tell).
+    holds_per_sample = {0: 5, 1: 3, 2: 3, 3: 4}
+    rows = [{"gp_seed": 42 + seed, "sample": sample, "protocol": sample == 0 and seed == 0, "formula": "f",
+             "claim_id": "transfer-relu", "claim": "T beats ReLU", "dataset": "FC", "budget": PAPER,
+             "verdict": "holds" if seed < holds else "does not hold"}
+            for sample, holds in holds_per_sample.items() for seed in range(5)]
+    table = draws.without_each_sample(pd.DataFrame(rows))
+    (row,) = table.to_dict("records")
+    assert (row["claim_id"], row["budget"], row["n_draws"], row["all draws"]) == ("transfer-relu", PAPER, 20, "holds")
+    assert row["share_holds"] == pytest.approx(0.75)
+    assert [row[f"without sample {k}"] for k in range(4)] == [
+        "67%: cannot tell", "80%: holds", "80%: holds", "73%: cannot tell"]
+    assert not row["stable"]
+    steady = draws.without_each_sample(pd.DataFrame([{**r, "verdict": "holds"} for r in rows]))
+    assert bool(steady["stable"].iloc[0]) and steady["without sample 2"].iloc[0] == "100%: holds"

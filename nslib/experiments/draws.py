@@ -208,6 +208,30 @@ def method_verdict(ci_low: float, ci_high: float) -> str:
     return CANNOT_TELL
 
 
+def without_each_sample(table: pd.DataFrame) -> pd.DataFrame:
+    """The method-level verdict again with each discovery sample's draws left out, beside the verdict on all draws.
+
+    A discovery sample other than 0 already lacks a tenth of the HIGGS rows; leaving one out asks whether the
+    method's verdict rests on the rows one sample saw. Per claim and budget: the verdict on all draws, the share
+    and verdict without each sample (``without sample k``), and ``stable`` when every verdict is the same.
+    """
+    def verdicts_of(part: pd.DataFrame) -> pd.DataFrame:
+        shares = method_verdicts(part).set_index(["claim_id", "budget"])
+        return shares.assign(verdict=[method_verdict(lo, hi) for lo, hi in zip(shares["ci_low"], shares["ci_high"])])
+
+    everything = verdicts_of(table)
+    out = everything[["claim", "dataset", "n_draws", "share_holds", "verdict"]].rename(
+        columns={"verdict": "all draws"})
+    for sample in sorted(set(table["sample"])):
+        left = verdicts_of(table[table["sample"] != sample])
+        out[f"without sample {sample}"] = [f"{share:.0%}: {verdict}" for share, verdict
+                                           in zip(left["share_holds"], left["verdict"])]
+        out[f"_{sample}"] = left["verdict"]
+    verdict_columns = ["all draws", *[f"_{sample}" for sample in sorted(set(table["sample"]))]]
+    out["stable"] = out[verdict_columns].nunique(axis=1) == 1
+    return out.drop(columns=verdict_columns[1:]).reset_index()
+
+
 def method_rows(verdicts: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The claims register's rows of the method-level claims, per budget, for ``register.record``: kind
     ``method`` (never tallied as the paper's claims), the paper's words, the share of draws as the estimate
