@@ -60,10 +60,12 @@ def test_choose_budgets_marks_a_choice_at_the_edge_of_the_learning_rates_or_of_t
     assert budgets.loc["Mish", "curve_epochs"] == 4 and budgets.loc["Mish", "epochs"] == 3
     assert budgets.loc["Mish", "val_auc"] == pytest.approx(0.85) and budgets.loc["SiLU", "epochs"] == 3
     assert budgets.loc["GELU", "lrs"] == "0.001;0.01"
-    # Fewer epochs than the patience before the curve's end: nobody watched long enough past it.
+    # Fewer epochs than the patience before the curve's end, with a seed still running at the cap of 4: Mish's
+    # seed 42 was not watched long enough past epoch 3. Below a cap of 5 every seed had stopped: not an edge.
     late = choose_budgets(pd.DataFrame(short + rising), cap=4, patience=2).set_index("activation")["epoch_edge"]
     assert late.to_dict() == {"Mish": True, "SiLU": True}
     assert not choose_budgets(pd.DataFrame(short), cap=4, patience=1)["epoch_edge"].any()
+    assert not choose_budgets(pd.DataFrame(short), cap=5, patience=2)["epoch_edge"].any()
     # The cap is an edge even where the curve fell before it: here it peaks at the cap of 2.
     assert choose_budgets(pd.DataFrame(tuning_rows("ReLU", {1e-3: ["0.5;0.7;0.6"], 1e-2: ["0.1"]})),
                           cap=2)["epoch_edge"].tolist() == [True]

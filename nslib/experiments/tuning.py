@@ -17,7 +17,8 @@ choice may sit at an edge of its search.
    epoch with the best mean (ties go to fewer epochs); a seed that stopped early
    counts at its last validation AUC after it stopped. It marks a choice at an
    edge: the lowest or highest learning rate tried, or an epoch less than the
-   patience before the mean curve's end (the cap, or where a seed failed).
+   patience before the mean curve's end, unless every seed had stopped early
+   before the cap (the mean curve is flat after that).
 3. **Extend.** ``tune_and_train`` tries the next learning rate on the 1-3-10
    ladder (``next_lr``) past every edge a configuration's choice lands on, and
    chooses again, until no choice is at a learning-rate edge.
@@ -79,7 +80,8 @@ def choose_budgets(tuning_runs: pd.DataFrame, cap: int | None = None, patience: 
     ``lrs`` (the learning rates tried), ``curve_epochs`` (the chosen mean curve's
     length), ``lr_edge`` (the lowest or highest tried), ``epoch_edge`` (the mean
     curve's last epoch, ``cap``, or fewer than ``patience`` epochs before the curve's
-    end: no run was watched that long past it) and ``at_edge`` (either).
+    end where not every seed had stopped early before ``cap``: a run not watched that
+    long past it) and ``at_edge`` (either).
     """
     if tuning_runs.empty or (tuning_runs["val_auc"] == "").all():
         raise ValueError("no validation curves to tune on: pass the rows of run_grid(tuning_specs(...)).")
@@ -87,20 +89,22 @@ def choose_budgets(tuning_runs: pd.DataFrame, cap: int | None = None, patience: 
     for (dataset, arch, widths, activation, formula), runs in tuning_runs.groupby(CONFIG_COLUMNS, sort=False):
         best, tried = None, sorted(set(runs["lr"].astype(float)))
         for lr, at_lr in runs.groupby("lr", sort=True):
-            mean = _mean_curve(at_lr)
-            if mean is None:
+            curve = _mean_curve(at_lr, cap)
+            if curve is None:
                 continue
+            mean, settled = curve
             epoch = int(np.argmax(mean))  # the first of equal maxima: fewer epochs win ties
             if best is None or mean[epoch] > best[2]:
-                best = (float(lr), epoch + 1, float(mean[epoch]), len(mean))
+                best = (float(lr), epoch + 1, float(mean[epoch]), len(mean), settled)
         if best is None:
             raise ValueError(
                 f"every tuning run of {activation} ({arch} {widths}) on {dataset} failed at every learning rate; "
                 "look at their 'reason' column."
             )
-        lr, epochs, val_auc, length = best
+        lr, epochs, val_auc, length, settled = best
         lr_edge = lr in (tried[0], tried[-1])
-        epoch_edge = epochs == length or epochs == cap or epochs + patience > length
+        # Near the curve's end is an edge unless every seed's own patience ran out before it (the mean is flat after).
+        epoch_edge = epochs == length or epochs == cap or (epochs + patience > length and not settled)
         rows.append({"dataset": dataset, "arch": arch, "widths": widths, "activation": activation,
                      "formula": formula, "lr": lr, "epochs": epochs, "val_auc": val_auc,
                      "lrs": ";".join(f"{value:g}" for value in tried), "curve_epochs": length,
@@ -114,8 +118,9 @@ def _identity(config: Config) -> tuple:
     return (spec.dataset, spec.arch, "-".join(map(str, spec.widths)), activation_label(spec.activation), spec.formula)
 
 
-def _mean_curve(runs: pd.DataFrame) -> np.ndarray | None:
-    """The seeds' mean validation curve at one learning rate; None when a seed failed in its first epoch.
+def _mean_curve(runs: pd.DataFrame, cap: int | None) -> tuple[np.ndarray, bool] | None:
+    """The seeds' mean validation curve at one learning rate, and whether every seed stopped early below ``cap``;
+    None when a seed failed in its first epoch.
 
     A run that stopped early (its patience spent) is taken to stay at its last
     validation AUC after it stopped, so the mean curve runs as long as the longest
@@ -126,7 +131,8 @@ def _mean_curve(runs: pd.DataFrame) -> np.ndarray | None:
         return None
     failed = [len(curve) for curve, status in zip(curves, runs["status"]) if status != "ok"]
     length = min(failed, default=max(len(curve) for curve in curves))
-    return np.mean([(curve + curve[-1:] * length)[:length] for curve in curves], axis=0)
+    settled = not failed and cap is not None and length < cap
+    return np.mean([(curve + curve[-1:] * length)[:length] for curve in curves], axis=0), settled
 
 
 def _past_edges(budgets: pd.DataFrame, configs: Sequence[Config]) -> dict[float, list[Config]]:
