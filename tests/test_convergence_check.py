@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
+import script_module
 
 from nslib.experiments.profiles import get_profile
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "convergence_check.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("convergence_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module.load("convergence_check")
 
 
 def test_the_wider_search_doubles_cap_and_patience_and_adds_a_learning_rate_on_each_side(script):

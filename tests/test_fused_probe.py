@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import pytest
+import script_module
 import torch
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fused_probe.py"
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the probe compiles its kernels with gcc")
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("fused_probe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module.load("fused_probe")
 
 
 @pytest.mark.parametrize("name", ["ReLU", "HIGGS formula"])
