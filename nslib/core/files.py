@@ -45,14 +45,14 @@ def replace_family(path: str | os.PathLike, family: str, table: pd.DataFrame) ->
     """Write ``table``'s rows as ``family``'s into the CSV at ``path``, keeping every other family's rows.
 
     ``table`` has a ``family`` column (or gets one); the file's rows of ``family`` are
-    replaced and the whole table, in family order, is returned. ``id`` and ``family``
+    replaced (its rows go last) and the whole table is returned. ``id`` and ``family``
     are read as text, so a family named "03" stays "03" to be found and replaced.
     """
     path = Path(path)
     table = table.assign(family=family)
     old = (pd.read_csv(path, keep_default_na=False, dtype={"id": str, "family": str}) if path.exists()
            else pd.DataFrame(columns=table.columns))
-    merged = pd.concat([old[old["family"] != family], table], ignore_index=True).sort_values("family", kind="stable")
+    merged = pd.concat([old[old["family"] != family], table], ignore_index=True)
     with atomic_write(path) as handle:
         handle.write(merged.to_csv(index=False).encode())
     return merged
