@@ -110,16 +110,31 @@ def test_evaluation_uses_the_running_statistics_and_no_dropout() -> None:
     assert _largest_difference([(stack.probabilities(X), want, want.abs().max())]) < 1e-5
 
 
-def test_a_model_that_is_not_alive_gets_no_gradient_and_a_frozen_one_is_zero() -> None:
+def test_a_model_that_is_not_alive_gets_no_gradient() -> None:
     stack, specs, X, y = _stack()
     stack.train_batch(X, y, torch.arange(N).repeat(len(specs), 1))
     stack.step(torch.tensor([True, False, True]))
     assert all(float(g[1].abs().max()) == 0.0 for g in stack.gradients)
     assert all(float(g[0].abs().max()) > 0.0 for g in stack.gradients[:2])  # the weights of a live model move
-    stack.freeze(2)
-    assert all(float(t[2].abs().max()) == 0.0 for views in stack.views for t in views)
-    assert float(stack.running_var[0][2].min()) == 1.0 and float(stack.running_mean[0][2].abs().max()) == 0.0
-    assert all(float(t[0].abs().max()) > 0.0 for t in stack.parameters[:3])
+
+
+def test_the_models_a_stack_keeps_train_on_exactly_as_in_the_whole_stack() -> None:
+    (whole, specs, X, y), (kept, _, _, _) = _stack(), _stack()
+    rows = torch.arange(N).repeat(len(specs), 1)
+    for stack in (whole, kept):  # a step with all three, so that Adam's moments and the running statistics move
+        stack.train_batch(X, y, rows)
+        stack.step(torch.ones(len(specs), dtype=torch.bool))
+    kept.keep([0, 2])  # the relu run and the formula run: two activation groups remain
+    assert kept.K == 2 and [first for first, _, _ in kept.groups] == [0, 1]
+    for stack, positions in ((whole, [0, 1, 2]), (kept, [0, 2])):
+        for _ in range(2):
+            stack.train_batch([X[k] for k in positions], [y[k] for k in positions], rows[: len(positions)])
+            stack.step(torch.ones(len(positions), dtype=torch.bool))
+    for whole_views, kept_views in zip(whole.views, kept.views):
+        assert all(torch.equal(a[[0, 2]], b) for a, b in zip(whole_views, kept_views))
+    for whole_stats, kept_stats in ((whole.running_mean, kept.running_mean), (whole.running_var, kept.running_var)):
+        assert all(torch.equal(a[[0, 2]], b) for a, b in zip(whole_stats, kept_stats))
+    assert torch.equal(whole.probabilities(X)[[0, 2]], kept.probabilities([X[0], X[2]]))
 
 
 def test_the_engine_is_compiled_on_the_cpu_unless_asked_otherwise(monkeypatch) -> None:

@@ -16,9 +16,11 @@ import pytest
 import torch
 
 from nslib.data.catalog import Dataset, Provenance
+from nslib.engine.compiled import CompiledStack
 from nslib.engine.grid import ENGINES, run_grid
 from nslib.engine.reference import trained_network
 from nslib.engine.specs import make_spec, patience_spent
+from nslib.engine.torch_stack import TorchStack
 
 # Overflows float32 within the first batches: x * 1e30 after BatchNorm.
 OVERFLOWING = "mul(x, 1e30)"
@@ -200,11 +202,19 @@ def test_patience_is_spent_only_after_that_many_epochs_without_a_better_validati
     assert patience_spent([0.6, math.nan, math.nan], 2)  # a constant output never improves
 
 
-def test_early_stopping_ends_a_run_where_its_own_curve_says_in_either_engine_and_alone(engine: str) -> None:
+def test_early_stopping_ends_a_run_where_its_own_curve_says_in_either_engine_and_alone(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # lr 0.3 on 960 rows overfits within a few epochs, lr 1e-3 keeps improving: one stack, runs stopping apart.
     settings = dict(epochs=25, validation=0.25, patience=3)
     specs = [make_spec("SYN", "light", act, seed, batch_size=128, lr=lr, **settings)
              for act in ("relu", HYBRID) for seed in (42, 43) for lr in (0.3, 1e-3)]
+    trained = []  # how many models each training batch computes
+    for stack_class in (CompiledStack, TorchStack):
+        def counted(self, X, y, rows, train_batch=stack_class.train_batch):
+            trained.append(len(X))
+            return train_batch(self, X, y, rows)
+        monkeypatch.setattr(stack_class, "train_batch", counted)
     rows = pd.concat([run_grid([spec for spec in specs if spec.lr == lr], DATA, progress=False, max_stack=4)
                       for lr in (0.3, 1e-3)]).set_index("key").loc[[spec.key for spec in specs]]
     curves = [[float(v) for v in text.split(";")] for text in rows["val_auc"]]
@@ -216,9 +226,15 @@ def test_early_stopping_ends_a_run_where_its_own_curve_says_in_either_engine_and
     assert min(lengths) < 25, "no run stopped early: the test no longer exercises early stopping"
     assert [len(loss.split(";")) for loss in rows["train_loss"]] == lengths
     assert (rows["status"] == "ok").all() and rows["auc"].between(0.5, 1).all()
+    # A run that stopped left its stack: the stacks computed the epochs their runs trained, no more.
+    batches_per_epoch = -(-int(len(DATA["SYN"].y) * 0.8 * 0.75) // 128)
+    assert sum(trained) == batches_per_epoch * sum(lengths)
     # A run's curve and score do not depend on its stack mates stopping, nor on the engine's stacking.
-    alone = run_grid(specs[:1], DATA, progress=False).iloc[0]
-    assert alone["val_auc"] == rows.iloc[0]["val_auc"] and alone["auc"] == rows.iloc[0]["auc"]
+    alone = pd.concat([run_grid([spec], DATA, progress=False) for spec in specs]).set_index("key")
+    assert alone[["val_auc", "auc"]].equals(rows[["val_auc", "auc"]])
+    # The torch engine's batch mean of the loss rounds its last digit with the stack's size (also before runs left).
+    for stacked_loss, alone_loss in zip(rows["train_loss"], alone["train_loss"]):
+        assert np.allclose(np.array(stacked_loss.split(";"), float), np.array(alone_loss.split(";"), float), rtol=1e-5)
     reference = trained_network(DATA["SYN"], "light", "relu", 42, batch_size=128, lr=0.3, **settings)[0]
     assert len(reference["val_auc"].split(";")) == lengths[0]
     assert reference["auc"] == pytest.approx(rows.iloc[0]["auc"], abs=2e-3)

@@ -245,6 +245,15 @@ def _pointer(tensor: torch.Tensor, first: int = 0) -> ctypes.c_void_p:
     return ctypes.c_void_p(tensor.data_ptr() + first * (tensor.numel() // tensor.shape[0]) * tensor.element_size())
 
 
+def _activation_groups(module_specs: Sequence[str]) -> list[tuple[int, int, ctypes.CDLL]]:
+    """(first, last, kernels) for each run of consecutive models sharing an activation."""
+    groups: list[tuple[int, int, ctypes.CDLL]] = []
+    for module_spec, group in itertools.groupby(module_specs):
+        first = groups[-1][1] if groups else 0
+        groups.append((first, first + len(list(group)), kernels(module_spec)))
+    return groups
+
+
 class CompiledStack:
     """K runs of one shape (no rational activation) trained together on the CPU with the compiled kernels.
 
@@ -263,28 +272,43 @@ class CompiledStack:
         tensors += [torch.stack([lin[layer].bias.detach() for lin in linears]) for layer in layers]
         tensors += [torch.stack([getattr(bn[layer], name).detach() for bn in norms])
                     for name in ("weight", "bias") for layer in hidden]
-        self.flat = torch.cat([t.flatten() for t in tensors])
-        self.grad, self.mean, self.square = (torch.zeros_like(self.flat) for _ in range(3))
-        offsets = list(itertools.pairwise([0, *itertools.accumulate(t.numel() for t in tensors)]))
+        self._pack([tensors, *([torch.zeros_like(t) for t in tensors] for _ in range(3))])
+        self.bn_momentum, self.bn_eps = norms[0][0].momentum, norms[0][0].eps
+        self.running_mean = [torch.stack([bn[layer].running_mean for bn in norms]) for layer in hidden]
+        self.running_var = [torch.stack([bn[layer].running_var for bn in norms]) for layer in hidden]
+        self.module_specs = [spec.module_spec for spec in specs]
+        self.groups = _activation_groups(self.module_specs)
+        self.generators = [torch.Generator().manual_seed(spec.seed) for spec in specs]
+        self.steps = 0
+        self._buffers: dict[int, dict[str, list[torch.Tensor]]] = {}
+
+    def _pack(self, tensors: Sequence[Sequence[torch.Tensor]]) -> None:
+        """Lay out the parameters, gradients and Adam's two moments (``tensors``: four lists of ``[K, ...]`` tensors,
+        in the order W, b, gamma, beta) each in one flat buffer, and name their views."""
+        shapes = [t.shape for t in tensors[0]]
+        offsets = list(itertools.pairwise([0, *itertools.accumulate(shape.numel() for shape in shapes)]))
+        self.flat, self.grad, self.mean, self.square = (torch.cat([t.flatten() for t in group]) for group in tensors)
         # (parameters, gradients, Adam's mean, Adam's square): each a list of [K, ...] views into its flat buffer
-        self.views = [[flat[a:b].view(t.shape) for (a, b), t in zip(offsets, tensors)]
+        self.views = [[flat[a:b].view(shape) for (a, b), shape in zip(offsets, shapes)]
                       for flat in (self.flat, self.grad, self.mean, self.square)]
         self.parameters, self.gradients = self.views[:2]
-        self.bn_momentum, self.bn_eps = norms[0][0].momentum, norms[0][0].eps
-        L, H = len(layers), len(hidden)
+        L, H = len(self.widths) + 1, len(self.widths)
         self.W, self.b = self.parameters[:L], self.parameters[L : 2 * L]
         self.gamma, self.beta = self.parameters[2 * L : 2 * L + H], self.parameters[2 * L + H :]
         self.grad_W, self.grad_b = self.gradients[:L], self.gradients[L : 2 * L]
         self.grad_gamma, self.grad_beta = self.gradients[2 * L : 2 * L + H], self.gradients[2 * L + H :]
-        self.running_mean = [torch.stack([bn[layer].running_mean for bn in norms]) for layer in hidden]
-        self.running_var = [torch.stack([bn[layer].running_var for bn in norms]) for layer in hidden]
-        self.groups: list[tuple[int, int, ctypes.CDLL]] = []  # (first, last, kernels): runs sharing an activation
-        for module_spec, group in itertools.groupby(specs, key=lambda spec: spec.module_spec):
-            first = self.groups[-1][1] if self.groups else 0
-            self.groups.append((first, first + len(list(group)), kernels(module_spec)))
-        self.generators = [torch.Generator().manual_seed(spec.seed) for spec in specs]
-        self.steps = 0
-        self._buffers: dict[int, dict[str, list[torch.Tensor]]] = {}
+
+    def keep(self, positions: Sequence[int]) -> None:
+        """Keep only the models at ``positions``, in that order: runs that stopped leave the stack, which then costs
+        what the runs still training cost. Each kept model's state, generator and numbers are unchanged."""
+        index = torch.tensor(positions, dtype=torch.long)
+        self._pack([[t[index] for t in views] for views in self.views])
+        self.running_mean = [mean[index] for mean in self.running_mean]
+        self.running_var = [var[index] for var in self.running_var]
+        self.module_specs = [self.module_specs[position] for position in positions]
+        self.groups = _activation_groups(self.module_specs)
+        self.generators = [self.generators[position] for position in positions]
+        self.K, self._buffers = len(positions), {}
 
     def _batch_buffers(self, n: int) -> dict[str, list[torch.Tensor]]:
         """This batch size's reused work tensors (fresh memory is slow to fault in)."""
@@ -373,15 +397,3 @@ class CompiledStack:
         p = torch.empty(self.K, n)
         self._per_group("probability", n, self.widths[-1], [a, self.W[-1], self.b[-1], p])
         return p
-
-    def freeze(self, k: int) -> None:
-        """Stop failed model ``k``: zero its parameters, gradients and Adam moments and reset its running statistics.
-
-        Its output is then constant and, its gradients masked in ``step``, Adam never moves it again.
-        """
-        for views in self.views:
-            for t in views:
-                t[k].zero_()
-        for mean, var in zip(self.running_mean, self.running_var):
-            mean[k].zero_()
-            var[k].fill_(1.0)

@@ -9,9 +9,9 @@ There is no DataLoader: each epoch's permutations index the data on the device.
 Every random choice of a run comes from its own seed (``nslib.engine.specs``), the same in
 every engine, so on the CPU a run's numbers do not depend on what it is stacked with or how
 many workers train. A run whose output or loss stops being finite is stopped and recorded
-as ``failed`` with the reason; the rest of its stack trains on. A run with a ``patience``
-stops early the same way, scored on the test part first (``nslib.engine.specs.make_spec``);
-a stack ends when none of its runs trains on. How the engines were built
+as ``failed`` with the reason and leaves its stack, whose other runs train on. A run with a
+``patience`` stops early the same way, scored on the test part first
+(``nslib.engine.specs.make_spec``); a stack ends when none of its runs trains on. How the engines were built
 and what each avenue measured is in ``docs/engine.md``.
 """
 
@@ -103,74 +103,89 @@ def _train_stack(
     device: torch.device,
     advance: Callable[[int], object],
 ) -> list[dict]:
-    """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch."""
+    """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch.
+
+    A run that fails or stops early leaves the stack (``keep``), so the runs that train on cost only their own share.
+    """
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
     stack, engine_name = _new_stack(specs, d, device, engine(device, specs))
     K, batch_size, epochs = len(specs), specs[0].batch_size, specs[0].epochs
-    X = [splits[spec.seed].X_train for spec in specs]
-    y = [splits[spec.seed].y_train for spec in specs]
     losses = torch.zeros(epochs, K, device=device)
     val_auc: list[list[float]] = [[] for _ in range(K)]
-    alive = torch.ones(K, dtype=torch.bool, device=device)
     reasons, stopped_at = [""] * K, [epochs] * K  # why each run failed, and the epochs it completed
     early: dict[int, np.ndarray] = {}  # runs stopped early: their test probabilities when they stopped
-    X_test = [splits[spec.seed].X_test for spec in specs]
+    training = list(range(K))  # the runs still in the stack, by their place in ``specs``
+
+    def part(name: str) -> list[torch.Tensor]:  # each training run's ``name`` part of its seed's split
+        return [getattr(splits[specs[k].seed], name) for k in training]
+
     for epoch in range(epochs):
         order = torch.stack([torch.randperm(n, generator=g, device=device) for g in stack.generators])
+        X, y = part("X_train"), part("y_train")
         for batch, first in enumerate(range(0, n, batch_size)):
             rows = order[:, first : first + batch_size]
             p, loss = stack.train_batch(X, y, rows)
             bad_output = ~torch.isfinite(p).all(1)
-            newly_failed = torch.nonzero((bad_output | ~torch.isfinite(loss)) & alive).flatten().tolist()
-            for k in newly_failed:
-                alive[k] = False
+            failed = bad_output | ~torch.isfinite(loss)
+            stack.step(~failed)
+            losses[epoch, training] += loss.detach().nan_to_num(0.0) * rows.shape[1]
+            for position in torch.nonzero(failed).flatten().tolist():
+                k = training[position]
                 stopped_at[k] = epoch
-                reasons[k] = failure_reason("the output" if bad_output[k] else "the loss", epoch, batch, epochs)
-            stack.step(alive)
-            for k in newly_failed:
-                stack.freeze(k)
-            losses[epoch] += loss.detach().nan_to_num(0.0) * rows.shape[1]
-        if specs[0].validation:
-            for k, p in enumerate(_predict(stack, [splits[spec.seed].X_val for spec in specs])):
-                if alive[k]:
-                    val_auc[k].append(validation_auc(p, splits[specs[k].seed]))
-            _stop_early(stack, specs, val_auc, alive, stopped_at, early, epoch, X_test)
+                reasons[k] = failure_reason("the output" if bad_output[position] else "the loss", epoch, batch, epochs)
+            if failed.any():
+                training = _leave(stack, training, (~failed).tolist())
+                if not training:
+                    break
+                order, X, y = order[~failed], part("X_train"), part("y_train")
+        if training and specs[0].validation:
+            for k, p in zip(training, _predict(stack, part("X_val"))):
+                val_auc[k].append(validation_auc(p, splits[specs[k].seed]))
+            training = _stop_early(stack, specs, training, val_auc, stopped_at, early, epoch, part("X_test"))
         advance(K)
-        if not alive.any():  # every run failed or stopped early: the rest of the epochs train nothing
+        if not training:  # every run failed or stopped early: the rest of the epochs train nothing
             advance((epochs - epoch - 1) * K)
             break
     losses_per_run = (losses / n).T.cpu().tolist()
-    probabilities = _predict(stack, X_test) if len(early) < K else [None] * K
+    probabilities = dict(zip(training, _predict(stack, part("X_test")))) if training else {}
     seconds = (time.perf_counter() - start) / K
     return [
-        run_row(spec, dataset, reason=reasons[k], p=early.get(k, probabilities[k]), y=splits[spec.seed].y_test,
+        run_row(spec, dataset, reason=reasons[k], p=early.get(k, probabilities.get(k)), y=splits[spec.seed].y_test,
              train_loss=losses_per_run[k][: stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device,
              engine=f"{engine_name} engine")
         for k, spec in enumerate(specs)
     ]
 
 
+def _leave(stack: TorchStack | CompiledStack, training: list[int], stays: Sequence[bool]) -> list[int]:
+    """The runs of ``training`` that stay (``stays``, by their place in the stack); the others leave ``stack``."""
+    positions = [position for position, stay in enumerate(stays) if stay]
+    if positions:
+        stack.keep(positions)
+    return [training[position] for position in positions]
+
+
 def _stop_early(
     stack: TorchStack | CompiledStack,
     specs: Sequence[RunSpec],
+    training: list[int],
     val_auc: Sequence[Sequence[float]],
-    alive: torch.Tensor,
     stopped_at: list[int],
     early: dict[int, np.ndarray],
     epoch: int,
     X_test: Sequence[torch.Tensor],
-) -> None:
-    """Stop the runs whose patience is spent after ``epoch``: score them on the test part now, then freeze them."""
-    newly = [k for k, spec in enumerate(specs) if alive[k] and patience_spent(val_auc[k], spec.patience)]
-    if not newly:
-        return
-    probabilities = _predict(stack, X_test)
-    for k in newly:
-        early[k] = probabilities[k]
-        stopped_at[k] = epoch + 1
-        alive[k] = False
-        stack.freeze(k)
+) -> list[int]:
+    """The runs that train on after ``epoch``: those whose patience is spent are scored on the test part now and
+    leave the stack."""
+    stops = [patience_spent(val_auc[k], specs[k].patience) for k in training]
+    if not any(stops):
+        return training
+    for k, p, stop in zip(training, _predict(stack, X_test), stops):
+        if stop:
+            early[k] = p
+            stopped_at[k] = epoch + 1
+    return _leave(stack, training, [not stop for stop in stops])
 
 
 def _predict(stack: TorchStack | CompiledStack, X: Sequence[torch.Tensor]) -> list[np.ndarray]:

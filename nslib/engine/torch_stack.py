@@ -131,14 +131,50 @@ class TorchStack:
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.specs[0].lr)
         # Contiguous slices (first, last) sharing an activation (``_stacks`` puts such runs next to each other), with
         # its module; a Rational module only marks its slice, which computes with its models' coefficients.
-        self.groups: list[tuple[int, int, nn.Module]] = []
-        for module_spec, group in itertools.groupby(self.specs, key=lambda spec: spec.module_spec):
-            first = self.groups[-1][1] if self.groups else 0
-            self.groups.append((first, first + len(list(group)), activation_module(module_spec).to(device)))
+        self.groups = self._activation_groups()
         self.generators = [torch.Generator(device=device).manual_seed(spec.seed) for spec in self.specs]
+        self._new_buffers()
+
+    def _activation_groups(self) -> list[tuple[int, int, nn.Module]]:
+        groups: list[tuple[int, int, nn.Module]] = []
+        for module_spec, group in itertools.groupby(self.specs, key=lambda spec: spec.module_spec):
+            first = groups[-1][1] if groups else 0
+            groups.append((first, first + len(list(group)), activation_module(module_spec).to(self.device)))
+        return groups
+
+    def _new_buffers(self) -> None:
         self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
-        self._inputs = torch.empty(self.specs[0].batch_size, self.K, d, device=device)  # reused, as the masks are
-        self._targets = torch.empty(self.K, self.specs[0].batch_size, device=device)
+        batch_size, d = self.specs[0].batch_size, self.W[0].shape[1]
+        self._inputs = torch.empty(batch_size, self.K, d, device=self.device)  # reused, as the masks are
+        self._targets = torch.empty(self.K, batch_size, device=self.device)
+
+    def keep(self, positions: Sequence[int]) -> None:
+        """Keep only the models at ``positions``, in that order: runs that stopped leave the stack, which then costs
+        what the runs still training cost. Each kept model's parameters, Adam state, generator and numbers are unchanged."""
+        index = torch.tensor(positions, dtype=torch.long, device=self.device)
+
+        def kept(t: torch.Tensor) -> torch.Tensor:  # a [K, ...] tensor's rows, or a flat [K * padded] one's blocks
+            rows = t.detach().view(self.K, -1)[index]
+            return rows.view(-1) if t.dim() == 1 else rows.view(len(positions), *t.shape[1:])
+
+        old_state = self.optimizer.state
+        new = [kept(p).requires_grad_() for p in self.parameters]
+        L, H = len(self.W), len(self.gamma)
+        self.W, self.b = new[:L], new[L : 2 * L]
+        self.gamma, self.beta = new[2 * L : 2 * L + H], new[2 * L + H : 2 * L + 2 * H]
+        self.coefficients = new[2 * L + 2 * H :]
+        self.running_mean = [kept(mean) for mean in self.running_mean]
+        self.running_var = [kept(var) for var in self.running_var]
+        self.optimizer = torch.optim.Adam(new, lr=self.specs[0].lr)
+        for old, parameter in zip(self.parameters, new):
+            self.optimizer.state[parameter] = {name: value.clone() if name == "step" else kept(value)
+                                               for name, value in old_state[old].items()}
+        self.parameters = new
+        self.specs = [self.specs[position] for position in positions]
+        self.generators = [self.generators[position] for position in positions]
+        self.K = len(positions)
+        self.groups = self._activation_groups()
+        self._new_buffers()
 
     def _activate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         units = h.shape[1] // self.K
@@ -217,17 +253,3 @@ class TorchStack:
         for units, (words, mask) in zip(self.widths, buffers):
             keep_scale(words, units, out=mask[:, :, :units].transpose(0, 1))
         return [mask.view(batch, -1) for _, mask in buffers]
-
-    def freeze(self, k: int) -> None:
-        """Stop failed model ``k``: zero its weights, gradients and Adam state, so that it stays finite.
-
-        Its output is then constant and, its loss masked out, its gradients zero: Adam never moves it again.
-        """
-        with torch.no_grad():
-            for p in self.parameters:
-                for tensor in [p, p.grad, *self.optimizer.state[p].values()]:  # Adam's step count is not per model
-                    if tensor is not None and tensor.shape == p.shape:
-                        tensor.view(self.K, -1)[k].zero_()
-            for mean, var in zip(self.running_mean, self.running_var):
-                mean.view(self.K, -1)[k].zero_()
-                var.view(self.K, -1)[k].fill_(1.0)
