@@ -77,7 +77,7 @@ def _fit(dataset: Dataset, name: str, fingerprint: str, model: str, seed: int, c
     proba, y, seconds = _scores(dataset, seed, classifier, validation)
     row = {"dataset": name, "model": model, "seed": seed, "acc": float(((proba > 0.5) == y).mean()),
            "auc": float(roc_auc_score(y, proba)), "seconds": seconds}
-    if hasattr(classifier, "n_iter_") and model == TUNED_BOOSTING:
+    if model == TUNED_BOOSTING:
         row["iterations"] = int(classifier.n_iter_)
     return row if validation is None else {**row, "validation": validation}
 

@@ -22,6 +22,7 @@ class Profile:
     gp_generations: int = 5
     gp_stability_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)
     random_programs: int = 100
+    tuned_random: int = 30  # distinct random formulas per data set also trained at the tuned budget
     widths: tuple[tuple[int, int], ...] = ((8, 4), (16, 8), (32, 16), (64, 32), (128, 64), (200, 100))
     control_seeds: tuple[int, ...] = (42, 43)
     curve_seeds: tuple[int, ...] = (42, 43, 44)
@@ -48,6 +49,7 @@ PROFILES = {
         gp_generations=2,
         gp_stability_seeds=(42, 43),
         random_programs=4,
+        tuned_random=3,
         widths=((16, 8), (64, 32)),
         curve_seeds=(42,),
         tune_lrs=(1e-3, 1e-2),

@@ -249,10 +249,36 @@ def random_formulas(n: int, *, seed: int, n_features: int) -> pd.DataFrame:
 
 
 def control_specs(
-    dataset: str, formulas: Iterable[str], seeds: Sequence[int], epochs: int, references: Sequence[str]
+    dataset: str, formulas: Iterable[str], seeds: Sequence[int], epochs: int, references: Sequence[str],
+    lr: float = 1e-3,
 ) -> list[RunSpec]:
-    """Light runs of each distinct formula and each reference (``"relu"``, the HIGGS formula) on ``dataset``."""
-    return specs_for([(dataset, "light", activation, None) for activation in [*references, *formulas]], seeds, epochs)
+    """Light runs of each distinct formula and each reference (``"relu"``, the HIGGS formula) on ``dataset``, at
+    ``epochs`` and ``lr`` (the paper's budget, or the HIGGS formula's tuned one)."""
+    return specs_for([(dataset, "light", activation, None) for activation in [*references, *formulas]], seeds, epochs,
+                     lr=lr)
+
+
+def budget_check(family_runs: pd.DataFrame, own_runs: pd.DataFrame, budgets: pd.DataFrame,
+                 references: Mapping[str, str], datasets: Sequence[str]) -> pd.DataFrame:
+    """What the family budget costs a formula: each reference (name: formula) that has its own tuned budget on a data
+    set of ``datasets`` (``budgets``), its mean AUC at that budget (``own_runs``) and at the family budget
+    (``family_runs``), over the seeds both have."""
+    rows = []
+    for name in datasets:
+        for reference, formula in references.items():
+            label = activation_label(formula)
+            own = budgets[(budgets["dataset"] == name) & (budgets["arch"] == "light") & (budgets["activation"] == label)]
+            if own.empty:
+                continue
+            aucs = [runs[(runs["dataset"] == name) & (runs["arch"] == "light") & (runs["activation"] == label)
+                         & (runs["status"] == "ok")].groupby("seed")["auc"].mean() for runs in (own_runs, family_runs)]
+            seeds = aucs[0].index.intersection(aucs[1].index)
+            own_mean, family_mean = (float(auc.loc[seeds].mean()) for auc in aucs)
+            rows.append({"dataset": name, "reference": reference, "own_lr": float(own["lr"].iloc[0]),
+                         "own_epochs": int(own["epochs"].iloc[0]), "seeds": len(seeds), "own_mean": own_mean,
+                         "family_mean": family_mean, "family_minus_own": family_mean - own_mean})
+    return pd.DataFrame(rows, columns=["dataset", "reference", "own_lr", "own_epochs", "seeds", "own_mean",
+                                       "family_mean", "family_minus_own"])
 
 
 def per_activation(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
