@@ -228,3 +228,19 @@ def test_without_method_verdicts_the_headline_omits_the_method(tmp_path) -> None
     _claims_csv(tmp_path)
     text = headline_markdown(tmp_path)
     assert text.startswith("The paper's claims, each counted once") and "method_verdicts" not in text
+
+
+def test_the_results_page_shows_each_shape_of_the_family_by_data_set_and_budget(tmp_path) -> None:
+    derived = tmp_path / "derived"
+    shutil.copytree(COMMITTED, derived)
+    rows = [("FOREST_COVER", "paper", "cos", 1.0, 1, 0.0123, 0.0101, 0.0145),
+            ("FOREST_COVER", "tuned", "cos", 1.0, 1, -0.002, -0.004, 0.0),
+            ("FOREST_COVER", "tuned", "sin", 4.0, 8, -0.05, -0.06, -0.04),
+            ("FOREST_COVER", "tuned", "HIGGS formula", None, 1, 0.0047, 0.0006, 0.0089)]
+    pd.DataFrame(rows, columns=["dataset", "budget", "shape", "w", "turning_points", "gain", "ci_low", "ci_high"]
+                 ).to_csv(derived / "shape_family.csv", index=False)
+    text = results_markdown(derived)
+    assert "| shape | turning points | FOREST_COVER, paper budget | FOREST_COVER, tuned budget |" in text
+    assert "| cos(x) | 1 | +0.0123 [+0.0101, +0.0145] | -0.0020 [-0.0040, +0.0000] |" in text
+    assert "| sin(4x) | 8 | - | -0.0500 [-0.0600, -0.0400] |" in text
+    assert "| HIGGS formula | 1 | - | +0.0047 [+0.0006, +0.0089] |" in text

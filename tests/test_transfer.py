@@ -270,6 +270,30 @@ def test_control_specs_train_each_distinct_formula_and_reference_once_per_seed()
     ]
 
 
+def test_control_specs_at_a_tuned_budget_carry_its_learning_rate_and_epochs():
+    specs = transfer.control_specs("SPAMBASE", ["cos(x)"], (42,), 28, ["relu"], lr=0.01)
+    assert [(spec.activation, spec.epochs, spec.lr) for spec in specs] == [("relu", 28, 0.01), ("cos(x)", 28, 0.01)]
+
+
+def test_budget_check_sets_a_references_family_budget_beside_its_own_on_the_seeds_both_have():
+    budgets = pd.DataFrame({"dataset": ["SPAMBASE", "SPAMBASE"], "arch": ["light", "light"],
+                            "activation": ["cos(x)", "ReLU"], "lr": [0.01, 0.003], "epochs": [28, 40]})
+    own = runs_table([
+        ("SPAMBASE", "light", "cos(x)", 42, 0.90, 0.80, "ok"),
+        ("SPAMBASE", "light", "cos(x)", 43, 0.92, 0.82, "ok"),
+        ("SPAMBASE", "light", "cos(x)", 44, 0.50, 0.50, "ok"),  # no family run on seed 44: left out
+    ])
+    family = runs_table([
+        ("SPAMBASE", "light", "cos(x)", 42, 0.89, 0.79, "ok"),
+        ("SPAMBASE", "light", "cos(x)", 43, 0.90, 0.80, "ok"),
+        ("SPAMBASE", "light", "sin(x)", 42, 0.70, 0.60, "ok"),  # no budget of its own: not checked
+    ])
+    table = transfer.budget_check(family, own, budgets, {"cos(x)": "cos(x)", "sin(x)": "sin(x)"}, ["SPAMBASE"])
+    assert table[["reference", "own_lr", "own_epochs", "seeds"]].values.tolist() == [["cos(x)", 0.01, 28, 2]]
+    assert table.loc[0, "own_mean"] == pytest.approx(0.91) and table.loc[0, "family_mean"] == pytest.approx(0.895)
+    assert table.loc[0, "family_minus_own"] == pytest.approx(-0.015)
+
+
 def test_control_results_give_repeated_draws_the_same_numbers_and_show_failures():
     draws = pd.DataFrame({"draw": [1, 2, 3], "formula": ["sin(x)", "mul(x, x)", "sin(x)"],
                           "constant": [False, False, False], "first_draw": [1, 2, 1]})
