@@ -306,6 +306,8 @@ def test_control_results_give_repeated_draws_the_same_numbers_and_show_failures(
     assert results["auc_mean"].tolist()[::2] == [pytest.approx(0.82)] * 2
     assert (results.loc[1, "ok"], results.loc[1, "failed"]) == (0, 1)
     assert math.isnan(results.loc[1, "auc_mean"]) and results.loc[1, "reason"] == "the output overflowed"
+    some = transfer.control_results(draws.iloc[1:], runs, "FOREST_COVER")  # a subset keeps its rows' numbers
+    assert some.loc[2, "auc_mean"] == pytest.approx(0.82) and some.loc[1, "failed"] == 1
     with pytest.raises(ValueError, match=r"no runs on FOREST_COVER of the random formulas \['cos\(x\)'\]"):
         transfer.control_results(pd.DataFrame({"formula": ["cos(x)"]}), runs, "FOREST_COVER")
 

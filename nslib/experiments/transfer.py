@@ -299,7 +299,7 @@ def control_results(draws: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> pd
     missing = sorted(set(labels) - set(table.index))
     if missing:
         raise ValueError(f"no runs on {dataset} of the random formulas {missing}; train control_specs(...) first.")
-    return draws.join(table.loc[labels].reset_index(drop=True))
+    return draws.join(table.loc[labels].set_axis(draws.index))
 
 
 def plot_random_control(
