@@ -239,7 +239,7 @@ def test_the_results_page_shows_each_shape_of_the_family_by_data_set_and_budget(
             ("FOREST_COVER", "tuned", "HIGGS formula", None, 1, 0.0047, 0.0006, 0.0089)]
     pd.DataFrame(rows, columns=["dataset", "budget", "shape", "w", "turning_points", "gain", "ci_low", "ci_high"]
                  ).to_csv(derived / "shape_family.csv", index=False)
-    text = results_markdown(derived)
+    text = squeezed(results_markdown(derived))
     assert "| shape | turning points | FOREST_COVER, paper budget | FOREST_COVER, tuned budget |" in text
     assert "| cos(x) | 1 | +0.0123 [+0.0101, +0.0145] | -0.0020 [-0.0040, +0.0000] |" in text
     assert "| sin(4x) | 8 | - | -0.0500 [-0.0600, -0.0400] |" in text

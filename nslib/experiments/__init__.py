@@ -7,6 +7,7 @@ Imports only from ``nslib.core``, ``nslib.data``, ``nslib.formulas``, ``nslib.st
 - ``tuning``: the tuned budget: learning rate and epochs chosen on validation data
 - ``transfer``: notebook 04: transfer matrix, GP seeds and the random-formula control
 - ``draws``: notebook 04: the transfer claims judged over the method's draws (GP seed x HIGGS sample)
+- ``shape_family``: notebook 04: what the transfer gain is made of: cos(w x) and sin(w x) against Light ReLU
 - ``efficiency``: notebook 05: Table 2, the efficiency gain's parts and claims
 - ``efficiency_plots``: notebook 05's figures
 - ``baselines``: gradient boosting and logistic regression on the same splits

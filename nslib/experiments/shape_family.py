@@ -99,6 +99,26 @@ def _t(differences: pd.Series, n_train: int, n_test: int) -> dict[str, float]:
     return {"mean": result["mean"], "se": result["se"], "df": int(result["df"])}
 
 
+def label(shape: str, w: float) -> str:
+    """A member for reading: ``cos(x)``, ``sin(2x)``; a reference shape by its name."""
+    if pd.isna(w):
+        return shape
+    return f"{shape}(x)" if w == 1 else f"{shape}({w:g}x)"
+
+
+def wide_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``gains``'s rows as one row per shape (its turning points, then per data set and budget its gain and
+    interval as text, "-" where it was not trained)."""
+    labelled = table.assign(label=[label(shape, w) for shape, w in zip(table["shape"], table["w"])],
+                            panel=table["dataset"] + ", " + table["budget"] + " budget",
+                            cell=[f"{g:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+                                  for g, lo, hi in zip(table["gain"], table["ci_low"], table["ci_high"])])
+    cells = labelled.pivot(index="label", columns="panel", values="cell")
+    shapes = labelled.drop_duplicates("label").set_index("label")["turning_points"]
+    cells = cells.reindex(index=shapes.index, columns=list(dict.fromkeys(labelled["panel"]))).fillna("-")
+    return pd.concat([shapes.rename("turning points"), cells], axis=1).rename_axis("shape").reset_index()
+
+
 def plot_gains(table: pd.DataFrame, reference: str) -> plt.Figure:
     """A panel per data set (rows) and budget (columns): each wave's gain over Light ReLU against its frequency (log
     scale) with its interval, and the ``reference`` shape's gain (the HIGGS formula) as a line in a shaded band."""

@@ -17,10 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from nslib.core.paths import PROJECT_ROOT, reference_dir
-from nslib.experiments import tuning
+from nslib.experiments import shape_family, tuning
 from nslib.experiments.draws import VERDICTS_FILE
 from nslib.experiments.profiles import get_profile
-from nslib.experiments.shape_family import FAMILY_FILE as SHAPE_FILE
 from nslib.stats import paper, robustness
 from nslib.stats.register import BUDGETS, PAPER, REGISTER_FILE, TUNED, tally
 from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN, MARGIN
@@ -183,32 +182,13 @@ def _method_lines(path: Path) -> list[str]:
          for (claim, dataset), by in cells.items()]
 
 
-def shape_label(shape: str, w: float) -> str:
-    """A member of notebook 04's family of shapes for reading: ``cos(x)``, ``sin(2x)``; a reference by its name."""
-    if pd.isna(w):
-        return shape
-    return f"{shape}(x)" if w == 1 else f"{shape}({w:g}x)"
-
-
 def _shape_lines(path: Path) -> list[str]:
     """What the transfer gain is made of (``shape_family.csv``): each shape's gain over Light ReLU, per data set and
     budget, with its interval and its turning points on [-3, 3]."""
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    table["label"] = [shape_label(shape, w) for shape, w in zip(table["shape"], table["w"])]
-    table["cell"] = [f"{g:+.4f} [{lo:+.4f}, {hi:+.4f}]" for g, lo, hi in
-                     zip(table["gain"], table["ci_low"], table["ci_high"])]
-    panels = list(dict.fromkeys(zip(table["dataset"], table["budget"])))
-    cells = table.set_index(["label", "dataset", "budget"])["cell"]
-    turns = table.drop_duplicates("label").set_index("label")["turning_points"]
-    return [
-        f"What the transfer gain is made of (`{SHAPE_FILE}`, notebook 04): each shape's mean gain in ROC AUC over "
-        "Light ReLU, paired by seed, with its corrected 95% interval (one at a time, not a registered claim), and its "
-        "turning points on [-3, 3].",
-        "",
-        "| shape | turning points | " + " | ".join(f"{name}, {budget} budget" for name, budget in panels) + " |",
-        "|---|---|" + "---|" * len(panels),
-    ] + [f"| {label} | {turns[label]} | " + " | ".join(cells.get((label, *panel), "-") for panel in panels) + " |"
-         for label in turns.index]
+    return [f"What the transfer gain is made of (`{shape_family.FAMILY_FILE}`, notebook 04): each shape's mean gain in "
+            "ROC AUC over Light ReLU, paired by seed, with its corrected 95% interval (one at a time, not a registered "
+            "claim), and its turning points on [-3, 3].", "", markdown_table(shape_family.wide_table(table))]
 
 
 def _baseline_lines(path: Path) -> list[str]:
@@ -241,7 +221,7 @@ def results_markdown(derived: Path | None = None) -> str:
     derived = derived or reference_dir()
     blocks = [_data_lines(derived), _grid_lines(derived), _headline_lines()]
     # The claims' register, the baselines and the bench, each where its file exists.
-    optional = {VERDICTS_FILE: _method_lines, REGISTER_FILE: _verdict_lines, SHAPE_FILE: _shape_lines,
+    optional = {VERDICTS_FILE: _method_lines, REGISTER_FILE: _verdict_lines, shape_family.FAMILY_FILE: _shape_lines,
                 "baselines.csv": _baseline_lines, "bench.json": _bench_lines}
     blocks += [lines(derived / name) for name, lines in optional.items() if (derived / name).exists()]
     return "\n\n".join("\n".join(block) for block in blocks)
