@@ -18,7 +18,7 @@ before it here (import-linter checks the contract in CI):
 - ``experiments``: the study's experiments, one or two modules per notebook: what is trained and how it is judged.
   ``profiles``, ``paper_grid``, ``tuning``, ``transfer``, ``draws``, ``shape_family``, ``efficiency``, ``efficiency_plots``, ``baselines``, ``kan``, ``kan_edges``, ``search``, ``beyond``.
 - ``publish``: what leaves the study: the README's results, the reports, the book and the headless pipeline.
-  ``readme_results``, ``reproduction``, ``study_report``, ``book``, ``pipeline``, ``timings``.
+  ``markdown``, ``readme_results``, ``reproduction``, ``study_report``, ``book``, ``pipeline``, ``timings``.
 """
 
 __version__ = "0.2.0"

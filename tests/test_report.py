@@ -17,10 +17,10 @@ from nslib.publish.readme_results import (
     TIMINGS_START,
     headline_markdown,
     results_markdown,
-    timings_markdown,
     update_docs,
     update_readme,
 )
+from nslib.publish.timings import timings_markdown
 from nslib.stats.register import REGISTER_COLUMNS
 
 COMMITTED = PROJECT_ROOT / "data" / "derived"
@@ -244,3 +244,17 @@ def test_the_results_page_shows_each_shape_of_the_family_by_data_set_and_budget(
     assert "| cos(x) | 1 | +0.0123 [+0.0101, +0.0145] | -0.0020 [-0.0040, +0.0000] |" in text
     assert "| sin(4x) | 8 | - | -0.0500 [-0.0600, -0.0400] |" in text
     assert "| HIGGS formula | 1 | - | +0.0047 [+0.0006, +0.0089] |" in text
+
+
+def test_the_headline_says_how_many_waves_are_ahead_on_each_data_set_when_tuned(tmp_path) -> None:
+    derived = tmp_path / "derived"
+    shutil.copytree(COMMITTED, derived)
+    rows = [("FOREST_COVER", "tuned", "cos", 0.5, 0.0146), ("FOREST_COVER", "tuned", "sin", 0.5, -0.0010),
+            ("FOREST_COVER", "paper", "cos", 0.5, 0.9), ("FOREST_COVER", "tuned", "HIGGS formula", None, 0.0047),
+            ("SPAMBASE", "tuned", "cos", 0.5, -0.002), ("SPAMBASE", "tuned", "sin", 0.5, -0.006)]
+    pd.DataFrame(rows, columns=["dataset", "budget", "shape", "w", "gain"]).to_csv(derived / "shape_family.csv",
+                                                                                 index=False)
+    text = headline_markdown(derived)
+    assert ("of the waves cos(w x) and sin(w x) for w = 0.5, on FOREST_COVER 1 of 2 are ahead on average "
+            "(-0.0010 to +0.0146; the HIGGS formula +0.0047); on SPAMBASE 0 of 2 are ahead on average "
+            "(-0.0060 to -0.0020).") in text

@@ -35,6 +35,7 @@ WAVES = ("cos", "sin")
 SPAN = 3.0  # standard deviations either side of zero: 99.7% of a standardised unit's inputs
 LEVEL = 0.95
 FAMILY_FILE = "shape_family.csv"
+HIGGS_FORMULA = "HIGGS formula"  # the name notebook 04 gives the HIGGS formula among the references
 COLUMNS = ["dataset", "budget", "shape", "w", "formula", "turning_points", "low", "high", "n_seeds", "gain",
            "ci_low", "ci_high"]
 

@@ -2,7 +2,7 @@
 
 The README shows the headline (``headline_markdown``: the paper's claims, tallied and judged, one figure,
 gradient boosting and the data); ``docs/results.md`` shows every table (``results_markdown``) and
-``docs/timing.md`` how long the run that made them took (``timings_markdown``, from ``timings.json``).
+``docs/timing.md`` how long the run that made them took (``nslib.publish.timings.timings_markdown``).
 ``make reproduce`` ends by rewriting each between its markers (``update_readme``, ``update_docs``); tests
 check that the committed pages say what the committed tables say.
 """
@@ -20,6 +20,8 @@ from nslib.core.paths import PROJECT_ROOT, reference_dir
 from nslib.experiments import shape_family, tuning
 from nslib.experiments.draws import VERDICTS_FILE
 from nslib.experiments.profiles import get_profile
+from nslib.publish.markdown import markdown_table
+from nslib.publish.timings import timings_markdown
 from nslib.stats import paper, robustness
 from nslib.stats.register import BUDGETS, PAPER, REGISTER_FILE, TUNED, tally
 from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN, MARGIN
@@ -27,22 +29,8 @@ from nslib.stats.significance import ACC_MARGIN, GAIN_MARGIN, MARGIN
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TIMINGS_START, TIMINGS_END = "<!-- timings:start -->", "<!-- timings:end -->"
 DOCS_DIR = PROJECT_ROOT / "docs"
-TIMINGS_FILE = "timings.json"
 # The README's one figure: the transfer claims, at both budgets (notebook 04).
 HEADLINE_FIGURE = "figures/04_claims.png"
-
-
-def markdown_table(frame: pd.DataFrame, float_format: str = ".4f") -> str:
-    """``frame`` as a Markdown table (``DataFrame.to_markdown``): floats with ``float_format``, missing values empty."""
-    def cell(value: object) -> object:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return ""
-        if isinstance(value, float):
-            return format(value, float_format)
-        return value.replace("|", "\\|") if isinstance(value, str) else value
-
-    # Values are formatted here, so that tabulate lays them out as given instead of reading numbers into strings.
-    return frame.map(cell).to_markdown(index=False, disable_numparse=True)
 
 
 def _pm(mean: float, std: float) -> str:
@@ -191,6 +179,21 @@ def _shape_lines(path: Path) -> list[str]:
             "claim), and its turning points on [-3, 3].", "", markdown_table(shape_family.wide_table(table))]
 
 
+def _shape_sentence(path: Path) -> str:
+    """The README's line on what the transfer gain is made of: per data set, the family's tuned gains."""
+    tuned = pd.read_csv(path, keep_default_na=False, na_values=[""]).query("budget == @TUNED")
+    waves = tuned[tuned["w"].notna()]
+    parts = []
+    for name, here in waves.groupby("dataset", sort=False):
+        higgs = tuned.loc[(tuned["dataset"] == name) & (tuned["shape"] == shape_family.HIGGS_FORMULA), "gain"]
+        parts.append(f"on {name} {int((here['gain'] > 0).sum())} of {len(here)} are ahead on average "
+                     f"({here['gain'].min():+.4f} to {here['gain'].max():+.4f}"
+                     + (f"; the HIGGS formula {higgs.iloc[0]:+.4f})" if len(higgs) else ")"))
+    frequencies = ", ".join(f"{w:g}" for w in sorted(waves["w"].unique()))
+    return (f"What the transfer gain is made of (`{shape_family.FAMILY_FILE}`, notebook 04): against Light ReLU at "
+            f"the tuned budget, of the waves cos(w x) and sin(w x) for w = {frequencies}, " + "; ".join(parts) + ".")
+
+
 def _baseline_lines(path: Path) -> list[str]:
     table = pd.read_csv(path).groupby(["dataset", "model"], sort=False)[["acc", "auc"]].mean()
     return ["What a practitioner would use instead, on the same splits (`baselines.csv`, mean over seeds):", ""] + [
@@ -287,78 +290,13 @@ def headline_markdown(derived: Path | None = None, results_page: str = "docs/res
                       + "\n".join(_verdict_table(register, transfer)))
     blocks.append(f"![The transfer claims of notebook 04: the claimed winner minus the other, per claim, at the "
                   f"paper's budget and at a tuned one]({HEADLINE_FIGURE})")
+    if (derived / shape_family.FAMILY_FILE).exists():
+        blocks.append(_shape_sentence(derived / shape_family.FAMILY_FILE))
     if (derived / "baselines.csv").exists():
         blocks.append(_boosting_line(derived))
     blocks.append(_data_sentence(derived) + f" Every table, with estimates and intervals: [the results page]"
                   f"({results_page}).")
     return "\n\n".join(blocks)
-
-
-def _duration(seconds: float) -> str:
-    """``seconds`` for reading: "42 s", "3 min 49 s", "1 h 2 min"."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60} s"
-    return f"{whole // 3600} h {whole % 3600 // 60} min"
-
-
-def _utc(stamp: str) -> str:
-    """An ISO time stamp as "2026-12-03 13:52 UTC"."""
-    return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _machine_sentence(machine: dict | None) -> str:
-    if not machine:
-        return "Machine: not recorded."
-    memory = f", {machine['memory_gib']:.0f} GiB of memory" if machine.get("memory_gib") else ""
-    load = ""
-    if machine.get("load_average_start") is not None:
-        load = (f"; load average {machine['load_average_start']:.1f} at the start and "
-                f"{machine['load_average_end']:.1f} at the end")
-    where = f"Dask scheduler {machine['dask_scheduler']}" if machine.get("dask_scheduler") else \
-        f"local cores, JOBS {machine.get('jobs') or 'not set (one worker per core)'}"
-    return (f"Machine: {machine['platform']}, {machine['cpu']}, {machine['cores']} cores{memory}; training on "
-            f"{where}{load}.")
-
-
-def timings_markdown(derived: Path | None = None) -> str:
-    """How long the run that wrote ``derived`` took: one table from its ``timings.json``, and the machine."""
-    derived = derived or reference_dir()
-    path = derived / TIMINGS_FILE
-    if not path.exists():
-        return (f"No `{TIMINGS_FILE}` in `data/derived/` yet: `make reproduce` measures the run and writes it, "
-                "and this table with it.")
-    timings = json.loads(path.read_text())
-    rows = pd.DataFrame(timings["notebooks"])
-    table = pd.DataFrame({
-        "notebook": rows["notebook"].str.removesuffix(".ipynb"),
-        "wall time": rows["seconds"].map(_duration),
-        "runs trained": rows["runs_trained"].map("{:,}".format),
-    })
-    total = {"notebook": "**all**", "wall time": f"**{_duration(timings['seconds'])}**",
-             "runs trained": f"**{timings['runs']['trained']:,}**"}
-    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
-    attempts = timings["attempts"]
-    lines = [
-        f"Measured by `{timings['command']}` (profile `{timings['profile']}`) from {_utc(timings['started'])} "
-        f"to {_utc(timings['finished'])} (`{TIMINGS_FILE}`): {attempts} attempt{'s' if attempts != 1 else ''}, "
-        f"{timings['runs']['resumed']:,} runs resumed from an earlier attempt. Runs trained counts the rows of "
-        "`runs.csv` that finished while the notebook ran.",
-        "",
-        markdown_table(table),
-        "",
-        "- " + _machine_sentence(timings.get("machine")),
-        "- Engines of the runs trained (`runs.csv`'s `device`): "
-        + ", ".join(f"{name} {count:,}" for name, count in timings["engines"].items()) + ".",
-        "- Data: " + ", ".join(f"{name} {facts['rows']:,} rows from the {facts['origin']}"
-                               for name, facts in timings["data"].items()) + ".",
-        f"- Versions: {timings['versions']}.",
-    ]
-    if timings.get("source"):
-        lines.append(f"- Source: {timings['source']}")
-    return "\n".join(lines)
 
 
 def replace_block(text: str, start: str, end: str, body: str) -> str:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from nslib import __version__
 from nslib.experiments.transfer import PAPER_FORMULA_LABEL, SOURCE
-from nslib.publish.readme_results import markdown_table
+from nslib.publish.markdown import markdown_table
 
 METRIC_TOLERANCE = 0.01
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from nslib import __version__
-from nslib.publish.readme_results import markdown_table
+from nslib.publish.markdown import markdown_table
 from nslib.stats.significance import MARGIN
 
 # (file, dataset column, columns shown, heading, what it answers)

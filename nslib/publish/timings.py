@@ -2,7 +2,7 @@
 
 ``make reproduce``, ``make quick`` and ``make study`` write it into their run folder's ``derived/``; the
 reproduce run copies it back beside the other tables, and ``docs/timing.md``'s table is generated from it
-(``nslib.publish.readme_results.update_docs``).
+(``timings_markdown``, written by ``nslib.publish.readme_results.update_docs``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ import pandas as pd
 
 from nslib.core.files import atomic_write
 from nslib.core.parallel import JOBS_VARIABLE, SCHEDULER_VARIABLE
+from nslib.core.paths import reference_dir
+from nslib.publish.markdown import markdown_table
+
+TIMINGS_FILE = "timings.json"
 
 
 def _cpu_model() -> str:
@@ -81,7 +85,7 @@ def timings(run_dir: Path, attempt: Mapping, command: str) -> dict[str, object]:
 
 def write_timings(run_dir: Path, attempt: Mapping, command: str) -> Path:
     """Write ``timings(...)`` to ``run_dir/derived/timings.json`` (copied back with the tables); return its path."""
-    path = run_dir / "derived" / "timings.json"
+    path = run_dir / "derived" / TIMINGS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "w") as handle:
         handle.write(json.dumps(timings(run_dir, attempt, command), indent=2) + "\n")
@@ -96,3 +100,70 @@ def run_counts(run_dir: Path, started: str) -> dict[str, int]:
     finished = pd.to_datetime(pd.read_csv(path, usecols=["finished_at"])["finished_at"], utc=True)
     now = finished >= pd.Timestamp(started)
     return {"trained": int(now.sum()), "resumed": int((~now).sum()), "from_reference": 0}
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` for reading: "42 s", "3 min 49 s", "1 h 2 min"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+def _utc(stamp: str) -> str:
+    """An ISO time stamp as "2026-12-03 13:52 UTC"."""
+    return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _machine_sentence(machine: dict | None) -> str:
+    if not machine:
+        return "Machine: not recorded."
+    memory = f", {machine['memory_gib']:.0f} GiB of memory" if machine.get("memory_gib") else ""
+    load = ""
+    if machine.get("load_average_start") is not None:
+        load = (f"; load average {machine['load_average_start']:.1f} at the start and "
+                f"{machine['load_average_end']:.1f} at the end")
+    where = f"Dask scheduler {machine['dask_scheduler']}" if machine.get("dask_scheduler") else \
+        f"local cores, JOBS {machine.get('jobs') or 'not set (one worker per core)'}"
+    return (f"Machine: {machine['platform']}, {machine['cpu']}, {machine['cores']} cores{memory}; training on "
+            f"{where}{load}.")
+
+
+def timings_markdown(derived: Path | None = None) -> str:
+    """How long the run that wrote ``derived`` took: one table from its ``timings.json``, and the machine."""
+    derived = derived or reference_dir()
+    path = derived / TIMINGS_FILE
+    if not path.exists():
+        return (f"No `{TIMINGS_FILE}` in `data/derived/` yet: `make reproduce` measures the run and writes it, "
+                "and this table with it.")
+    timings = json.loads(path.read_text())
+    rows = pd.DataFrame(timings["notebooks"])
+    table = pd.DataFrame({
+        "notebook": rows["notebook"].str.removesuffix(".ipynb"),
+        "wall time": rows["seconds"].map(_duration),
+        "runs trained": rows["runs_trained"].map("{:,}".format),
+    })
+    total = {"notebook": "**all**", "wall time": f"**{_duration(timings['seconds'])}**",
+             "runs trained": f"**{timings['runs']['trained']:,}**"}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    attempts = timings["attempts"]
+    lines = [
+        f"Measured by `{timings['command']}` (profile `{timings['profile']}`) from {_utc(timings['started'])} "
+        f"to {_utc(timings['finished'])} (`{TIMINGS_FILE}`): {attempts} attempt{'s' if attempts != 1 else ''}, "
+        f"{timings['runs']['resumed']:,} runs resumed from an earlier attempt. Runs trained counts the rows of "
+        "`runs.csv` that finished while the notebook ran.",
+        "",
+        markdown_table(table),
+        "",
+        "- " + _machine_sentence(timings.get("machine")),
+        "- Engines of the runs trained (`runs.csv`'s `device`): "
+        + ", ".join(f"{name} {count:,}" for name, count in timings["engines"].items()) + ".",
+        "- Data: " + ", ".join(f"{name} {facts['rows']:,} rows from the {facts['origin']}"
+                               for name, facts in timings["data"].items()) + ".",
+        f"- Versions: {timings['versions']}.",
+    ]
+    if timings.get("source"):
+        lines.append(f"- Source: {timings['source']}")
+    return "\n".join(lines)
