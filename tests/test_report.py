@@ -258,3 +258,11 @@ def test_the_headline_says_how_many_waves_are_ahead_on_each_data_set_when_tuned(
     assert ("of the waves cos(w x) and sin(w x) for w = 0.5, on FOREST_COVER 1 of 2 are ahead on average "
             "(-0.0010 to +0.0146; the HIGGS formula +0.0047); on SPAMBASE 0 of 2 are ahead on average "
             "(-0.0060 to -0.0020).") in text
+
+
+def test_the_headline_says_so_when_no_wave_was_trained_at_the_tuned_budget(tmp_path) -> None:
+    derived = tmp_path / "derived"
+    shutil.copytree(COMMITTED, derived)
+    pd.DataFrame([("FOREST_COVER", "paper", "cos", 1.0, 0.01)], columns=["dataset", "budget", "shape", "w", "gain"]
+                 ).to_csv(derived / "shape_family.csv", index=False)
+    assert "no wave was trained at the tuned budget" in headline_markdown(derived)

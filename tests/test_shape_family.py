@@ -90,3 +90,13 @@ def test_the_figure_has_a_panel_per_data_set_and_budget() -> None:
     fig = shape_family.plot_gains(table, "HIGGS formula")
     assert len(fig.axes) == 4 and {ax.get_title() for ax in fig.axes} >= {"SYN, paper budget", "OTHER, tuned budget"}
     plt.close(fig)
+
+
+def test_the_wide_table_says_where_a_gain_has_no_interval_or_no_runs() -> None:
+    table = pd.DataFrame({"dataset": ["SYN"] * 3, "budget": ["tuned"] * 3, "shape": ["cos", "sin", "HIGGS formula"],
+                          "w": [1.0, 2.0, np.nan], "turning_points": [1, 4, 1], "gain": [0.01, np.nan, 0.02],
+                          "ci_low": [np.nan, np.nan, 0.01], "ci_high": [np.nan, np.nan, 0.03]})
+    wide = shape_family.wide_table(table)
+    assert wide.columns.tolist() == ["shape", "turning points", "SYN, tuned budget"]
+    assert wide["SYN, tuned budget"].tolist() == ["+0.0100 (no spread)", "-", "+0.0200 [+0.0100, +0.0300]"]
+    assert wide["shape"].tolist() == ["cos(x)", "sin(2x)", "HIGGS formula"]

@@ -301,6 +301,8 @@ class CompiledStack:
     def keep(self, positions: Sequence[int]) -> None:
         """Keep only the models at ``positions``, in that order: runs that stopped leave the stack, which then costs
         what the runs still training cost. Each kept model's state, generator and numbers are unchanged."""
+        if not positions:
+            raise ValueError("a stack keeps at least one model; end the stack instead of keeping none.")
         index = torch.tensor(positions, dtype=torch.long)
         self._pack([[t[index] for t in views] for views in self.views])
         self.running_mean = [mean[index] for mean in self.running_mean]

@@ -106,6 +106,7 @@ def _train_stack(
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch.
 
     A run that fails or stops early leaves the stack (``keep``), so the runs that train on cost only their own share.
+    Each row's ``seconds`` is the stack's wall time shared equally among its runs, however long each trained.
     """
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
@@ -159,7 +160,8 @@ def _train_stack(
 
 
 def _leave(stack: TorchStack | CompiledStack, training: list[int], stays: Sequence[bool]) -> list[int]:
-    """The runs of ``training`` that stay (``stays``, by their place in the stack); the others leave ``stack``."""
+    """The runs of ``training`` that stay (``stays``, by their place in the stack); the others leave ``stack``.
+    When none stays the stack is left as it is, and the caller ends it."""
     positions = [position for position, stay in enumerate(stays) if stay]
     if positions:
         stack.keep(positions)

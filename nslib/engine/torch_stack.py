@@ -151,6 +151,8 @@ class TorchStack:
     def keep(self, positions: Sequence[int]) -> None:
         """Keep only the models at ``positions``, in that order: runs that stopped leave the stack, which then costs
         what the runs still training cost. Each kept model's parameters, Adam state, generator and numbers are unchanged."""
+        if not positions:
+            raise ValueError("a stack keeps at least one model; end the stack instead of keeping none.")
         index = torch.tensor(positions, dtype=torch.long, device=self.device)
 
         def kept(t: torch.Tensor) -> torch.Tensor:  # a [K, ...] tensor's rows, or a flat [K * padded] one's blocks

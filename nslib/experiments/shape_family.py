@@ -35,7 +35,7 @@ WAVES = ("cos", "sin")
 SPAN = 3.0  # standard deviations either side of zero: 99.7% of a standardised unit's inputs
 LEVEL = 0.95
 FAMILY_FILE = "shape_family.csv"
-HIGGS_FORMULA = "HIGGS formula"  # the name notebook 04 gives the HIGGS formula among the references
+HIGGS_LABEL = "HIGGS formula"  # the name notebook 04 gives the HIGGS formula among the references
 COLUMNS = ["dataset", "budget", "shape", "w", "formula", "turning_points", "low", "high", "n_seeds", "gain",
            "ci_low", "ci_high"]
 
@@ -112,12 +112,18 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     interval as text, "-" where it was not trained)."""
     labelled = table.assign(label=[label(shape, w) for shape, w in zip(table["shape"], table["w"])],
                             panel=table["dataset"] + ", " + table["budget"] + " budget",
-                            cell=[f"{g:+.4f} [{lo:+.4f}, {hi:+.4f}]"
-                                  for g, lo, hi in zip(table["gain"], table["ci_low"], table["ci_high"])])
+                            cell=[_gain_text(g, lo, hi) for g, lo, hi in zip(table["gain"], table["ci_low"], table["ci_high"])])
     cells = labelled.pivot(index="label", columns="panel", values="cell")
     shapes = labelled.drop_duplicates("label").set_index("label")["turning_points"]
     cells = cells.reindex(index=shapes.index, columns=list(dict.fromkeys(labelled["panel"]))).fillna("-")
     return pd.concat([shapes.rename("turning points"), cells], axis=1).rename_axis("shape").reset_index()
+
+
+def _gain_text(gain: float, low: float, high: float) -> str:
+    """A gain with its interval, "+0.0100 (no spread)" where the differences did not vary, "-" where none ran."""
+    if pd.isna(gain):
+        return "-"
+    return f"{gain:+.4f} (no spread)" if pd.isna(low) else f"{gain:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
 def plot_gains(table: pd.DataFrame, reference: str) -> plt.Figure:

@@ -182,10 +182,12 @@ def _shape_lines(path: Path) -> list[str]:
 def _shape_sentence(path: Path) -> str:
     """The README's line on what the transfer gain is made of: per data set, the family's tuned gains."""
     tuned = pd.read_csv(path, keep_default_na=False, na_values=[""]).query("budget == @TUNED")
-    waves = tuned[tuned["w"].notna()]
+    waves = tuned[tuned["w"].notna() & tuned["gain"].notna()]
+    if waves.empty:
+        return f"What the transfer gain is made of (`{shape_family.FAMILY_FILE}`): no wave was trained at the tuned budget."
     parts = []
     for name, here in waves.groupby("dataset", sort=False):
-        higgs = tuned.loc[(tuned["dataset"] == name) & (tuned["shape"] == shape_family.HIGGS_FORMULA), "gain"]
+        higgs = tuned.loc[(tuned["dataset"] == name) & (tuned["shape"] == shape_family.HIGGS_LABEL), "gain"]
         parts.append(f"on {name} {int((here['gain'] > 0).sum())} of {len(here)} are ahead on average "
                      f"({here['gain'].min():+.4f} to {here['gain'].max():+.4f}"
                      + (f"; the HIGGS formula {higgs.iloc[0]:+.4f})" if len(higgs) else ")"))
