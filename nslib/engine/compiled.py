@@ -299,8 +299,7 @@ class CompiledStack:
         self.grad_gamma, self.grad_beta = self.gradients[2 * L : 2 * L + H], self.gradients[2 * L + H :]
 
     def keep(self, positions: Sequence[int]) -> None:
-        """Keep only the models at ``positions``, in that order: runs that stopped leave the stack, which then costs
-        what the runs still training cost. Each kept model's state, generator and numbers are unchanged."""
+        """Keep only the models at ``positions``, in order: stopped runs leave, the kept ones train on unchanged."""
         if not positions:
             raise ValueError("a stack keeps at least one model; end the stack instead of keeping none.")
         index = torch.tensor(positions, dtype=torch.long)

@@ -149,8 +149,8 @@ class TorchStack:
         self._targets = torch.empty(self.K, batch_size, device=self.device)
 
     def keep(self, positions: Sequence[int]) -> None:
-        """Keep only the models at ``positions``, in that order: runs that stopped leave the stack, which then costs
-        what the runs still training cost. Each kept model's parameters, Adam state, generator and numbers are unchanged."""
+        """Keep only the models at ``positions``, in order: stopped runs leave, the kept ones (parameters, Adam state,
+        statistics, generator) train on unchanged."""
         if not positions:
             raise ValueError("a stack keeps at least one model; end the stack instead of keeping none.")
         index = torch.tensor(positions, dtype=torch.long, device=self.device)

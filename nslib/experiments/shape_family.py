@@ -112,7 +112,7 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     interval as text, "-" where it was not trained)."""
     labelled = table.assign(label=[label(shape, w) for shape, w in zip(table["shape"], table["w"])],
                             panel=table["dataset"] + ", " + table["budget"] + " budget",
-                            cell=[_gain_text(g, lo, hi) for g, lo, hi in zip(table["gain"], table["ci_low"], table["ci_high"])])
+                            cell=list(map(_gain_text, table["gain"], table["ci_low"], table["ci_high"])))
     cells = labelled.pivot(index="label", columns="panel", values="cell")
     shapes = labelled.drop_duplicates("label").set_index("label")["turning_points"]
     cells = cells.reindex(index=shapes.index, columns=list(dict.fromkeys(labelled["panel"]))).fillna("-")

@@ -184,7 +184,8 @@ def _shape_sentence(path: Path) -> str:
     tuned = pd.read_csv(path, keep_default_na=False, na_values=[""]).query("budget == @TUNED")
     waves = tuned[tuned["w"].notna() & tuned["gain"].notna()]
     if waves.empty:
-        return f"What the transfer gain is made of (`{shape_family.FAMILY_FILE}`): no wave was trained at the tuned budget."
+        return (f"What the transfer gain is made of (`{shape_family.FAMILY_FILE}`): no wave was trained at the "
+                "tuned budget.")
     parts = []
     for name, here in waves.groupby("dataset", sort=False):
         higgs = tuned.loc[(tuned["dataset"] == name) & (tuned["shape"] == shape_family.HIGGS_LABEL), "gain"]
