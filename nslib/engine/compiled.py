@@ -28,6 +28,7 @@ from torch import nn
 
 from nslib.engine.ccode import activation_functions, compiled
 from nslib.engine.models import DROPOUT, KEEP_FROM, dropout_words, dropout_words_shape
+from nslib.engine.specs import activation_groups
 
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as the torch engine uses them
 ADAM_EPS = 1e-8
@@ -245,15 +246,6 @@ def _pointer(tensor: torch.Tensor, first: int = 0) -> ctypes.c_void_p:
     return ctypes.c_void_p(tensor.data_ptr() + first * (tensor.numel() // tensor.shape[0]) * tensor.element_size())
 
 
-def _activation_groups(module_specs: Sequence[str]) -> list[tuple[int, int, ctypes.CDLL]]:
-    """(first, last, kernels) for each run of consecutive models sharing an activation."""
-    groups: list[tuple[int, int, ctypes.CDLL]] = []
-    for module_spec, group in itertools.groupby(module_specs):
-        first = groups[-1][1] if groups else 0
-        groups.append((first, first + len(list(group)), kernels(module_spec)))
-    return groups
-
-
 class CompiledStack:
     """K runs of one shape (no rational activation) trained together on the CPU with the compiled kernels.
 
@@ -277,7 +269,7 @@ class CompiledStack:
         self.running_mean = [torch.stack([bn[layer].running_mean for bn in norms]) for layer in hidden]
         self.running_var = [torch.stack([bn[layer].running_var for bn in norms]) for layer in hidden]
         self.module_specs = [spec.module_spec for spec in specs]
-        self.groups = _activation_groups(self.module_specs)
+        self.groups = [(first, last, kernels(spec)) for first, last, spec in activation_groups(self.module_specs)]
         self.generators = [torch.Generator().manual_seed(spec.seed) for spec in specs]
         self.steps = 0
         self._buffers: dict[int, dict[str, list[torch.Tensor]]] = {}
@@ -307,7 +299,7 @@ class CompiledStack:
         self.running_mean = [mean[index] for mean in self.running_mean]
         self.running_var = [var[index] for var in self.running_var]
         self.module_specs = [self.module_specs[position] for position in positions]
-        self.groups = _activation_groups(self.module_specs)
+        self.groups = [(first, last, kernels(spec)) for first, last, spec in activation_groups(self.module_specs)]
         self.generators = [self.generators[position] for position in positions]
         self.K, self._buffers = len(positions), {}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import threading
 from collections.abc import Iterator, Sequence
@@ -270,3 +271,12 @@ def run_row(
         "device": f"{device} ({engine})",
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def activation_groups(module_specs: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``(first, last, module_spec)`` for each run of consecutive models of a stack that share an activation."""
+    groups: list[tuple[int, int, str]] = []
+    for module_spec, group in itertools.groupby(module_specs):
+        first = groups[-1][1] if groups else 0
+        groups.append((first, first + len(list(group)), module_spec))
+    return groups

@@ -10,7 +10,6 @@ Its measurements are in ``docs/engine.md``.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nslib.engine.models import dropout_words, dropout_words_shape, keep_scale
-from nslib.engine.specs import RunSpec, initial_model
+from nslib.engine.specs import RunSpec, activation_groups, initial_model
 from nslib.formulas.activations import activation_module
 from nslib.formulas.rational import N_COEFFICIENTS, Rational, rational
 
@@ -136,11 +135,9 @@ class TorchStack:
         self._new_buffers()
 
     def _activation_groups(self) -> list[tuple[int, int, nn.Module]]:
-        groups: list[tuple[int, int, nn.Module]] = []
-        for module_spec, group in itertools.groupby(self.specs, key=lambda spec: spec.module_spec):
-            first = groups[-1][1] if groups else 0
-            groups.append((first, first + len(list(group)), activation_module(module_spec).to(self.device)))
-        return groups
+        """(first, last, module) per run of models sharing an activation; a Rational module only marks its slice."""
+        return [(first, last, activation_module(spec).to(self.device))
+                for first, last, spec in activation_groups([spec.module_spec for spec in self.specs])]
 
     def _new_buffers(self) -> None:
         self._buffers: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nslib.experiments import transfer
 from nslib.experiments.paper_grid import Config
-from nslib.formulas.activations import activation_label, activation_module
-from nslib.stats import comparisons
+from nslib.formulas.activations import activation_module
 from nslib.stats.register import split_sizes
 from nslib.stats.significance import corrected_t, has_spread, interval
 
@@ -79,13 +79,11 @@ def gains(
 ) -> pd.DataFrame:
     """Each shape's (rows of ``shapes``: ``shape``, ``w``, ``formula``) gain in ROC AUC over Light ``baseline`` on each
     data set: the mean paired difference over the seeds where both ran, with its corrected ``LEVEL`` interval."""
-    light = runs[runs["arch"] == "light"]
     table = []
     for name in datasets:
         n_train, n_test = split_sizes(rows[name])
         for shape in shapes.itertuples():
-            differences = comparisons.seed_differences(light, name, activation_label(shape.formula),
-                                                       activation_label(baseline))
+            differences = transfer.seed_differences(runs, name, shape.formula, baseline)
             low, high = (interval(**_t(differences, n_train, n_test), level=LEVEL) if has_spread(differences)
                          else (np.nan, np.nan))
             table.append({"dataset": name, "budget": budget, "shape": shape.shape, "w": shape.w,
