@@ -16,7 +16,7 @@ before it here (import-linter checks the contract in CI):
 - ``engine``: training: run specs, the reference loop, the torch and compiled engines, the grid and the run store.
   ``models``, ``specs``, ``reference``, ``torch_stack``, ``ccode``, ``kernel_cache``, ``compiled``, ``grid``, ``runstore``.
 - ``experiments``: the study's experiments, one or two modules per notebook: what is trained and how it is judged.
-  ``profiles``, ``paper_grid``, ``tuning``, ``transfer``, ``draws``, ``shape_family``, ``efficiency``, ``efficiency_plots``, ``baselines``, ``kan``, ``kan_edges``, ``search``, ``beyond``.
+  ``profiles``, ``paper_grid``, ``tuning``, ``transfer``, ``draws``, ``shape_family``, ``efficiency``, ``efficiency_plots``, ``specialist_draws``, ``baselines``, ``kan``, ``kan_edges``, ``search``, ``beyond``.
 - ``publish``: what leaves the study: the README's results, the reports, the book and the headless pipeline.
   ``markdown``, ``readme_results``, ``reproduction``, ``study_report``, ``book``, ``pipeline``, ``timings``.
 """

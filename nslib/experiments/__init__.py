@@ -10,6 +10,7 @@ Imports only from ``nslib.core``, ``nslib.data``, ``nslib.formulas``, ``nslib.st
 - ``shape_family``: notebook 04: what the transfer gain is made of: cos(w x) and sin(w x) against Light ReLU
 - ``efficiency``: notebook 05: Table 2, the efficiency gain's parts and claims
 - ``efficiency_plots``: notebook 05's figures
+- ``specialist_draws``: notebook 05: the Specialist claims judged over the method's draws on each data set
 - ``baselines``: gradient boosting and logistic regression on the same splits
 - ``kan``: Kolmogorov-Arnold networks at the Light budget (notebook 06)
 - ``kan_edges``: looking inside a trained KAN: its strongest edges

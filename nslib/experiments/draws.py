@@ -232,16 +232,17 @@ def without_each_sample(table: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=verdict_columns[1:]).reset_index()
 
 
-def method_rows(verdicts: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The claims register's rows of the method-level claims, per budget, for ``register.record``: kind
-    ``method`` (never tallied as the paper's claims), the paper's words, the share of draws as the estimate
-    and the number of draws as ``n_seeds``."""
-    words = {claim.id: claim.paper_words for claim in DRAW_CLAIMS}
+def method_rows(verdicts: pd.DataFrame, words: Mapping[str, str] | None = None,
+                prefix: str = "04-method-") -> dict[str, pd.DataFrame]:
+    """The claims register's rows of the method-level claims, per budget, for ``register.record``: id ``prefix``
+    and the claim id, kind ``method`` (never tallied as the paper's claims), the paper's ``words`` per claim id
+    (default ``DRAW_CLAIMS``'), the share of draws as the estimate and the number of draws as ``n_seeds``."""
+    words = {claim.id: claim.paper_words for claim in DRAW_CLAIMS} if words is None else words
     out = {}
     for budget in BUDGETS:
         part = verdicts[verdicts["budget"] == budget]
         out[budget] = pd.DataFrame({
-            "id": "04-method-" + part["claim_id"], "kind": METHOD, "paper_words": part["claim_id"].map(words),
+            "id": prefix + part["claim_id"], "kind": METHOD, "paper_words": part["claim_id"].map(words),
             "source": "the method over its draws", "claim": "in most draws of the method: " + part["claim"],
             "dataset": part["dataset"], "metric": "share of draws", "n_seeds": part["n_draws"],
             "mean": part["share_holds"], "ci_low": part["ci_low"], "ci_high": part["ci_high"], "p_holm": np.nan,
@@ -251,13 +252,16 @@ def method_rows(verdicts: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-def plot_draws(table: pd.DataFrame) -> plt.Figure:
+def plot_draws(table: pd.DataFrame, labels: Mapping[str, str] | None = None,
+               title: str = "The method's draws (GP seed x HIGGS sample): each draw's formula on the transfer claims",
+               ylabel: str = "claimed winner minus the other\n(ROC AUC, mean over seeds)") -> plt.Figure:
     """Every draw's mean paired difference per claim (positive: the claim is right), one panel per budget, the
-    protocol's draw (GP seed 42, sample 0) marked."""
+    protocol's draw (GP seed 42, sample 0) marked; ``labels`` name the claims on the axis (default
+    ``DRAW_CLAIMS``' short labels)."""
     budgets = list(dict.fromkeys(table["budget"]))
     fig, axes = plt.subplots(1, len(budgets), figsize=(6.5 * len(budgets), 4.8), sharey=True, squeeze=False,
                              layout="constrained")
-    shorts = {claim.id: claim.short for claim in DRAW_CLAIMS}
+    shorts = {claim.id: claim.short for claim in DRAW_CLAIMS} if labels is None else labels
     table = table.assign(comparison=table["claim_id"].map(shorts))
     order = list(dict.fromkeys(table["comparison"]))
     palette = dict(zip(VERDICTS, ("tab:green", "tab:red", "tab:blue", "tab:gray")))
@@ -271,10 +275,10 @@ def plot_draws(table: pd.DataFrame) -> plt.Figure:
                    facecolor="none", edgecolor="black", linewidth=1.5, zorder=5,
                    label="the paper's protocol (GP seed 42, full sample)")
         ax.axhline(0, color="grey", linewidth=1)
-        ax.set(xlabel="", ylabel="claimed winner minus the other\n(ROC AUC, mean over seeds)",
+        ax.set(xlabel="", ylabel=ylabel,
                title=f"{budget} budget: {part[['gp_seed', 'sample']].drop_duplicates().shape[0]} draws")
     handles, labels = axes[0][0].get_legend_handles_labels()
     axes[0][0].get_legend().remove()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small")
-    fig.suptitle("The method's draws (GP seed x HIGGS sample): each draw's formula on the transfer claims")
+    fig.suptitle(title)
     return fig
