@@ -9,6 +9,7 @@ import pytest
 
 from nslib.core.paths import PROJECT_ROOT
 from nslib.experiments.draws import VERDICTS_FILE
+from nslib.experiments.specialist_draws import SPECIALIST_DRAWS_FILE, SPECIALIST_VERDICTS_FILE
 from nslib.publish.readme_results import (
     END,
     HEADLINE_FIGURE,
@@ -221,6 +222,26 @@ def test_the_headline_states_the_method_over_its_draws_first_when_its_table_exis
     assert ("| Light ReLU beats Transfer (HIGGS) | SPAMBASE | 20 of 20 (100% [83%, 100%]); protocol: holds | - |"
             ) in lines
     assert "METHOD CLAIM" not in text  # the method's register rows are not the paper's claims
+
+
+def test_the_specialist_claims_over_each_data_sets_draws_follow_the_transfer_claims(tmp_path) -> None:
+    shutil.copy(COMMITTED / "datasets.csv", tmp_path / "datasets.csv")
+    _claims_csv(tmp_path)
+    _method_verdicts_csv(tmp_path)
+    rows = [("above18-SPAMBASE-specialist", "Specialist is more than 18% more efficient than Heavy ReLU", "SPAMBASE",
+             "tuned", 11, 0.55, 0.315, 0.769, "cannot tell")]
+    pd.DataFrame(rows, columns=["claim_id", "claim", "dataset", "budget", "n_holds", "share_holds", "ci_low", "ci_high",
+                                "protocol_verdict"]).assign(n_draws=20).to_csv(tmp_path / SPECIALIST_VERDICTS_FILE,
+                                                                               index=False)
+    pd.DataFrame({"n_seeds": [5, 5]}).to_csv(tmp_path / SPECIALIST_DRAWS_FILE, index=False)
+    text = headline_markdown(tmp_path)
+    assert text.index("method_verdicts.csv") < text.index(SPECIALIST_VERDICTS_FILE) < text.index(
+        "The paper's claims, each counted once")
+    assert ("The paper's Specialist claims judged as claims about its method, on each data set "
+            "(`specialist_verdicts.csv`): 20 draws of the method (per data set: GP seeds x samples of its own rows, "
+            "each draw on 5 seeds)") in text
+    assert ("| Specialist is more than 18% more efficient than Heavy ReLU | SPAMBASE | - | "
+            "11 of 20 (55% [32%, 77%]); protocol: cannot tell |") in text.splitlines()
 
 
 def test_without_method_verdicts_the_headline_omits_the_method(tmp_path) -> None:

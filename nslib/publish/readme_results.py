@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from nslib.core.paths import PROJECT_ROOT, reference_dir
-from nslib.experiments import shape_family, tuning
+from nslib.experiments import shape_family, specialist_draws, tuning
 from nslib.experiments.draws import VERDICTS_FILE
 from nslib.experiments.profiles import get_profile
 from nslib.publish.markdown import markdown_table
@@ -149,8 +149,9 @@ def _verdict_lines(path: Path) -> list[str]:
     ]
 
 
-def _method_lines(path: Path) -> list[str]:
-    """The transfer claims as claims about the method: per claim, the share of draws where it holds, per budget."""
+def _method_lines(path: Path, subject: str, draws: str) -> list[str]:
+    """Claims judged over the method's draws (``path``: a ``draws.method_verdicts`` table): per claim, the share of
+    draws where it holds, per budget. ``subject`` opens the sentence, ``draws`` says what a draw is."""
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     cells = {}
     for row in table.itertuples():
@@ -159,15 +160,29 @@ def _method_lines(path: Path) -> list[str]:
             f"protocol: {row.protocol_verdict}")
     n_draws = int(table["n_draws"].max())
     return [
-        f"The paper's transfer claims judged as claims about its method (`{VERDICTS_FILE}`): {n_draws} draws of "
-        "the method (GP seeds x samples of the HIGGS rows), each draw's formula judged as the paper's protocol is; "
-        "per claim, the draws for which it holds, their share with a 95% Clopper-Pearson interval, and the "
-        "protocol draw's verdict (GP seed 42 on the full sample).",
+        f"{subject} (`{path.name}`): {n_draws} draws of the method ({draws}), each draw's formula judged as the "
+        "paper's protocol is; per claim, the draws for which it holds, their share with a 95% Clopper-Pearson "
+        "interval, and the protocol draw's verdict (GP seed 42 on the full sample).",
         "",
         f"| claim | data set | {PAPER} budget: draws where it holds | {TUNED} budget: draws where it holds |",
         "|---|---|---|---|",
     ] + [f"| {claim} | {dataset} | {by.get(PAPER, '-')} | {by.get(TUNED, '-')} |"
          for (claim, dataset), by in cells.items()]
+
+
+def _transfer_method_lines(path: Path) -> list[str]:
+    """The transfer claims over the HIGGS draws (notebook 04)."""
+    return _method_lines(path, "The paper's transfer claims judged as claims about its method",
+                         "GP seeds x samples of the HIGGS rows")
+
+
+def _specialist_method_lines(path: Path) -> list[str]:
+    """The Specialist claims over each data set's own draws (notebook 05), with the seeds each draw trained on."""
+    draws_file = path.parent / specialist_draws.SPECIALIST_DRAWS_FILE
+    seeds = (f", each draw on {int(pd.read_csv(draws_file)['n_seeds'].max())} seeds"
+             if draws_file.exists() else "")
+    return _method_lines(path, "The paper's Specialist claims judged as claims about its method, on each data set",
+                         f"per data set: GP seeds x samples of its own rows{seeds}")
 
 
 def _shape_lines(path: Path) -> list[str]:
@@ -227,7 +242,8 @@ def results_markdown(derived: Path | None = None) -> str:
     derived = derived or reference_dir()
     blocks = [_data_lines(derived), _grid_lines(derived), _headline_lines()]
     # The claims' register, the baselines and the bench, each where its file exists.
-    optional = {VERDICTS_FILE: _method_lines, REGISTER_FILE: _verdict_lines, shape_family.FAMILY_FILE: _shape_lines,
+    optional = {VERDICTS_FILE: _transfer_method_lines,
+                specialist_draws.SPECIALIST_VERDICTS_FILE: _specialist_method_lines, REGISTER_FILE: _verdict_lines, shape_family.FAMILY_FILE: _shape_lines,
                 "baselines.csv": _baseline_lines, "bench.json": _bench_lines}
     blocks += [lines(derived / name) for name, lines in optional.items() if (derived / name).exists()]
     return "\n\n".join("\n".join(block) for block in blocks)
@@ -269,7 +285,8 @@ def _data_sentence(derived: Path) -> str:
 
 
 def headline_markdown(derived: Path | None = None, results_page: str = "docs/results.md") -> str:
-    """The README's Results: the transfer claims over the method's draws (when ``method_verdicts.csv`` exists),
+    """The README's Results: the transfer claims over the method's draws (when ``method_verdicts.csv`` exists)
+    and the Specialist claims over each data set's draws (when ``specialist_verdicts.csv`` does),
     the paper's claims tallied and judged, one figure, gradient boosting, the data.
 
     Built from the tables in ``derived`` (default: the committed ``data/derived/``); every table in full
@@ -278,7 +295,9 @@ def headline_markdown(derived: Path | None = None, results_page: str = "docs/res
     derived = derived or reference_dir()
     blocks = []
     if (derived / VERDICTS_FILE).exists():  # the method first: the paper's claim is about it, not one GP run
-        blocks.append("\n".join(_method_lines(derived / VERDICTS_FILE)))
+        blocks.append("\n".join(_transfer_method_lines(derived / VERDICTS_FILE)))
+    if (derived / specialist_draws.SPECIALIST_VERDICTS_FILE).exists():
+        blocks.append("\n".join(_specialist_method_lines(derived / specialist_draws.SPECIALIST_VERDICTS_FILE)))
     if (derived / REGISTER_FILE).exists():
         register = _register(derived / REGISTER_FILE)
         blocks.append(_tally_sentence(register))
