@@ -9,7 +9,10 @@ import pytest
 
 from nslib.core.paths import PROJECT_ROOT
 from nslib.experiments.draws import VERDICTS_FILE
-from nslib.experiments.specialist_draws import SPECIALIST_DRAWS_FILE, SPECIALIST_VERDICTS_FILE
+from nslib.experiments.specialist_draws import (
+    SPECIALIST_DRAWS_FILE,
+    SPECIALIST_VERDICTS_FILE,
+)
 from nslib.publish.readme_results import (
     END,
     HEADLINE_FIGURE,
@@ -235,11 +238,16 @@ def test_the_specialist_claims_over_each_data_sets_draws_follow_the_transfer_cla
                                                                                index=False)
     pd.DataFrame({"n_seeds": [5, 5]}).to_csv(tmp_path / SPECIALIST_DRAWS_FILE, index=False)
     text = headline_markdown(tmp_path)
+    empty = tmp_path / "empty"
+    shutil.copytree(tmp_path, empty)
+    pd.read_csv(empty / SPECIALIST_VERDICTS_FILE).iloc[:0].to_csv(empty / SPECIALIST_VERDICTS_FILE, index=False)
+    assert SPECIALIST_VERDICTS_FILE not in headline_markdown(empty)  # a data set of your own: no rows, no block
+    assert "\n\n\n" not in headline_markdown(empty)
     assert text.index("method_verdicts.csv") < text.index(SPECIALIST_VERDICTS_FILE) < text.index(
         "The paper's claims, each counted once")
     assert ("The paper's Specialist claims judged as claims about its method, on each data set "
-            "(`specialist_verdicts.csv`): 20 draws of the method (per data set: GP seeds x samples of its own rows, "
-            "each draw on 5 seeds)") in text
+            "(`specialist_verdicts.csv`): 20 draws of the method (per data set: GP seeds x samples of its own rows), "
+            "each draw's formula judged as the Specialist against Heavy ReLU on 5 seeds;") in text
     assert ("| Specialist is more than 18% more efficient than Heavy ReLU | SPAMBASE | - | "
             "11 of 20 (55% [32%, 77%]); protocol: cannot tell |") in text.splitlines()
 

@@ -1,5 +1,5 @@
-"""Notebook 04's trial of the method over its own draws: the paper's transfer claims judged for every formula GP
-finds, not for one.
+"""The method judged over its own draws: notebook 04's transfer claims for every formula GP finds on HIGGS, not for
+one, and the pieces notebook 05's Specialist draws (``specialist_draws``) share.
 
 The paper's claim is about a method (GP on physics data, then transfer), and one run of GP is one draw of it: GP
 seed 42 on the full HIGGS sample is the paper's protocol, but another seed, or a HIGGS sample with a few rows
@@ -7,7 +7,8 @@ fewer, finds another formula. A draw here is a GP seed and a discovery sample: s
 loaded, sample k > 0 the data set less a random ``1 - SAMPLE_KEEP`` of its rows (drawn with seed k), from which
 GP's own 10% sample is drawn as always. Each draw's formula is judged on the transfer claims by the existing
 judge, on its seeds' paired differences, at the paper's budget and at the tuned one; the method-level verdict
-is the share of draws for which a claim holds, with a Clopper-Pearson interval.
+is the share of draws for which a claim holds, with a Clopper-Pearson interval. A draw whose runs failed on all
+but one seed has no test: its verdict is ``NOT_JUDGED``, counted among the draws but never among those that hold.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from nslib.stats.register import BUDGETS, METHOD, TUNED, split_sizes
 from nslib.stats.significance import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, VERDICTS, judge
 
 SAMPLE_KEEP = 0.9  # a discovery sample k > 0 keeps this share of the rows
+NOT_JUDGED = "no test (runs failed)"  # a draw with fewer than two seeds' paired differences
 LEVEL = 0.95  # the level of the interval around a share of draws
 DRAWS_FILE, VERDICTS_FILE = "method_draws.csv", "method_verdicts.csv"
 DRAWS_COLUMNS = ["gp_seed", "sample", "protocol", "formula", "claim_id", "claim", "dataset", "budget", "n_seeds",
@@ -53,7 +55,6 @@ class DrawClaim:
     sign: int
     paper_words: str
     short: str  # the figure's label
-
 
 
 DRAW_CLAIMS = (
@@ -145,10 +146,23 @@ def judge_draws(draws: pd.DataFrame, runs: Mapping[str, pd.DataFrame], rows: Map
                 n_train, n_test = split_sizes(rows[claim.dataset])
                 family.append({"claim_id": claim.id, "claim": claim.claim, "dataset": claim.dataset,
                                "differences": diffs.to_numpy(), "n_train": n_train, "n_test": n_test})
-            judged = judge(pd.DataFrame(family))
+            judged = judge_testable(pd.DataFrame(family))
             out.append(judged.assign(gp_seed=draw.gp_seed, sample=draw.sample, protocol=draw.protocol,
                                      formula=draw.formula, budget=budget))
     return pd.concat(out, ignore_index=True)[DRAWS_COLUMNS]
+
+
+def judge_testable(family: pd.DataFrame) -> pd.DataFrame:
+    """``judge`` of one draw's claims, Holm over those with at least two seeds' differences; a claim with fewer (its
+    runs failed) gets ``NOT_JUDGED`` instead of stopping the whole trial."""
+    testable = family["differences"].map(len) >= 2
+    failed = family[~testable]
+    failed = failed.assign(n_seeds=failed["differences"].map(len), verdict=NOT_JUDGED).drop(columns="differences")
+    if testable.all():
+        return judge(family)
+    if not testable.any():
+        return failed.reset_index(drop=True)
+    return pd.concat([judge(family[testable]), failed], ignore_index=True)
 
 
 def family_check(table: pd.DataFrame, tuned_runs: pd.DataFrame, budgets: pd.DataFrame,
@@ -211,7 +225,7 @@ def method_verdict(ci_low: float, ci_high: float) -> str:
 def without_each_sample(table: pd.DataFrame) -> pd.DataFrame:
     """The method-level verdict again with each discovery sample's draws left out, beside the verdict on all draws.
 
-    A discovery sample other than 0 already lacks a tenth of the HIGGS rows; leaving one out asks whether the
+    A discovery sample other than 0 already lacks a tenth of the data set's rows; leaving one out asks whether the
     method's verdict rests on the rows one sample saw. Per claim and budget: the verdict on all draws, the share
     and verdict without each sample (``without sample k``), and ``stable`` when every verdict is the same.
     """
@@ -262,6 +276,7 @@ def plot_draws(table: pd.DataFrame, labels: Mapping[str, str] | None = None,
     fig, axes = plt.subplots(1, len(budgets), figsize=(6.5 * len(budgets), 4.8), sharey=True, squeeze=False,
                              layout="constrained")
     shorts = {claim.id: claim.short for claim in DRAW_CLAIMS} if labels is None else labels
+    per_claim = table.groupby(["budget", "claim_id"]).size()
     table = table.assign(comparison=table["claim_id"].map(shorts))
     order = list(dict.fromkeys(table["comparison"]))
     palette = dict(zip(VERDICTS, ("tab:green", "tab:red", "tab:blue", "tab:gray")))
@@ -276,9 +291,9 @@ def plot_draws(table: pd.DataFrame, labels: Mapping[str, str] | None = None,
                    label="the paper's protocol (GP seed 42, full sample)")
         ax.axhline(0, color="grey", linewidth=1)
         ax.set(xlabel="", ylabel=ylabel,
-               title=f"{budget} budget: {part[['gp_seed', 'sample']].drop_duplicates().shape[0]} draws")
-    handles, labels = axes[0][0].get_legend_handles_labels()
+               title=f"{budget} budget: {per_claim[budget].max()} draws")
+    handles, legend_labels = axes[0][0].get_legend_handles_labels()
     axes[0][0].get_legend().remove()
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small")
+    fig.legend(handles, legend_labels, loc="outside lower center", ncol=len(legend_labels), fontsize="small")
     fig.suptitle(title)
     return fig

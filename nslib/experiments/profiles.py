@@ -32,8 +32,8 @@ class Profile:
     tune_seeds: tuple[int, ...] = (42, 43, 44)  # each with its own validation split
     higgs_rows: tuple[int, ...] = (2500, 5000, 10000)
     row_curve_refits: int = 500  # bootstrap refits of notebook 05's row-count curve
-    method_gp_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)  # notebook 04's draws of the method: GP seeds ...
-    method_samples: int = 4  # ... times discovery samples of HIGGS (sample 0: all its rows)
+    method_gp_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)  # the draws of the method (04, 05): GP seeds ...
+    method_samples: int = 4  # ... times discovery samples of the data set (sample 0: all its rows)
     specialist_draw_seeds: int = 5  # notebook 05's Specialist draws train on the first this many seeds
     frequencies: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # notebook 04's cos(w x) and sin(w x) family
 

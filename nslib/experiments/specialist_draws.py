@@ -1,12 +1,13 @@
 """Notebook 05's Specialist claims judged over the method's draws: every formula GP finds on a data set, not one.
 
 The paper's Specialist is the formula GP seed 42 finds on the data set's full sample: one draw of the method.
-Here every data set is drawn as notebook 04 draws HIGGS (``draws.discover_draws``: GP seeds x discovery
-samples), each draw's formula trains as a Light hybrid on its own data set, at the paper's budget and at the
-protocol Specialist's tuned budget there (the draws tuned as one family, as notebook 04's are), and each draw is
-judged on the paper's Specialist claims (``efficiency.efficiency_claims``' paper claims about the Specialist)
-against Heavy ReLU's runs at the same budget, Holm within the draw's claims. ``draws.method_verdicts`` then gives
-the share of draws for which each claim holds.
+Here every data set with the paper's Specialist claims (a data set of your own has none) is drawn as notebook 04
+draws HIGGS (``draws.discover_draws``: GP seeds x discovery samples), each draw's formula trains as a Light hybrid
+on its own data set, at the paper's budget and at the protocol Specialist's tuned budget there (the draws tuned as
+one family, as notebook 04's are), and each draw is judged on the paper's Specialist claims
+(``efficiency.efficiency_claims``' paper claims about the Specialist) against Heavy ReLU's runs at the same kind
+of budget (the paper's, or Heavy's own tuned one), Holm within the draw's claims. ``draws.method_verdicts`` then
+gives the share of draws for which each claim holds.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import pandas as pd
 from nslib.core.progress import progress
 from nslib.data.catalog import Dataset
 from nslib.engine.specs import RunSpec
-from nslib.experiments.draws import DRAWS_COLUMNS, discover_draws
+from nslib.experiments.draws import DRAWS_COLUMNS, discover_draws, judge_testable
 from nslib.experiments.efficiency import HEAVY
 from nslib.experiments.paper_grid import SPECIALIST, specs_for
 from nslib.experiments.profiles import Profile
 from nslib.formulas.activations import activation_label
-from nslib.stats.register import Claim, judge_family
+from nslib.stats.register import Claim, family_differences
 
 SPECIALIST_DRAWS_FILE, SPECIALIST_VERDICTS_FILE = "specialist_draws.csv", "specialist_verdicts.csv"
 PREFIX = "05-"  # the efficiency family's claim ids start with it; a draw's claim id goes without it
+METHOD_PREFIX = "05-method-"  # the register's ids of the method-level rows
+FOUND_COLUMNS = ["dataset", "gp_seed", "sample", "protocol", "formula"]
+CHECK_COLUMNS = ["claim_id", "budget", "draw: seeds", "draw: mean", "draw: verdict", "all: seeds", "all: mean",
+                 "all: verdict"]
 
 
 def specialist_claims(claims: Sequence[Claim]) -> list[Claim]:
@@ -34,12 +39,16 @@ def specialist_claims(claims: Sequence[Claim]) -> list[Claim]:
     return [claim for claim in claims if claim.better == SPECIALIST and claim.kind == "paper"]
 
 
+def paper_words(claims: Sequence[Claim]) -> dict[str, str]:
+    """The paper's words of each claim, keyed like ``judge_draws``' ``claim_id`` (for ``draws.method_rows``)."""
+    return {claim.id.removeprefix(PREFIX): claim.paper_words for claim in claims}
+
+
 def discover_all(datasets: Mapping[str, Dataset], profile: Profile) -> pd.DataFrame:
-    """Every data set's draws (``draws.discover_draws`` on it): ``dataset``, ``gp_seed``, ``sample``, ``protocol``,
-    ``formula``, one row per draw."""
+    """Every data set's draws (``draws.discover_draws`` on it), one row per draw, columns ``FOUND_COLUMNS``."""
     found = [discover_draws(data, profile).assign(dataset=name)
              for name, data in progress(datasets.items(), total=len(datasets), desc="GP draws, data set by data set")]
-    return pd.concat(found, ignore_index=True)[["dataset", "gp_seed", "sample", "protocol", "formula"]]
+    return pd.concat(found, ignore_index=True)[FOUND_COLUMNS] if found else pd.DataFrame(columns=FOUND_COLUMNS)
 
 
 def draw_specs(draws: pd.DataFrame, seeds: Sequence[int],
@@ -57,8 +66,9 @@ def draw_specs(draws: pd.DataFrame, seeds: Sequence[int],
 def judge_draws(draws: pd.DataFrame, claims: Sequence[Claim], heavy_runs: Mapping[str, pd.DataFrame],
                 draw_runs: Mapping[str, pd.DataFrame], rows: Mapping[str, int]) -> pd.DataFrame:
     """Every draw's verdict on the Specialist claims of its data set, at each budget: the draw's runs stand for
-    the Specialist against the Heavy ReLU runs of ``heavy_runs`` at that budget (labelled by ``with_roles``),
-    paired by seed. Columns ``draws.DRAWS_COLUMNS``, with ``claim_id`` the claim's id less ``PREFIX``."""
+    the Specialist against the Heavy ReLU runs of ``heavy_runs`` at that budget (labelled by ``with_roles``; only
+    its Heavy ReLU rows are used), paired by seed; a claim whose runs failed gets ``draws.NOT_JUDGED``. Columns
+    ``draws.DRAWS_COLUMNS``, with ``claim_id`` the claim's id less ``PREFIX``."""
     out = []
     for budget, runs in draw_runs.items():
         heavy = heavy_runs[budget][heavy_runs[budget]["config"] == HEAVY]
@@ -67,7 +77,7 @@ def judge_draws(draws: pd.DataFrame, claims: Sequence[Claim], heavy_runs: Mappin
             if not mine:
                 continue
             own = runs[(runs["dataset"] == draw.dataset) & (runs["activation"] == activation_label(draw.formula))]
-            judged = judge_family(mine, pd.concat([heavy, own.assign(config=SPECIALIST)]), rows)
+            judged = judge_testable(family_differences(mine, pd.concat([heavy, own.assign(config=SPECIALIST)]), rows))
             out.append(judged.assign(claim_id=judged["id"].str.removeprefix(PREFIX), gp_seed=draw.gp_seed,
                                      sample=draw.sample, protocol=draw.protocol, formula=draw.formula,
                                      budget=budget))
@@ -82,15 +92,19 @@ def claim_labels(claims: Sequence[Claim]) -> dict[str, str]:
                                            f"({claim.dataset})" for claim in claims}
 
 
-def protocol_check(table: pd.DataFrame, judged: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """What training the draws on fewer seeds costs, measured on the one draw that is also judged on every seed:
-    the protocol draw's mean and verdict in ``judge_draws``' ``table`` beside the register's (``judged``:
-    ``judge_family`` tables per budget, on all seeds, Holm over the whole family)."""
-    rows = []
-    for draw in table[table["protocol"].astype(bool)].itertuples():
-        everything = judged[draw.budget].set_index("id").loc[PREFIX + draw.claim_id]
-        rows.append({"claim_id": draw.claim_id, "budget": draw.budget, "draw: seeds": draw.n_seeds,
-                     "draw: mean": draw.mean, "draw: verdict": draw.verdict,
-                     "register: seeds": everything["n_seeds"], "register: mean": everything["mean"],
-                     "register: verdict": everything["verdict"]})
-    return pd.DataFrame(rows)
+def protocol_check(table: pd.DataFrame, claims: Sequence[Claim], runs: Mapping[str, pd.DataFrame],
+                   rows: Mapping[str, int]) -> pd.DataFrame:
+    """What training the draws on fewer seeds costs, measured on the one draw also trained on every seed: the
+    protocol draw's mean and verdict in ``judge_draws``' ``table`` beside the same claims judged on all seeds of
+    ``runs`` (per budget, labelled by ``with_roles``: its Specialist is the protocol's formula), Holm over the same
+    claims of one data set in both."""
+    out = []
+    for (budget, dataset), part in table[table["protocol"].astype(bool)].groupby(["budget", "dataset"], sort=False):
+        mine = [claim for claim in claims if claim.dataset == dataset]
+        everything = judge_testable(family_differences(mine, runs[budget], rows)).set_index("id")
+        for draw in part.itertuples():
+            full = everything.loc[PREFIX + draw.claim_id]
+            out.append({"claim_id": draw.claim_id, "budget": budget, "draw: seeds": draw.n_seeds,
+                        "draw: mean": draw.mean, "draw: verdict": draw.verdict, "all: seeds": full["n_seeds"],
+                        "all: mean": full["mean"], "all: verdict": full["verdict"]})
+    return pd.DataFrame(out, columns=CHECK_COLUMNS)

@@ -149,10 +149,13 @@ def _verdict_lines(path: Path) -> list[str]:
     ]
 
 
-def _method_lines(path: Path, subject: str, draws: str) -> list[str]:
+def _method_lines(path: Path, subject: str, draws: str, judged: str) -> list[str]:
     """Claims judged over the method's draws (``path``: a ``draws.method_verdicts`` table): per claim, the share of
-    draws where it holds, per budget. ``subject`` opens the sentence, ``draws`` says what a draw is."""
+    draws where it holds, per budget; none for a table without rows. ``subject`` opens the sentence, ``draws`` says
+    what a draw is and ``judged`` how each draw is judged."""
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if table.empty:
+        return []
     cells = {}
     for row in table.itertuples():
         cells.setdefault((row.claim, row.dataset), {})[row.budget] = (
@@ -160,9 +163,9 @@ def _method_lines(path: Path, subject: str, draws: str) -> list[str]:
             f"protocol: {row.protocol_verdict}")
     n_draws = int(table["n_draws"].max())
     return [
-        f"{subject} (`{path.name}`): {n_draws} draws of the method ({draws}), each draw's formula judged as the "
-        "paper's protocol is; per claim, the draws for which it holds, their share with a 95% Clopper-Pearson "
-        "interval, and the protocol draw's verdict (GP seed 42 on the full sample).",
+        f"{subject} (`{path.name}`): {n_draws} draws of the method ({draws}), {judged}; per claim, the draws for "
+        "which it holds, their share with a 95% Clopper-Pearson interval, and the protocol draw's verdict (GP seed "
+        "42 on the full sample).",
         "",
         f"| claim | data set | {PAPER} budget: draws where it holds | {TUNED} budget: draws where it holds |",
         "|---|---|---|---|",
@@ -173,16 +176,17 @@ def _method_lines(path: Path, subject: str, draws: str) -> list[str]:
 def _transfer_method_lines(path: Path) -> list[str]:
     """The transfer claims over the HIGGS draws (notebook 04)."""
     return _method_lines(path, "The paper's transfer claims judged as claims about its method",
-                         "GP seeds x samples of the HIGGS rows")
+                         "GP seeds x samples of the HIGGS rows", "each draw's formula judged as the paper's protocol is")
 
 
 def _specialist_method_lines(path: Path) -> list[str]:
     """The Specialist claims over each data set's own draws (notebook 05), with the seeds each draw trained on."""
     draws_file = path.parent / specialist_draws.SPECIALIST_DRAWS_FILE
-    seeds = (f", each draw on {int(pd.read_csv(draws_file)['n_seeds'].max())} seeds"
-             if draws_file.exists() else "")
+    seeds = pd.read_csv(draws_file)["n_seeds"].max() if draws_file.exists() else float("nan")
     return _method_lines(path, "The paper's Specialist claims judged as claims about its method, on each data set",
-                         f"per data set: GP seeds x samples of its own rows{seeds}")
+                         "per data set: GP seeds x samples of its own rows",
+                         "each draw's formula judged as the Specialist against Heavy ReLU"
+                         + (f" on {int(seeds)} seeds" if pd.notna(seeds) else ""))
 
 
 def _shape_lines(path: Path) -> list[str]:
@@ -243,10 +247,11 @@ def results_markdown(derived: Path | None = None) -> str:
     blocks = [_data_lines(derived), _grid_lines(derived), _headline_lines()]
     # The claims' register, the baselines and the bench, each where its file exists.
     optional = {VERDICTS_FILE: _transfer_method_lines,
-                specialist_draws.SPECIALIST_VERDICTS_FILE: _specialist_method_lines, REGISTER_FILE: _verdict_lines, shape_family.FAMILY_FILE: _shape_lines,
+                specialist_draws.SPECIALIST_VERDICTS_FILE: _specialist_method_lines,
+                REGISTER_FILE: _verdict_lines, shape_family.FAMILY_FILE: _shape_lines,
                 "baselines.csv": _baseline_lines, "bench.json": _bench_lines}
     blocks += [lines(derived / name) for name, lines in optional.items() if (derived / name).exists()]
-    return "\n\n".join("\n".join(block) for block in blocks)
+    return "\n\n".join("\n".join(block) for block in blocks if block)
 
 
 def _verdict_table(register: pd.DataFrame, families: Sequence[str] | None = None) -> list[str]:
@@ -293,11 +298,11 @@ def headline_markdown(derived: Path | None = None, results_page: str = "docs/res
     is on ``results_page``.
     """
     derived = derived or reference_dir()
-    blocks = []
-    if (derived / VERDICTS_FILE).exists():  # the method first: the paper's claim is about it, not one GP run
-        blocks.append("\n".join(_transfer_method_lines(derived / VERDICTS_FILE)))
-    if (derived / specialist_draws.SPECIALIST_VERDICTS_FILE).exists():
-        blocks.append("\n".join(_specialist_method_lines(derived / specialist_draws.SPECIALIST_VERDICTS_FILE)))
+    method = {VERDICTS_FILE: _transfer_method_lines,
+              specialist_draws.SPECIALIST_VERDICTS_FILE: _specialist_method_lines}
+    # The method first: the paper's claims are about it, not one GP run. A table without rows says nothing.
+    blocks = ["\n".join(lines(derived / name)) for name, lines in method.items() if (derived / name).exists()]
+    blocks = [block for block in blocks if block]
     if (derived / REGISTER_FILE).exists():
         register = _register(derived / REGISTER_FILE)
         blocks.append(_tally_sentence(register))

@@ -8,9 +8,9 @@ judges the family with ``judge``. ``record`` writes a family's rows at both
 budgets (the paper's and the tuned one, ``nslib.experiments.tuning``) into the claims
 register, ``claims.csv``, where the paper's claims carry its words and the
 compendium's own questions carry none and are never counted as the paper's.
-Rows of kind ``method`` (notebook 04) carry the paper's words too: a transfer
-claim judged over the method's draws, its estimate the share of draws for which
-it holds; ``tally`` leaves them out, so that no claim of the paper counts twice.
+Rows of kind ``method`` (notebooks 04 and 05) carry the paper's words too: a
+transfer or Specialist claim judged over the method's draws, its estimate the share
+of draws for which it holds; ``tally`` leaves them out, so that no claim of the paper counts twice.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ PAPER, TUNED = "paper", "tuned"
 BUDGETS = (PAPER, TUNED)
 REGISTER_FILE = "claims.csv"
 OWN_QUESTION = "own question"
-METHOD = "method"  # a paper claim judged over the method's draws (notebook 04): never tallied as the paper's
+METHOD = "method"  # a paper claim judged over the method's draws (notebooks 04, 05): never tallied as the paper's
 REGISTER_COLUMNS = [
     "id", "family", "kind", "paper_words", "source", "claim", "dataset", "metric", "test",
     *[f"{field}_{budget}" for budget in BUDGETS for field in ("n_seeds", "mean", "ci_low", "ci_high", "p_holm")],
