@@ -142,6 +142,6 @@ def test_the_protocol_check_judges_the_protocol_on_every_seed_with_the_same_two_
 
 
 def test_claim_labels_name_the_bound_and_the_data_set():
-    claims = specialist.specialist_claims(efficiency.efficiency_claims(["SPAMBASE"]))
-    assert specialist.claim_labels(claims) == {"above18-SPAMBASE-specialist": "more than 18%\n(SPAMBASE)",
-                                               "below21-SPAMBASE-specialist": "less than 21%\n(SPAMBASE)"}
+    claims = specialist.specialist_claims(efficiency.efficiency_claims(["FOREST_COVER"]))
+    assert specialist.claim_labels(claims) == {"above18-FOREST_COVER-specialist": "> 18%\nFOREST\nCOVER",
+                                               "below21-FOREST_COVER-specialist": "< 21%\nFOREST\nCOVER"}

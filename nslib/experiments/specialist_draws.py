@@ -88,8 +88,8 @@ def judge_draws(draws: pd.DataFrame, claims: Sequence[Claim], heavy_runs: Mappin
 
 def claim_labels(claims: Sequence[Claim]) -> dict[str, str]:
     """Short axis labels of ``claims`` for ``draws.plot_draws``, keyed like ``judge_draws``' ``claim_id``."""
-    return {claim.id.removeprefix(PREFIX): f"{'less' if claim.below else 'more'} than {claim.offset:.0%}\n"
-                                           f"({claim.dataset})" for claim in claims}
+    return {claim.id.removeprefix(PREFIX): f"{'<' if claim.below else '>'} {claim.offset:.0%}\n"
+                                           + claim.dataset.replace("_", "\n") for claim in claims}
 
 
 def protocol_check(table: pd.DataFrame, claims: Sequence[Claim], runs: Mapping[str, pd.DataFrame],
