@@ -18,7 +18,7 @@ import pandas as pd
 
 from nslib.core.paths import PROJECT_ROOT, reference_dir
 from nslib.experiments import shape_family, specialist_draws, tuning
-from nslib.experiments.draws import VERDICTS_FILE
+from nslib.experiments.draws import VERDICTS_FILE, method_verdict
 from nslib.experiments.profiles import get_profile
 from nslib.publish.markdown import markdown_table
 from nslib.publish.timings import timings_markdown
@@ -189,6 +189,24 @@ def _specialist_method_lines(path: Path) -> list[str]:
                          + (f" on {int(seeds)} seeds" if pd.notna(seeds) else ""))
 
 
+def _specialist_sentence(path: Path) -> str:
+    """The README's line on the Specialist claims over each data set's draws: where the method's verdict and the
+    protocol's agree, and each place where they do not (the table itself is on the results page)."""
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if table.empty:
+        return ""
+    table["verdict"] = [method_verdict(low, high) for low, high in zip(table["ci_low"], table["ci_high"])]
+    apart = table[table["verdict"] != table["protocol_verdict"]]
+    parts = [f"\"{row.claim}\" on {row.dataset} at the {row.budget} budget, which holds in {row.n_holds} of "
+             f"{row.n_draws} draws (`{specialist_draws.METHOD_PREFIX}{row.claim_id}` {row.budget}: {row.verdict}; "
+             f"the protocol's `{specialist_draws.PREFIX}{row.claim_id}` {row.budget}: {row.protocol_verdict})"
+             for row in apart.itertuples()]
+    return (f"The paper's Specialist claims over {int(table['n_draws'].max())} draws of the method on each data set's "
+            f"own rows (`{path.name}`, notebook 05): the method's verdict is the protocol's in "
+            f"{len(table) - len(apart)} of {len(table)} claims and budgets" + (f"; not for {'; '.join(parts)}"
+                                                                               if parts else "") + ".")
+
+
 def _shape_lines(path: Path) -> list[str]:
     """What the transfer gain is made of (``shape_family.csv``): each shape's gain over Light ReLU, per data set and
     budget, with its interval and its turning points on [-3, 3]."""
@@ -298,10 +316,10 @@ def headline_markdown(derived: Path | None = None, results_page: str = "docs/res
     is on ``results_page``.
     """
     derived = derived or reference_dir()
-    method = {VERDICTS_FILE: _transfer_method_lines,
-              specialist_draws.SPECIALIST_VERDICTS_FILE: _specialist_method_lines}
     # The method first: the paper's claims are about it, not one GP run. A table without rows says nothing.
-    blocks = ["\n".join(lines(derived / name)) for name, lines in method.items() if (derived / name).exists()]
+    blocks = ["\n".join(_transfer_method_lines(derived / VERDICTS_FILE))] if (derived / VERDICTS_FILE).exists() else []
+    if (derived / specialist_draws.SPECIALIST_VERDICTS_FILE).exists():
+        blocks.append(_specialist_sentence(derived / specialist_draws.SPECIALIST_VERDICTS_FILE))
     blocks = [block for block in blocks if block]
     if (derived / REGISTER_FILE).exists():
         register = _register(derived / REGISTER_FILE)

@@ -1,0 +1,128 @@
+"""Does the engine move a verdict? The paper grid's claims judged on the study's runs and on the torch engine's.
+
+The study trains with the compiled engine where it can, and falls back to the torch engine where it cannot
+(``nslib.engine.grid``). The two agree to rounding, not to the bit (``scripts/engine_agreement.py``), and
+training amplifies rounding. This script asks what that does to the verdicts: it trains the runs of the paper's
+grid at the paper's budget (notebooks 03 and 05: Heavy ReLU, Light ReLU, GELU, SiLU, the Specialist and the
+HIGGS formula elsewhere; the full profile's ten seeds) again with the torch engine, judges notebook 03's and
+notebook 05's claims on each engine's runs as the notebooks do, and, as the robustness table does, under every
+metric and margin. Per claim: each engine's mean and verdict at the register's margin, and in how many of the
+robustness table's choices (metric x margin) the two engines' verdicts differ.
+
+Run it after ``make reproduce`` with ``NSLIB_DERIVED_DIR=build/reproduce/derived``, so that the study's own
+runs (the compiled engine's) are read back from its run store; the torch engine's go to a store of their own
+beside it (``runs_torch_engine.csv``). The table goes to ``derived_dir()/engine_verdicts.csv``, and
+``--doc docs/engine.md`` writes it into that page between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from nslib.core.paths import derived_dir
+from nslib.data.datasets import load_selection
+from nslib.engine.grid import run_grid
+from nslib.engine.runstore import RunStore
+from nslib.experiments import efficiency, paper_grid
+from nslib.experiments.profiles import get_profile
+from nslib.stats import robustness
+from nslib.stats.register import PAPER, Claim, judge_family
+
+FILE, TORCH_STORE = "engine_verdicts.csv", "runs_torch_engine.csv"
+DATASETS = ("HIGGS", "FOREST_COVER", "SPAMBASE")
+ENGINES = ("compiled", "torch")
+
+
+def families(names: Sequence[str]) -> dict[str, list[Claim]]:
+    """The claims judged on the paper grid's runs: notebook 03's and notebook 05's."""
+    return {"03_training": paper_grid.grid_claims(names), "05_efficiency": efficiency.efficiency_claims(names)}
+
+
+def compare(claims: Mapping[str, Sequence[Claim]], runs: Mapping[str, pd.DataFrame],
+            rows: Mapping[str, int]) -> pd.DataFrame:
+    """Per claim: each engine's mean and verdict at the register's margin (Holm within the family, as the
+    register), and ``choices_differing``: of the robustness table's metric x margin choices, in how many the
+    engines' verdicts differ (of ``choices``)."""
+    out = []
+    for family, mine in claims.items():
+        judged = {engine: judge_family(mine, table, rows).set_index("id") for engine, table in runs.items()}
+        choices = robustness.choices(mine, {PAPER: runs["compiled"]}, rows,
+                                     draws={"torch": {PAPER: runs["torch"]}}, family=family)
+        wide = choices.pivot_table(index=["id", "metric", "margin"], columns="draw", values="verdict",
+                                   aggfunc="first")
+        differing = (wide[robustness.AS_RUN] != wide["torch"]).groupby(level="id").agg(["sum", "size"])
+        for claim in mine:
+            row = {"family": family, "id": claim.id, "claim": claim.claim, "dataset": claim.dataset}
+            for engine in ENGINES:
+                row[f"{engine}_mean"] = judged[engine].loc[claim.id, "mean"]
+                row[f"{engine}_verdict"] = judged[engine].loc[claim.id, "verdict"]
+            row["same"] = row["compiled_verdict"] == row["torch_verdict"]
+            row["choices_differing"] = int(differing.loc[claim.id, "sum"])
+            row["choices"] = int(differing.loc[claim.id, "size"])
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def run_differences(runs: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Per metric, the largest absolute difference between the engines over the same runs."""
+    compiled, torch = (runs[engine].set_index("key") for engine in ENGINES)
+    return (compiled[["auc", "acc"]] - torch.loc[compiled.index, ["auc", "acc"]]).abs().max()
+
+
+def check(profile_name: str = "full") -> tuple[pd.DataFrame, pd.Series]:
+    """Train the paper grid with the torch engine beside the study's runs; the comparison and the runs' differences."""
+    profile = get_profile(profile_name)
+    datasets = load_selection(list(DATASETS), rows=profile.rows, user_csv=None, user_label=None,
+                              user_positive=None, user_options={})
+    formulas = paper_grid.formulas_for(datasets, profile)
+    specs = paper_grid.paper_specs(datasets, formulas, profile.seeds, profile.epochs, transfer_from="HIGGS")
+    stores = {"compiled": RunStore(), "torch": RunStore(derived_dir() / TORCH_STORE)}
+    runs = {}
+    for engine in ENGINES:
+        os.environ["NSLIB_ENGINE"] = engine  # as a user picks the engine
+        start = time.perf_counter()
+        runs[engine] = paper_grid.with_roles(run_grid(specs, datasets, store=stores[engine]), formulas)
+        print(f"{engine} engine: {len(specs)} runs ready in {time.perf_counter() - start:.0f} s, "
+              f"trained by {sorted(set(runs[engine]['device']))}")
+    rows = {name: data.n_rows for name, data in datasets.items()}
+    return compare(families(list(datasets)), runs, rows), run_differences(runs)
+
+
+def write_doc(table: pd.DataFrame, largest: pd.Series, doc: Path) -> None:
+    """Put ``table`` as markdown between the ``<!-- engine-verdicts:start -->`` and ``end`` markers of ``doc``."""
+    shown = table.assign(**{f"{engine}_mean": table[f"{engine}_mean"].map("{:+.4f}".format) for engine in ENGINES})
+    shown = shown.assign(differing=[f"{d} of {n}" for d, n in zip(table["choices_differing"], table["choices"])])
+    shown = shown[["id", "compiled_mean", "compiled_verdict", "torch_mean", "torch_verdict", "differing"]]
+    sentence = (f"{int((~table['same']).sum())} of {len(table)} verdicts differ between the engines at the register's "
+                f"margin; {int((table['choices_differing'] > 0).sum())} claims differ under at least one of the "
+                f"robustness table's metric and margin choices. Largest difference of one run: "
+                f"{largest['auc']:.4f} AUC, {largest['acc']:.4f} accuracy.")
+    block = (f"<!-- engine-verdicts:start -->\n{shown.to_markdown(index=False, disable_numparse=True)}\n\n"
+             f"{sentence}\n<!-- engine-verdicts:end -->")
+    text = doc.read_text()
+    doc.write_text(re.sub(r"<!-- engine-verdicts:start -->.*<!-- engine-verdicts:end -->", lambda _: block, text,
+                          flags=re.DOTALL))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="full", help="the profile whose grid is trained again (default: full)")
+    parser.add_argument("--doc", type=Path, help="a page with engine-verdicts markers to write the table into")
+    args = parser.parse_args()
+    table, largest = check(args.profile)
+    table.to_csv(derived_dir() / FILE, index=False)
+    print(table.round(4).to_string(index=False))
+    print(largest.to_string())
+    if args.doc:
+        write_doc(table, largest, args.doc)
+
+
+if __name__ == "__main__":
+    main()
