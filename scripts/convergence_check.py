@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from nslib.data.datasets import load_selection
 from nslib.engine.runstore import RunStore
 from nslib.experiments import paper_grid, tuning
 from nslib.experiments.profiles import get_profile
+from nslib.publish.readme_results import replace_block
 
 TOLERANCE = 0.002  # AUC: the most a tuned mean may move when the search is widened
 TARGET, SOURCE = "FOREST_COVER", "HIGGS"
@@ -82,11 +82,8 @@ def write_doc(table: pd.DataFrame, doc: Path) -> None:
     if "study_minus_relu" in table:
         shift = (table["wider_minus_relu"] - table["study_minus_relu"]).abs().max()
         sentence += f" The differences to Light ReLU moved by at most {shift:.4f} AUC."
-    block = (f"<!-- convergence:start -->\n{shown.to_markdown(index=False, disable_numparse=True)}\n\n"
-             f"{sentence}\n<!-- convergence:end -->")
-    text = doc.read_text()
-    doc.write_text(re.sub(r"<!-- convergence:start -->.*<!-- convergence:end -->", lambda _: block, text,
-                          flags=re.DOTALL))
+    body = f"{shown.to_markdown(index=False, disable_numparse=True)}\n\n{sentence}"
+    doc.write_text(replace_block(doc.read_text(), "<!-- convergence:start -->", "<!-- convergence:end -->", body))
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from nslib.engine.grid import run_grid
 from nslib.engine.runstore import RunStore
 from nslib.experiments import efficiency, paper_grid
 from nslib.experiments.profiles import get_profile
+from nslib.publish.readme_results import replace_block
 from nslib.stats import robustness
 from nslib.stats.register import PAPER, Claim, judge_family
 
@@ -101,14 +101,12 @@ def write_doc(table: pd.DataFrame, largest: pd.Series, doc: Path) -> None:
     shown = shown.assign(differing=[f"{d} of {n}" for d, n in zip(table["choices_differing"], table["choices"])])
     shown = shown[["id", "compiled_mean", "compiled_verdict", "torch_mean", "torch_verdict", "differing"]]
     sentence = (f"{int((~table['same']).sum())} of {len(table)} verdicts differ between the engines at the register's "
-                f"margin; {int((table['choices_differing'] > 0).sum())} claims differ under at least one of the "
-                f"robustness table's metric and margin choices. Largest difference of one run: "
-                f"{largest['auc']:.4f} AUC, {largest['acc']:.4f} accuracy.")
-    block = (f"<!-- engine-verdicts:start -->\n{shown.to_markdown(index=False, disable_numparse=True)}\n\n"
-             f"{sentence}\n<!-- engine-verdicts:end -->")
-    text = doc.read_text()
-    doc.write_text(re.sub(r"<!-- engine-verdicts:start -->.*<!-- engine-verdicts:end -->", lambda _: block, text,
-                          flags=re.DOTALL))
+                "margin. Claims whose verdict differs under at least one of the robustness table's metric and margin "
+                f"choices: {int((table['choices_differing'] > 0).sum())} of {len(table)}. Largest difference of one "
+                f"run: {largest['auc']:.4f} AUC, {largest['acc']:.4f} accuracy.")
+    body = f"{shown.to_markdown(index=False, disable_numparse=True)}\n\n{sentence}"
+    doc.write_text(replace_block(doc.read_text(), "<!-- engine-verdicts:start -->", "<!-- engine-verdicts:end -->",
+                                 body))
 
 
 def main() -> None:
