@@ -197,8 +197,9 @@ def _specialist_sentence(path: Path) -> str:
         return ""
     table["verdict"] = [method_verdict(low, high) for low, high in zip(table["ci_low"], table["ci_high"])]
     apart = table[table["verdict"] != table["protocol_verdict"]]
-    parts = [f"\"{row.claim}\" on {row.dataset} at the {row.budget} budget, which holds in {row.n_holds} of "
-             f"{row.n_draws} draws (`{specialist_draws.METHOD_PREFIX}{row.claim_id}` {row.budget}: {row.verdict}; "
+    parts = [f"\"{row.claim}\" on {row.dataset} at the {row.budget} budget, shown to hold in {row.n_holds} of "
+             f"{row.n_draws} draws and to fail in {row.n_does_not_hold}, the others undecided "
+             f"(`{specialist_draws.METHOD_PREFIX}{row.claim_id}` {row.budget}: {row.verdict}; "
              f"the protocol's `{specialist_draws.PREFIX}{row.claim_id}` {row.budget}: {row.protocol_verdict})"
              for row in apart.itertuples()]
     return (f"The paper's Specialist claims over {int(table['n_draws'].max())} draws of the method on each data set's "
