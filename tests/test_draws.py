@@ -179,3 +179,18 @@ def test_leaving_out_each_discovery_samples_draws_shows_where_the_method_verdict
     assert not row["stable"]
     steady = draws.without_each_sample(pd.DataFrame([{**r, "verdict": "holds"} for r in rows]))
     assert bool(steady["stable"].iloc[0]) and steady["without sample 2"].iloc[0] == "100%: holds"
+
+
+def test_the_protocol_check_sets_the_protocol_draw_on_every_seed_beside_its_first_five():
+    every = runs_for(0.02, -0.02)
+    table = draws.judge_draws(DRAWS, {PAPER: every[every["seed"] < 47]}, ROWS)
+    # On the other five seeds the protocol's formula loses its gain over ReLU: its mean on all ten is zero.
+    every.loc[(every["activation"] == "sin(x)") & (every["seed"] >= 47), "auc"] -= 0.04
+    check = draws.protocol_check(table, DRAWS, {PAPER: every}, ROWS).set_index("claim_id")
+    assert list(check.columns) == draws.CHECK_COLUMNS[1:]
+    assert list(check.index) == ["transfer-relu", "transfer-gelu", "transfer-silu", "boundary-relu"]  # seed 42 only
+    assert check.loc["transfer-relu", "draw: mean"] == pytest.approx(0.0202)  # +0.02 and the first five wiggles
+    assert check.loc["transfer-relu", "all: mean"] == pytest.approx(0.0)
+    assert check.loc["transfer-relu", "draw: verdict"] == "holds"
+    assert check.loc["transfer-relu", "all: verdict"] != "holds"
+    assert (check["draw: seeds"] == 5).all() and (check["all: seeds"] == 10).all()

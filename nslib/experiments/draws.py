@@ -39,6 +39,9 @@ LEVEL = 0.95  # the level of the interval around a share of draws
 DRAWS_FILE, VERDICTS_FILE = "method_draws.csv", "method_verdicts.csv"
 DRAWS_COLUMNS = ["gp_seed", "sample", "protocol", "formula", "claim_id", "claim", "dataset", "budget", "n_seeds",
                  "mean", "ci_low", "ci_high", "verdict"]
+# What training the draws on fewer seeds costs, on the protocol's draw: its five-seed row beside all seeds'
+CHECK_COLUMNS = ["claim_id", "budget", "draw: seeds", "draw: mean", "draw: verdict", "all: seeds", "all: mean",
+                 "all: verdict"]
 VERDICTS_COLUMNS = ["claim_id", "claim", "dataset", "budget", "n_draws", "n_holds", "share_holds", "ci_low",
                     "ci_high", *[f"n_{v.replace(' ', '_')}" for v in VERDICTS if v != HOLDS], "protocol_verdict"]
 
@@ -163,6 +166,22 @@ def judge_testable(family: pd.DataFrame) -> pd.DataFrame:
     if not testable.any():
         return failed.reset_index(drop=True)
     return pd.concat([judge(family[testable]), failed], ignore_index=True)
+
+
+def protocol_check(table: pd.DataFrame, draws: pd.DataFrame, runs: Mapping[str, pd.DataFrame],
+                   rows: Mapping[str, int]) -> pd.DataFrame:
+    """What training the draws on fewer seeds costs, measured on the one draw also trained on every seed: the
+    protocol draw's mean and verdict in ``judge_draws``' ``table`` beside its claims judged by ``judge_draws`` again
+    on ``runs`` (per budget: the baselines and the protocol's formula on every seed), Holm over the same claims."""
+    protocol = draws[draws["protocol"].astype(bool)]
+    everything = judge_draws(protocol, runs, rows).set_index(["budget", "claim_id"])
+    out = []
+    for draw in table[table["protocol"].astype(bool)].itertuples():
+        full = everything.loc[(draw.budget, draw.claim_id)]
+        out.append({"claim_id": draw.claim_id, "budget": draw.budget, "draw: seeds": draw.n_seeds,
+                    "draw: mean": draw.mean, "draw: verdict": draw.verdict, "all: seeds": full["n_seeds"],
+                    "all: mean": full["mean"], "all: verdict": full["verdict"]})
+    return pd.DataFrame(out, columns=CHECK_COLUMNS)
 
 
 def family_check(table: pd.DataFrame, tuned_runs: pd.DataFrame, budgets: pd.DataFrame,

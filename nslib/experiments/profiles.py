@@ -34,7 +34,7 @@ class Profile:
     row_curve_refits: int = 500  # bootstrap refits of notebook 05's row-count curve
     method_gp_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)  # the draws of the method (04, 05): GP seeds ...
     method_samples: int = 4  # ... times discovery samples of the data set (sample 0: all its rows)
-    specialist_draw_seeds: int = 5  # notebook 05's Specialist draws train on the first this many seeds
+    draw_seeds: int = 5  # the method's draws (04, 05) train on the first this many seeds
     frequencies: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # notebook 04's cos(w x) and sin(w x) family
 
 
@@ -60,7 +60,7 @@ PROFILES = {
         row_curve_refits=100,
         method_gp_seeds=(42, 43),
         method_samples=2,
-        specialist_draw_seeds=2,
+        draw_seeds=2,
         frequencies=(1.0, 4.0),
     ),
 }

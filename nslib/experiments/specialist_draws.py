@@ -19,7 +19,7 @@ import pandas as pd
 from nslib.core.progress import progress
 from nslib.data.catalog import Dataset
 from nslib.engine.specs import RunSpec
-from nslib.experiments.draws import DRAWS_COLUMNS, discover_draws, judge_testable
+from nslib.experiments.draws import CHECK_COLUMNS, DRAWS_COLUMNS, discover_draws, judge_testable
 from nslib.experiments.efficiency import HEAVY
 from nslib.experiments.paper_grid import SPECIALIST, specs_for
 from nslib.experiments.profiles import Profile
@@ -30,8 +30,6 @@ SPECIALIST_DRAWS_FILE, SPECIALIST_VERDICTS_FILE = "specialist_draws.csv", "speci
 PREFIX = "05-"  # the efficiency family's claim ids start with it; a draw's claim id goes without it
 METHOD_PREFIX = "05-method-"  # the register's ids of the method-level rows
 FOUND_COLUMNS = ["dataset", "gp_seed", "sample", "protocol", "formula"]
-CHECK_COLUMNS = ["claim_id", "budget", "draw: seeds", "draw: mean", "draw: verdict", "all: seeds", "all: mean",
-                 "all: verdict"]
 
 
 def specialist_claims(claims: Sequence[Claim]) -> list[Claim]:
