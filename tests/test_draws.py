@@ -122,10 +122,26 @@ def test_the_tuned_family_budget_is_the_protocol_formulas_on_each_target():
 
 def test_draw_specs_train_each_distinct_formula_once_per_target_and_seed_at_its_budget():
     table = pd.concat([DRAWS, DRAWS.assign(sample=1)])
-    specs = draws.draw_specs(table, ["FOREST_COVER", "SPAMBASE"], [42, 43], {"FOREST_COVER": (0.03, 12),
-                                                                              "SPAMBASE": (0.001, 15)})
-    assert len(specs) == 2 * 2 * 2
+    specs = draws.draw_specs(table, ["FOREST_COVER", "SPAMBASE"], {"FOREST_COVER": [42], "SPAMBASE": [42, 43]},
+                             {"FOREST_COVER": (0.03, 12), "SPAMBASE": (0.001, 15)})
+    assert sorted((s.dataset, s.activation, s.seed) for s in specs) == [
+        ("FOREST_COVER", "cos(x)", 42), ("FOREST_COVER", "sin(x)", 42), ("SPAMBASE", "cos(x)", 42),
+        ("SPAMBASE", "cos(x)", 43), ("SPAMBASE", "sin(x)", 42), ("SPAMBASE", "sin(x)", 43)]
     assert {(s.dataset, s.lr, s.epochs) for s in specs} == {("FOREST_COVER", 0.03, 12), ("SPAMBASE", 0.001, 15)}
+
+
+def test_the_draws_train_on_fewer_seeds_only_where_one_run_is_long():
+    full = get_profile("full")
+    seeds = tuple(range(42, 52))
+    # 68,178 rows: 54,542 train (80%); x 98 epochs is 5.3 million row-epochs, over the 2 million of a long run;
+    # x 15 epochs 0.8 million. Spambase's 4,601 rows train on 3,680: 28 epochs are 0.1 million.
+    rows = {"FOREST_COVER": 68178, "SPAMBASE": 4601}
+    assert draws.draw_seeds(seeds, {"FOREST_COVER": (0.03, 98), "SPAMBASE": (0.01, 28)}, rows, full) == {
+        "FOREST_COVER": (42, 43, 44, 45, 46), "SPAMBASE": seeds}
+    assert draws.draw_seeds(seeds, {"FOREST_COVER": (1e-3, 15)}, rows, full) == {"FOREST_COVER": seeds}
+    # The threshold is on rows x epochs: 36 epochs are 1.96 million (all seeds), 37 are 2.02 million (five).
+    assert len(draws.draw_seeds(seeds, {"FOREST_COVER": (1e-3, 36)}, rows, full)["FOREST_COVER"]) == 10
+    assert len(draws.draw_seeds(seeds, {"FOREST_COVER": (1e-3, 37)}, rows, full)["FOREST_COVER"]) == 5
 
 
 def test_the_draws_figure_has_one_panel_per_budget_and_marks_the_protocol():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from nslib.core.paths import PROJECT_ROOT
-from nslib.experiments.draws import VERDICTS_FILE
+from nslib.experiments.draws import DRAWS_FILE, VERDICTS_FILE
 from nslib.experiments.specialist_draws import (
     SPECIALIST_DRAWS_FILE,
     SPECIALIST_VERDICTS_FILE,
@@ -215,9 +215,11 @@ def test_the_headline_states_the_method_over_its_draws_first_when_its_table_exis
     shutil.copy(COMMITTED / "datasets.csv", tmp_path / "datasets.csv")
     _claims_csv(tmp_path)
     _method_verdicts_csv(tmp_path)
+    pd.DataFrame({"n_seeds": [5, 5]}).to_csv(tmp_path / DRAWS_FILE, index=False)
     text = headline_markdown(tmp_path)
     assert text.startswith("The paper's transfer claims judged as claims about its method (`method_verdicts.csv`): "
-                           "20 draws")
+                           "20 draws of the method (GP seeds x samples of the HIGGS rows), each draw's formula judged "
+                           "as the paper's protocol is on 5 seeds;")
     assert text.index("method_verdicts.csv") < text.index("The paper's claims, each counted once")
     lines = text.splitlines()
     assert ("| Transfer (HIGGS) beats Light ReLU | FOREST_COVER | 3 of 20 (15% [3%, 38%]); protocol: holds | "

@@ -57,13 +57,14 @@ def test_a_data_set_of_your_own_has_no_specialist_claims_and_no_draws():
     assert specialist.specialist_claims(efficiency.efficiency_claims(["MYDATA"])) == []
     found = specialist.discover_all({}, get_profile("quick"))
     assert found.empty and list(found.columns) == specialist.FOUND_COLUMNS
-    assert specialist.draw_specs(found, [42], {}) == []
+    assert specialist.draw_specs(found, {}, {}) == []
     assert specialist.judge_draws(found, [], {PAPER: labelled(PAPER)}, {PAPER: drawn(PAPER, {})}, ROWS).empty
 
 
 def test_each_draws_distinct_formula_trains_once_per_seed_on_its_own_data_set_at_its_budget():
     table = pd.concat([DRAWS, DRAWS.assign(dataset="SPAMBASE", formula=["x", "x", "abs(x)"])])
-    specs = specialist.draw_specs(table, [42, 43], {"HIGGS": (0.03, 50), "SPAMBASE": (0.01, 23)})
+    specs = specialist.draw_specs(table, {"HIGGS": [42, 43], "SPAMBASE": [42, 43]},
+                                  {"HIGGS": (0.03, 50), "SPAMBASE": (0.01, 23)})
     assert sorted((s.dataset, s.activation, s.seed) for s in specs) == sorted(
         (name, formula, seed) for name, formulas in (("HIGGS", ["sin(x)", "cos(x)"]), ("SPAMBASE", ["x", "abs(x)"]))
         for formula in formulas for seed in (42, 43))

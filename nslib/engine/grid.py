@@ -58,10 +58,6 @@ ENGINES = ("compiled", "torch")
 EVAL_CHUNK = 1024
 MAX_STACK = 8  # runs trained at once: 5 to 15 cost the same per run (measured); 8 leaves stacks to share out
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters, glibc's malloc.h
-# ------------------------------------------------------------ shared pieces
-
-
-# ------------------------------------------------------------ the reference loop
 
 
 # ------------------------------------------------------------ the stacked engine

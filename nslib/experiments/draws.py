@@ -103,13 +103,23 @@ def targets_in(datasets: Sequence[str]) -> list[str]:
     return [name for name in dict.fromkeys(c.dataset for c in DRAW_CLAIMS) if name in datasets]
 
 
-def draw_specs(draws: pd.DataFrame, targets: Sequence[str], seeds: Sequence[int],
+def draw_seeds(seeds: Sequence[int], budgets: Mapping[str, tuple[float, int]], rows: Mapping[str, int],
+               profile: Profile) -> dict[str, tuple[int, ...]]:
+    """The seeds the draws train on at ``budgets`` (data set: learning rate, epochs): all of ``seeds``, or the first
+    ``profile.draw_seeds`` on a data set where one run is long, over more training rows x epochs than
+    ``profile.long_run`` (in the full profile Forest Cover's tuned budgets, the study's most expensive runs)."""
+    return {name: tuple(seeds[: profile.draw_seeds]) if split_sizes(rows[name])[0] * epochs > profile.long_run
+            else tuple(seeds) for name, (_, epochs) in budgets.items()}
+
+
+def draw_specs(draws: pd.DataFrame, targets: Sequence[str], seeds: Mapping[str, Sequence[int]],
                budgets: Mapping[str, tuple[float, int]]) -> list[RunSpec]:
-    """Light runs of every distinct draw formula on each target, every seed, at that target's ``budgets``
-    entry (learning rate, epochs)."""
+    """Light runs of every distinct draw formula on each target, on that target's ``seeds`` (``draw_seeds``), at its
+    ``budgets`` entry (learning rate, epochs)."""
     formulas = list(dict.fromkeys(draws["formula"]))
     return [spec for target in targets for spec in specs_for(
-        [(target, "light", formula, None) for formula in formulas], seeds, budgets[target][1], lr=budgets[target][0])]
+        [(target, "light", formula, None) for formula in formulas], seeds[target], budgets[target][1],
+        lr=budgets[target][0])]
 
 
 def family_budgets(budgets: pd.DataFrame, formula: str, targets: Sequence[str]) -> dict[str, tuple[float, int]]:

@@ -34,7 +34,8 @@ class Profile:
     row_curve_refits: int = 500  # bootstrap refits of notebook 05's row-count curve
     method_gp_seeds: tuple[int, ...] = (42, 43, 44, 45, 46)  # the draws of the method (04, 05): GP seeds ...
     method_samples: int = 4  # ... times discovery samples of the data set (sample 0: all its rows)
-    draw_seeds: int = 5  # the method's draws (04, 05) train on the first this many seeds
+    draw_seeds: int = 5  # the method's draws (04, 05) train on the first this many seeds where a run is long ...
+    long_run: int = 2_000_000  # ... more training rows x epochs than this: Forest Cover's tuned budgets (5 million)
     frequencies: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # notebook 04's cos(w x) and sin(w x) family
 
 

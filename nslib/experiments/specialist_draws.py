@@ -19,7 +19,12 @@ import pandas as pd
 from nslib.core.progress import progress
 from nslib.data.catalog import Dataset
 from nslib.engine.specs import RunSpec
-from nslib.experiments.draws import CHECK_COLUMNS, DRAWS_COLUMNS, discover_draws, judge_testable
+from nslib.experiments.draws import (
+    CHECK_COLUMNS,
+    DRAWS_COLUMNS,
+    discover_draws,
+    judge_testable,
+)
 from nslib.experiments.efficiency import HEAVY
 from nslib.experiments.paper_grid import SPECIALIST, specs_for
 from nslib.experiments.profiles import Profile
@@ -49,15 +54,15 @@ def discover_all(datasets: Mapping[str, Dataset], profile: Profile) -> pd.DataFr
     return pd.concat(found, ignore_index=True)[FOUND_COLUMNS] if found else pd.DataFrame(columns=FOUND_COLUMNS)
 
 
-def draw_specs(draws: pd.DataFrame, seeds: Sequence[int],
+def draw_specs(draws: pd.DataFrame, seeds: Mapping[str, Sequence[int]],
                budgets: Mapping[str, tuple[float, int]]) -> list[RunSpec]:
-    """Light runs of each data set's distinct draw formulas on that data set, every seed, at its ``budgets``
-    entry (learning rate, epochs)."""
+    """Light runs of each data set's distinct draw formulas on that data set, on its ``seeds``
+    (``draws.draw_seeds``), at its ``budgets`` entry (learning rate, epochs)."""
     specs = []
     for name, part in draws.groupby("dataset", sort=False):
         lr, epochs = budgets[name]
         configs = [(name, "light", formula, None) for formula in dict.fromkeys(part["formula"])]
-        specs += specs_for(configs, seeds, epochs, lr=lr)
+        specs += specs_for(configs, seeds[name], epochs, lr=lr)
     return specs
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from nslib.core.paths import PROJECT_ROOT, reference_dir
 from nslib.experiments import shape_family, specialist_draws, tuning
-from nslib.experiments.draws import VERDICTS_FILE, method_verdict
+from nslib.experiments.draws import DRAWS_FILE, VERDICTS_FILE, method_verdict
 from nslib.experiments.profiles import get_profile
 from nslib.publish.markdown import markdown_table
 from nslib.publish.timings import timings_markdown
@@ -149,13 +149,17 @@ def _verdict_lines(path: Path) -> list[str]:
     ]
 
 
-def _method_lines(path: Path, subject: str, draws: str, judged: str) -> list[str]:
-    """Claims judged over the method's draws (``path``: a ``draws.method_verdicts`` table): per claim, the share of
-    draws where it holds, per budget; none for a table without rows. ``subject`` opens the sentence, ``draws`` says
-    what a draw is and ``judged`` how each draw is judged."""
+def _method_lines(path: Path, draws_file: str, subject: str, draws: str, judged: str) -> list[str]:
+    """Claims judged over the method's draws (``path``: a ``draws.method_verdicts`` table; ``draws_file``, beside it,
+    its per-draw table): per claim, the share of draws where it holds, per budget; none for a table without rows.
+    ``subject`` opens the sentence, ``draws`` says what a draw is and ``judged`` how each draw is judged; the seeds
+    each draw trained on are read from the per-draw table."""
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if table.empty:
         return []
+    per_draw = path.parent / draws_file
+    seeds = pd.read_csv(per_draw)["n_seeds"].max() if per_draw.exists() else float("nan")
+    judged += f" on {int(seeds)} seeds" if pd.notna(seeds) else ""
     cells = {}
     for row in table.itertuples():
         cells.setdefault((row.claim, row.dataset), {})[row.budget] = (
@@ -175,18 +179,16 @@ def _method_lines(path: Path, subject: str, draws: str, judged: str) -> list[str
 
 def _transfer_method_lines(path: Path) -> list[str]:
     """The transfer claims over the HIGGS draws (notebook 04)."""
-    return _method_lines(path, "The paper's transfer claims judged as claims about its method",
+    return _method_lines(path, DRAWS_FILE, "The paper's transfer claims judged as claims about its method",
                          "GP seeds x samples of the HIGGS rows", "each draw's formula judged as the paper's protocol is")
 
 
 def _specialist_method_lines(path: Path) -> list[str]:
-    """The Specialist claims over each data set's own draws (notebook 05), with the seeds each draw trained on."""
-    draws_file = path.parent / specialist_draws.SPECIALIST_DRAWS_FILE
-    seeds = pd.read_csv(draws_file)["n_seeds"].max() if draws_file.exists() else float("nan")
-    return _method_lines(path, "The paper's Specialist claims judged as claims about its method, on each data set",
+    """The Specialist claims over each data set's own draws (notebook 05)."""
+    return _method_lines(path, specialist_draws.SPECIALIST_DRAWS_FILE,
+                         "The paper's Specialist claims judged as claims about its method, on each data set",
                          "per data set: GP seeds x samples of its own rows",
-                         "each draw's formula judged as the Specialist against Heavy ReLU"
-                         + (f" on {int(seeds)} seeds" if pd.notna(seeds) else ""))
+                         "each draw's formula judged as the Specialist against Heavy ReLU")
 
 
 def _specialist_sentence(path: Path) -> str:
