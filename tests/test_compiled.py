@@ -145,9 +145,14 @@ def test_the_engine_is_compiled_on_the_cpu_unless_asked_otherwise(monkeypatch) -
     assert grid.engine(torch.device("cuda"), relu) == "torch"
     monkeypatch.setenv("NSLIB_ENGINE", "torch")
     assert grid.engine(cpu, relu) == "torch"
+    assert grid.engine(cpu, relu, "compiled") == "compiled"  # the caller's choice goes before NSLIB_ENGINE
     monkeypatch.setenv("NSLIB_ENGINE", "fast")
     with pytest.raises(ValueError, match="NSLIB_ENGINE='fast' is not an engine"):
         grid.engine(cpu, relu)
+    monkeypatch.delenv("NSLIB_ENGINE")
+    assert grid.engine(cpu, relu, "torch") == "torch"
+    with pytest.raises(ValueError, match="engine_name='fast' is not an engine"):
+        grid.engine(cpu, relu, "fast")
 
 
 def test_rational_runs_are_stacked_apart_from_the_others() -> None:

@@ -17,6 +17,8 @@ from synthetic import synthetic_dataset
 
 from nslib.engine.grid import run_grid
 from nslib.engine.reference import trained_network
+from nslib.engine.runstore import RunStore
+from nslib.engine.specs import make_spec
 from nslib.experiments import search as search_module
 from nslib.experiments.search import (
     BUDGETS,
@@ -177,6 +179,17 @@ def test_score_averages_the_last_validation_auc_over_seeds_as_the_reference_loop
         last = [float(row["val_auc"].split(";")[-1]) for row in rows]
         assert value == pytest.approx(np.mean(last), abs=2e-3)
     assert list(table["n_ok"]) == [2, 2] and list(table["status"]) == ["ok", "ok"]
+
+
+def test_score_trains_with_the_screen_engine_and_a_grid_records_the_engine_it_was_asked_for(data, tmp_path):
+    store = RunStore(tmp_path / "runs.csv")
+    score(data, ["sin(x)"], seeds=(42,), epochs=1, lr=1e-2, store=store)
+    assert search_module.SCREEN_ENGINE == "torch"
+    assert store.read()["device"].tolist() == ["cpu (torch engine)"]
+    spec = make_spec(data.name, "light", "sin(x)", 43, epochs=1)
+    assert run_grid([spec], {data.name: data}, progress=False)["device"].tolist() == ["cpu (compiled engine)"]
+    assert run_grid([spec], {data.name: data}, progress=False, engine_name="torch")["device"].tolist() == [
+        "cpu (torch engine)"]
 
 
 def test_score_marks_an_overflowing_activation_failed_with_the_reason(data):

@@ -63,13 +63,14 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt param
 # ------------------------------------------------------------ the stacked engine
 
 
-def engine(device: torch.device, specs: Sequence[RunSpec]) -> str:
+def engine(device: torch.device, specs: Sequence[RunSpec], engine_name: str | None = None) -> str:
     """Which engine trains ``specs``: ``"compiled"`` (``nslib.engine.compiled``) on the CPU, ``"torch"`` (``TorchStack``) on a GPU
-    or for rational runs, whose coefficients are per model; ``NSLIB_ENGINE=torch`` picks torch's on the CPU too.
-    Where the compiled kernels cannot be had, ``_new_stack`` falls back to the torch engine."""
-    chosen = os.environ.get("NSLIB_ENGINE", "compiled")
+    or for rational runs, whose coefficients are per model; ``engine_name``, else ``NSLIB_ENGINE``, can pick torch's on
+    the CPU too. Where the compiled kernels cannot be had, ``_new_stack`` falls back to the torch engine."""
+    chosen = engine_name or os.environ.get("NSLIB_ENGINE", "compiled")
     if chosen not in ENGINES:
-        raise ValueError(f"NSLIB_ENGINE={chosen!r} is not an engine; use one of {list(ENGINES)} or leave it unset.")
+        source = f"engine_name={chosen!r}" if engine_name else f"NSLIB_ENGINE={chosen!r}"
+        raise ValueError(f"{source} is not an engine; use one of {list(ENGINES)} or leave it unset.")
     if device.type != "cpu" or any(map(_is_rational, specs)):
         return "torch"
     return chosen
@@ -98,6 +99,7 @@ def _train_stack(
     splits: Mapping[int, Split],
     device: torch.device,
     advance: Callable[[int], object],
+    engine_name: str | None = None,
 ) -> list[dict]:
     """Train one stack of same-shape runs and return their rows; ``advance(K)`` is called after each epoch.
 
@@ -106,7 +108,7 @@ def _train_stack(
     """
     start = time.perf_counter()
     n, d = next(iter(splits.values())).X_train.shape
-    stack, engine_name = _new_stack(specs, d, device, engine(device, specs))
+    stack, trained_by = _new_stack(specs, d, device, engine(device, specs, engine_name))
     K, batch_size, epochs = len(specs), specs[0].batch_size, specs[0].epochs
     losses = torch.zeros(epochs, K, device=device)
     val_auc: list[list[float]] = [[] for _ in range(K)]
@@ -150,7 +152,7 @@ def _train_stack(
     return [
         run_row(spec, dataset, reason=reasons[k], p=early.get(k, probabilities.get(k)), y=splits[spec.seed].y_test,
              train_loss=losses_per_run[k][: stopped_at[k]], val_auc=val_auc[k], seconds=seconds, device=device,
-             engine=f"{engine_name} engine")
+             engine=f"{trained_by} engine")
         for k, spec in enumerate(specs)
     ]
 
@@ -267,6 +269,7 @@ def run_grid(
     max_stack: int = MAX_STACK,
     workers: int | None = None,
     executor: Executor | None = None,
+    engine_name: str | None = None,
 ) -> pd.DataFrame:
     """Train every spec and return one row per spec, in the order given.
 
@@ -280,7 +283,8 @@ def run_grid(
     so an interrupted grid resumes where it stopped. ``executor`` (default: ``NSLIB_JOBS``,
     which also sets the default ``workers``, and ``NSLIB_DASK_SCHEDULER``; see
     ``nslib.core.parallel``) can send the stacks to a Dask cluster instead, their rows coming back
-    into the same store.
+    into the same store. ``engine_name`` (``"compiled"`` or ``"torch"``) picks the CPU's engine over ``NSLIB_ENGINE``
+    (``engine``); each row records the engine that trained it.
     """
     specs = list(specs)
     executor = executor or executor_from_env()
@@ -314,23 +318,25 @@ def run_grid(
     with progress_bar(total=sum(spec.epochs for spec in todo), unit="epoch", desc=f"training {len(todo)} runs",
               disable=not progress) as bar, one_thread():
         if executor.scheduler is not None:
-            for rows in map_unordered(_train_elsewhere, [(stack, data, device.type) for stack, data in jobs], executor):
+            remote = [(stack, data, device.type, engine_name) for stack, data in jobs]
+            for rows in map_unordered(_train_elsewhere, remote, executor):
                 bar.update(sum(row["epochs"] for row in rows))
                 finished(rows)
         elif jobs:
             splits: dict[tuple, Split] = {}  # the stacks of one data set, seed and split settings share its split
             _run_threaded([(stack, data, _seed_splits(stack, data, device, splits)) for stack, data in jobs],
-                          device, workers, bar.update, finished)
+                          device, workers, bar.update, finished, engine_name)
     table = pd.concat([old, as_table(new_rows)], ignore_index=True).set_index("key")
     return table.loc[keys].reset_index()
 
 
 @one_thread()
-def _train_elsewhere(job: tuple[list[RunSpec], Dataset, str]) -> list[dict]:
+def _train_elsewhere(job: tuple[list[RunSpec], Dataset, str, str | None]) -> list[dict]:
     """Train one stack in a worker process (a Dask worker): its own splits, one torch thread."""
-    stack, dataset, device_type = job
+    stack, dataset, device_type, engine_name = job
     device = pick_device(device_type if device_type != "cuda" else "auto")
-    return _train_stack(stack, dataset, _seed_splits(stack, dataset, device, {}), device, lambda epochs: None)
+    return _train_stack(stack, dataset, _seed_splits(stack, dataset, device, {}), device, lambda epochs: None,
+                        engine_name)
 
 
 def _run_threaded(
@@ -339,6 +345,7 @@ def _run_threaded(
     workers: int,
     update_bar: Callable[[int], object],
     finished: Callable[[list[dict]], None],
+    engine_name: str | None = None,
 ) -> None:
     """Train the stacks ``workers`` at a time; ``finished`` gets each stack's rows in the calling thread."""
     lock, stop = threading.Lock(), threading.Event()
@@ -351,7 +358,8 @@ def _run_threaded(
 
     # torch's thread setting is per thread (OpenMP), so each worker sets it again.
     pool = ThreadPoolExecutor(min(workers, len(jobs)), initializer=torch.set_num_threads, initargs=(1,))
-    futures = [pool.submit(_train_stack, stack, data, seed_splits, device, advance) for stack, data, seed_splits in jobs]
+    futures = [pool.submit(_train_stack, stack, data, seed_splits, device, advance, engine_name)
+               for stack, data, seed_splits in jobs]
     try:
         for future in as_completed(futures):
             finished(future.result())
