@@ -210,3 +210,15 @@ def test_the_protocol_check_sets_the_protocol_draw_on_every_seed_beside_its_firs
     assert check.loc["transfer-relu", "draw: verdict"] == "holds"
     assert check.loc["transfer-relu", "all: verdict"] != "holds"
     assert (check["draw: seeds"] == 5).all() and (check["all: seeds"] == 10).all()
+
+
+def test_family_check_compares_the_budgets_on_the_seeds_the_draws_trained_on():
+    table = draws.judge_draws(DRAWS, {TUNED: runs_for(0.02, -0.02)}, ROWS)
+    own_runs = pd.DataFrame(light_runs("FOREST_COVER", "ReLU", 0.80, 0) + light_runs("FOREST_COVER", "sin(x)", 0.83, 0))
+    own_runs.loc[(own_runs["activation"] == "sin(x)") & (own_runs["seed"] >= 47), "auc"] += 0.05
+    budgets = pd.DataFrame({"dataset": "FOREST_COVER", "arch": "light", "activation": ["sin(x)"], "lr": [0.01],
+                            "epochs": [20]})
+    every = draws.family_check(table, own_runs, budgets, {42: "sin(x)"})
+    first_five = draws.family_check(table, own_runs, budgets, {42: "sin(x)"}, seeds=range(42, 47))
+    assert every["own_mean"].iloc[0] == pytest.approx(0.055)  # 0.03 on seeds 42-46, 0.08 on 47-51
+    assert first_five["own_mean"].iloc[0] == pytest.approx(0.03)

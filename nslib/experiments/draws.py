@@ -195,13 +195,17 @@ def protocol_check(table: pd.DataFrame, draws: pd.DataFrame, runs: Mapping[str, 
 
 
 def family_check(table: pd.DataFrame, tuned_runs: pd.DataFrame, budgets: pd.DataFrame,
-                 gp_formulas: Mapping[int, str], target: str = "FOREST_COVER") -> pd.DataFrame:
+                 gp_formulas: Mapping[int, str], target: str = "FOREST_COVER",
+                 seeds: Sequence[int] | None = None) -> pd.DataFrame:
     """The draws that section 3 tuned on their own (each GP seed's formula on the full sample, on ``target``):
-    their own tuned budget and mean difference from Light ReLU there (``tuned_runs``), beside the mean and verdict
-    at the family budget (``judge_draws``'s ``table``). How far the family budget moves a draw, measured."""
+    their own tuned budget and mean difference from Light ReLU there (``tuned_runs``, on ``seeds``, the seeds the
+    draws trained on, so that only the budget differs; default every seed), beside the mean and verdict at the
+    family budget (``judge_draws``'s ``table``). How far the family budget moves a draw, measured."""
     family = table[(table["budget"] == TUNED) & (table["sample"] == 0) & (table["claim_id"] == "transfer-relu")]
     family = family.set_index("gp_seed")
     light = tuned_runs[tuned_runs["arch"] == "light"]
+    if seeds is not None:
+        light = light[light["seed"].isin(seeds)]
     rows = []
     for seed, formula in gp_formulas.items():
         own = budgets[(budgets["dataset"] == target) & (budgets["arch"] == "light")
