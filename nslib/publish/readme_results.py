@@ -153,13 +153,16 @@ def _method_lines(path: Path, draws_file: str, subject: str, draws: str, judged:
     """Claims judged over the method's draws (``path``: a ``draws.method_verdicts`` table; ``draws_file``, beside it,
     its per-draw table): per claim, the share of draws where it holds, per budget; none for a table without rows.
     ``subject`` opens the sentence, ``draws`` says what a draw is and ``judged`` how each draw is judged; the seeds
-    each draw trained on are read from the per-draw table."""
+    the draws trained on, and where they had fewer, are read from the per-draw table."""
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if table.empty:
         return []
     per_draw = path.parent / draws_file
-    seeds = pd.read_csv(per_draw)["n_seeds"].max() if per_draw.exists() else float("nan")
-    judged += f" on {int(seeds)} seeds" if pd.notna(seeds) else ""
+    if per_draw.exists():
+        seeds = pd.read_csv(per_draw).groupby(["dataset", "budget"], sort=False)["n_seeds"].max()
+        fewer = [f"{int(n)} on {dataset} at the {budget} budget" for (dataset, budget), n in seeds.items()
+                 if n < seeds.max()]
+        judged += f" on {int(seeds.max())} seeds" + (f" ({', '.join(fewer)}, where a run is long)" if fewer else "")
     cells = {}
     for row in table.itertuples():
         cells.setdefault((row.claim, row.dataset), {})[row.budget] = (
@@ -193,16 +196,28 @@ def _specialist_method_lines(path: Path) -> list[str]:
 
 def _specialist_sentence(path: Path) -> str:
     """The README's line on the Specialist claims over each data set's draws: where the method's verdict and the
-    protocol's agree, and each place where they do not (the table itself is on the results page)."""
+    protocol's (the claims register's, ``REGISTER_FILE`` beside ``path``) agree, and each place where they do not
+    (the table itself is on the results page)."""
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if table.empty:
         return ""
+    register = path.parent / REGISTER_FILE
+    claims = pd.read_csv(register, keep_default_na=False).set_index("id") if register.exists() else None
+
+    def protocol(claim_id: str, budget: str, in_draws: str) -> tuple[str, str]:  # the verdict, and how it is cited
+        key = specialist_draws.PREFIX + claim_id
+        if claims is None or key not in claims.index:
+            return in_draws, f"the protocol's draw: {in_draws}"
+        verdict = claims.loc[key, f"verdict_{budget}_budget"]
+        return verdict, f"the protocol's `{key}` {budget}: {verdict}"
+
     table["verdict"] = [method_verdict(low, high) for low, high in zip(table["ci_low"], table["ci_high"])]
-    apart = table[table["verdict"] != table["protocol_verdict"]]
+    table[["protocol", "cited"]] = [protocol(*row) for row in zip(table["claim_id"], table["budget"],
+                                                                  table["protocol_verdict"])]
+    apart = table[table["verdict"] != table["protocol"]]
     parts = [f"\"{row.claim}\" on {row.dataset} at the {row.budget} budget, shown to hold in {row.n_holds} of "
              f"{row.n_draws} draws and to fail in {row.n_does_not_hold}, the others undecided "
-             f"(`{specialist_draws.METHOD_PREFIX}{row.claim_id}` {row.budget}: {row.verdict}; "
-             f"the protocol's `{specialist_draws.PREFIX}{row.claim_id}` {row.budget}: {row.protocol_verdict})"
+             f"(`{specialist_draws.METHOD_PREFIX}{row.claim_id}` {row.budget}: {row.verdict}; {row.cited})"
              for row in apart.itertuples()]
     return (f"The paper's Specialist claims over {int(table['n_draws'].max())} draws of the method on each data set's "
             f"own rows (`{path.name}`, notebook 05): the method's verdict is the protocol's in "
