@@ -39,7 +39,7 @@ LEVEL = 0.95  # the level of the interval around a share of draws
 DRAWS_FILE, VERDICTS_FILE = "method_draws.csv", "method_verdicts.csv"
 DRAWS_COLUMNS = ["gp_seed", "sample", "protocol", "formula", "claim_id", "claim", "dataset", "budget", "n_seeds",
                  "mean", "ci_low", "ci_high", "verdict"]
-# What training the draws on fewer seeds costs, on the protocol's draw: its five-seed row beside all seeds'
+# What training the draws on fewer seeds costs, on the protocol's draw: its row on the draws' seeds beside all seeds'
 CHECK_COLUMNS = ["claim_id", "budget", "draw: seeds", "draw: mean", "draw: verdict", "all: seeds", "all: mean",
                  "all: verdict"]
 VERDICTS_COLUMNS = ["claim_id", "claim", "dataset", "budget", "n_draws", "n_holds", "share_holds", "ci_low",
