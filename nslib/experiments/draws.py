@@ -185,13 +185,16 @@ def protocol_check(table: pd.DataFrame, draws: pd.DataFrame, runs: Mapping[str, 
     on ``runs`` (per budget: the baselines and the protocol's formula on every seed), Holm over the same claims."""
     protocol = draws[draws["protocol"].astype(bool)]
     everything = judge_draws(protocol, runs, rows).set_index(["budget", "claim_id"])
-    out = []
-    for draw in table[table["protocol"].astype(bool)].itertuples():
-        full = everything.loc[(draw.budget, draw.claim_id)]
-        out.append({"claim_id": draw.claim_id, "budget": draw.budget, "draw: seeds": draw.n_seeds,
-                    "draw: mean": draw.mean, "draw: verdict": draw.verdict, "all: seeds": full["n_seeds"],
-                    "all: mean": full["mean"], "all: verdict": full["verdict"]})
-    return pd.DataFrame(out, columns=CHECK_COLUMNS)
+    return pd.DataFrame([check_row(draw, everything.loc[(draw.budget, draw.claim_id)])
+                         for draw in table[table["protocol"].astype(bool)].itertuples()], columns=CHECK_COLUMNS)
+
+
+def check_row(draw: tuple, full: Mapping) -> dict:
+    """One row of a protocol check (``CHECK_COLUMNS``): a protocol ``draw`` of a ``judge_draws`` table beside ``full``,
+    the same claim judged on every seed (its ``n_seeds``, ``mean`` and ``verdict``)."""
+    return {"claim_id": draw.claim_id, "budget": draw.budget, "draw: seeds": draw.n_seeds, "draw: mean": draw.mean,
+            "draw: verdict": draw.verdict, "all: seeds": full["n_seeds"], "all: mean": full["mean"],
+            "all: verdict": full["verdict"]}
 
 
 def family_check(table: pd.DataFrame, tuned_runs: pd.DataFrame, budgets: pd.DataFrame,

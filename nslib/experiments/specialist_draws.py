@@ -22,6 +22,7 @@ from nslib.engine.specs import RunSpec
 from nslib.experiments.draws import (
     CHECK_COLUMNS,
     DRAWS_COLUMNS,
+    check_row,
     discover_draws,
     judge_testable,
 )
@@ -105,9 +106,5 @@ def protocol_check(table: pd.DataFrame, claims: Sequence[Claim], runs: Mapping[s
     for (budget, dataset), part in table[table["protocol"].astype(bool)].groupby(["budget", "dataset"], sort=False):
         mine = [claim for claim in claims if claim.dataset == dataset]
         everything = judge_testable(family_differences(mine, runs[budget], rows)).set_index("id")
-        for draw in part.itertuples():
-            full = everything.loc[PREFIX + draw.claim_id]
-            out.append({"claim_id": draw.claim_id, "budget": budget, "draw: seeds": draw.n_seeds,
-                        "draw: mean": draw.mean, "draw: verdict": draw.verdict, "all: seeds": full["n_seeds"],
-                        "all: mean": full["mean"], "all: verdict": full["verdict"]})
+        out += [check_row(draw, everything.loc[PREFIX + draw.claim_id]) for draw in part.itertuples()]
     return pd.DataFrame(out, columns=CHECK_COLUMNS)
