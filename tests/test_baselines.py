@@ -85,23 +85,23 @@ def _validation_auc(data: Dataset, seed: int, learning_rate: float, leaves: int)
     return roc_auc_score(y_val, model.predict_proba(X_val)[:, 1]), model.n_iter_
 
 
-def test_tuned_boosting_chooses_on_three_seeds_past_every_edge_and_scores_each_seeds_test_split() -> None:
+def test_tuned_boosting_chooses_a_point_no_neighbour_beats_on_three_seeds_and_scores_each_seeds_test_split() -> None:
     data = _nonlinear()
     chosen, rows = tuned_boosting({"CURVED": data}, seeds=(42, 43))
     (settings,) = chosen.to_dict("records")
-    rates = [float(v) for v in settings["learning_rates"].split(";")]
-    leaves = [int(v) for v in settings["leaf_counts"].split(";")]
-    assert {0.05, 0.1, 0.2} <= set(rates) and {15, 31, 63} <= set(leaves)  # the starting grid, perhaps grown
-    scores = {(rate, leaf): np.mean([_validation_auc(data, seed, rate, leaf)[0] for seed in (42, 43, 44)])
-              for rate in rates for leaf in leaves}
-    assert max(scores.values()) - min(scores.values()) > 0.005  # the grid matters on this problem
-    assert settings["val_auc"] == pytest.approx(max(scores.values()), abs=1e-6)
-    # Grid points can tie (few rows leave trees equal): the chosen one must reach the best score.
-    assert scores[settings["learning_rate"], settings["max_leaf_nodes"]] == pytest.approx(max(scores.values()), abs=1e-6)
-    # Off every edge, or at the end of its ladder and named.
-    for name, tried, ladder in (("learning_rate", rates, [0.0125, 0.8]), ("max_leaf_nodes", leaves, [4, 255])):
-        at_end = settings[name] in (tried[0], tried[-1])
-        assert not at_end or (settings[name] in ladder and name in settings["at_edge"])
+    assert 0.1 in [float(v) for v in settings["learning_rates"].split(";")]  # the walk starts at the defaults
+    assert 31 in [int(v) for v in settings["leaf_counts"].split(";")]
+    point = (settings["learning_rate"], settings["max_leaf_nodes"])
+    rates = [0.003125, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8]
+    leaves = [4, 7, 15, 31, 63, 127, 255, 511, 1023]
+    i, j = rates.index(point[0]), leaves.index(point[1])
+    around = [(rates[i + d], point[1]) for d in (-1, 1) if 0 <= i + d < len(rates)]
+    around += [(point[0], leaves[j + d]) for d in (-1, 1) if 0 <= j + d < len(leaves)]
+    scores = {p: np.mean([_validation_auc(data, seed, *p)[0] for seed in (42, 43, 44)]) for p in [point, *around]}
+    assert settings["val_auc"] == pytest.approx(scores[point], abs=1e-6)
+    assert all(scores[p] <= scores[point] + 1e-9 for p in around)  # no neighbour beats the choice
+    assert max(scores.values()) - min(scores.values()) > 0.001  # the settings matter on this problem
+    assert settings["at_edge"] == ""  # off both ladders' ends, and no fit ran to the iteration cap
     assert settings["iterations"] < 2000
     assert rows["model"].tolist() == [TUNED_BOOSTING] * 2 and rows["seed"].tolist() == [42, 43]
     for row in rows.itertuples():
@@ -116,15 +116,44 @@ def test_tuned_boosting_chooses_on_three_seeds_past_every_edge_and_scores_each_s
         assert row.iterations == model.n_iter_
 
 
-def test_the_boosting_grid_grows_past_an_edge_the_choice_lands_on() -> None:
-    grown = nslib.experiments.baselines._beyond_edges(
-        {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}, {"learning_rate": 0.2, "max_leaf_nodes": 15})
-    assert grown == {"learning_rate": [0.05, 0.1, 0.2, 0.4], "max_leaf_nodes": [7, 15, 31, 63]}
-    inside = {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}
-    assert nslib.experiments.baselines._beyond_edges(inside, {"learning_rate": 0.1, "max_leaf_nodes": 31}) == inside
-    end = {"learning_rate": [0.4, 0.8], "max_leaf_nodes": [127, 255]}  # the ladders end here
-    assert nslib.experiments.baselines._beyond_edges(end, {"learning_rate": 0.8, "max_leaf_nodes": 255}) == {
-        "learning_rate": [0.4, 0.8], "max_leaf_nodes": [127, 255]}
+def _walk_on(monkeypatch, auc, iterations=lambda rate, leaves: 100) -> tuple[dict, list[tuple]]:
+    """``_choose`` on a made-up validation surface ``auc(rate, leaves)``: its row and the points it fit, in order."""
+    fitted = []
+
+    def fit_all(tasks, desc):
+        rows = []
+        for _, _, _, model, _ in tasks:
+            point = (model.learning_rate, model.max_leaf_nodes)
+            fitted.append(point)
+            rows.append({"auc": auc(*point), "iterations": iterations(*point)})
+        return rows
+
+    monkeypatch.setattr(nslib.experiments.baselines, "_fit_all", fit_all)
+    return nslib.experiments.baselines._choose(_separable(), (42, 43, 44)), list(dict.fromkeys(fitted))
+
+
+def test_the_walk_climbs_from_the_defaults_to_the_peak_and_tries_its_neighbours(monkeypatch) -> None:
+    peak = lambda rate, leaves: -abs(np.log2(rate / 0.025)) - abs(np.log2((leaves + 1) / 256))  # noqa: E731
+    settings, fitted = _walk_on(monkeypatch, peak)
+    assert (settings["learning_rate"], settings["max_leaf_nodes"]) == (0.025, 255)
+    assert settings["at_edge"] == "" and settings["val_auc"] == 0.0
+    # One step at a time: the start, then each best point's untried neighbours, lower first.
+    assert fitted[:5] == [(0.1, 31), (0.05, 31), (0.2, 31), (0.1, 15), (0.1, 63)]
+    assert {(0.0125, 255), (0.05, 255), (0.025, 127), (0.025, 511)} <= set(fitted)
+    assert settings["points"] == len(fitted) < 81  # far fewer than the ladders' 81 points
+    assert settings["learning_rates"] == ";".join(map(str, sorted({rate for rate, _ in fitted})))
+
+
+def test_the_walk_names_a_ladder_end_and_the_iteration_cap_as_edges(monkeypatch) -> None:
+    settings, _ = _walk_on(monkeypatch, lambda rate, leaves: rate - 1 / leaves, lambda rate, leaves: 2000)
+    assert (settings["learning_rate"], settings["max_leaf_nodes"]) == (0.8, 1023)
+    assert settings["at_edge"] == "learning_rate;max_leaf_nodes;max_iter"
+
+
+def test_the_walk_keeps_the_first_of_equal_points(monkeypatch) -> None:
+    settings, fitted = _walk_on(monkeypatch, lambda rate, leaves: 0.5)
+    assert (settings["learning_rate"], settings["max_leaf_nodes"]) == (0.1, 31)
+    assert fitted == [(0.1, 31), (0.05, 31), (0.2, 31), (0.1, 15), (0.1, 63)]
 
 
 def test_a_fit_is_read_back_for_the_same_data_and_code_and_fit_again_otherwise(monkeypatch) -> None:

@@ -3,9 +3,10 @@
 Gradient boosting and logistic regression, each fit on the training part of
 ``split_and_scale(dataset, seed)`` and scored on its test part, beside the MLP runs
 seed for seed. Gradient boosting is also tuned as the networks are
-(``tuned_boosting``): a grid search on the validation splits of several seeds, its
-learning rate and leaf count extended past every edge the choice lands on, each fit
-stopping early on its own held-out part, with an iteration cap it never reaches.
+(``tuned_boosting``): its learning rate and leaf count chosen on the validation splits
+of several seeds by a walk along two ladders that ends where no neighbour scores
+more, each fit stopping early on its own held-out part, with an iteration cap it
+never reaches.
 
 The fits run on all local cores (``NSLIB_JOBS`` sets how many), each on one OpenMP
 thread. Each fit's row is cached in ``derived_dir()/cache``, keyed by the data's
@@ -29,7 +30,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import ParameterGrid, train_test_split
+from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from nslib.core.parallel import local_executor, map_unordered
@@ -44,10 +45,10 @@ BASELINES = {
     "logistic regression": lambda seed: LogisticRegression(max_iter=2000),
 }
 TUNED_BOOSTING = "gradient boosting (tuned)"
-# The tuned grid starts at BOOSTING_GRID and walks each setting's ladder past an edge (``tuned_boosting``).
-BOOSTING_GRID = {"learning_rate": [0.05, 0.1, 0.2], "max_leaf_nodes": [15, 31, 63]}
-BOOSTING_LADDERS = {"learning_rate": [0.0125, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8],
-                    "max_leaf_nodes": [4, 7, 15, 31, 63, 127, 255]}
+# The tuning walks from scikit-learn's defaults along these ladders, one step at a time (``tuned_boosting``).
+BOOSTING_START = {"learning_rate": 0.1, "max_leaf_nodes": 31}
+BOOSTING_LADDERS = {"learning_rate": [0.003125, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8],
+                    "max_leaf_nodes": [4, 7, 15, 31, 63, 127, 255, 511, 1023]}
 # Every tuned fit stops early (10 rounds without a better loss on 10% of its rows held out); the cap is an edge.
 BOOSTING_ITERATIONS = 2000
 BOOSTING_TUNE_SEEDS = (42, 43, 44)
@@ -121,39 +122,42 @@ def _boosting(seed: int, settings: dict) -> HistGradientBoostingClassifier:
                                           **{name: settings[name] for name in BOOSTING_LADDERS})
 
 
-def _beyond_edges(tried: dict[str, list], best: dict) -> dict[str, list]:
-    """``tried`` with the next ladder value added past each setting whose ``best`` value is its lowest or highest."""
-    grown = {name: sorted(values) for name, values in tried.items()}
+def _neighbours(point: dict) -> list[dict]:
+    """The points one ladder step from ``point`` along each setting, the lower first (none past a ladder's end)."""
+    found = []
     for name, ladder in BOOSTING_LADDERS.items():
-        values, place = grown[name], ladder.index(best[name])
-        for end, step in ((values[0], -1), (values[-1], +1)):
-            if best[name] == end and 0 <= place + step < len(ladder):
-                grown[name] = sorted({*grown[name], ladder[place + step]})
-    return grown
+        place = ladder.index(point[name])
+        found += [{**point, name: ladder[place + step]} for step in (-1, 1) if 0 <= place + step < len(ladder)]
+    return found
 
 
 def _choose(dataset: Dataset, tune_seeds: tuple[int, ...]) -> dict:
-    """The boosting settings with the best validation ROC AUC, averaged over ``tune_seeds``, and their edges."""
-    tried = {name: list(values) for name, values in BOOSTING_GRID.items()}
-    while True:
-        points = list(ParameterGrid(tried))
+    """The boosting settings with the best validation ROC AUC, averaged over ``tune_seeds``, and any edge left.
+
+    A walk on the ladders: from ``BOOSTING_START``, fit every untried neighbour of the best point so far,
+    until the best point's neighbours are all tried: none of them has a higher validation AUC.
+    """
+    size = len(tune_seeds)
+    scores: dict[tuple, float] = {}  # (learning rate, leaves) -> mean validation AUC, in the order tried
+    iterations: dict[tuple, int] = {}
+    untried = [BOOSTING_START]
+    while untried:
         rows = _fit_all([(dataset, TUNED_BOOSTING, seed, _boosting(seed, point), 0.2)
-                         for point in points for seed in tune_seeds], f"tuning boosting on {dataset.name}")
-        size = len(tune_seeds)
-        scores = [np.mean([row["auc"] for row in rows[i * size : (i + 1) * size]]) for i in range(len(points))]
-        index = int(np.argmax(scores))  # the first of equals, in ParameterGrid order
-        score, best = float(scores[index]), points[index]
-        grown = _beyond_edges(tried, best)
-        if grown == tried:
-            break
-        tried = grown
-    fits = rows[index * size : (index + 1) * size]
-    iterations = max(row["iterations"] for row in fits)
-    edges = [name for name, values in tried.items() if best[name] in (values[0], values[-1])]
-    if iterations >= BOOSTING_ITERATIONS:
+                         for point in untried for seed in tune_seeds], f"tuning boosting on {dataset.name}")
+        for i, point in enumerate(untried):
+            fits = rows[i * size : (i + 1) * size]
+            key = tuple(point[name] for name in BOOSTING_LADDERS)
+            scores[key] = float(np.mean([row["auc"] for row in fits]))
+            iterations[key] = max(row["iterations"] for row in fits)
+        best = dict(zip(BOOSTING_LADDERS, max(scores, key=scores.get)))  # the first tried of equals
+        untried = [point for point in _neighbours(best) if tuple(point.values()) not in scores]
+    key = tuple(best.values())
+    edges = [name for name, ladder in BOOSTING_LADDERS.items() if best[name] in (ladder[0], ladder[-1])]
+    if iterations[key] >= BOOSTING_ITERATIONS:
         edges.append("max_iter")
-    return {"dataset": dataset.name, **best, "val_auc": score, "iterations": iterations,
-            "learning_rates": ";".join(map(str, tried["learning_rate"])),
+    tried = {name: sorted({point[i] for point in scores}) for i, name in enumerate(BOOSTING_LADDERS)}
+    return {"dataset": dataset.name, **best, "val_auc": scores[key], "iterations": iterations[key],
+            "points": len(scores), "learning_rates": ";".join(map(str, tried["learning_rate"])),
             "leaf_counts": ";".join(map(str, tried["max_leaf_nodes"])), "at_edge": ";".join(edges)}
 
 
@@ -165,9 +169,9 @@ def tuned_boosting(
     The settings are the learning rate and leaf count with the best validation ROC
     AUC, averaged over ``tune_seeds``' splits (validation rows carved from each
     training part with ``train_test_split(random_state=seed)``; the test part is
-    not looked at). The grid starts at ``BOOSTING_GRID`` and, while the best point
-    is at the lowest or highest value tried of a setting, that setting's next
-    ``BOOSTING_LADDERS`` value is added. Each fit stops early on its own; the
+    not looked at), found by a walk on ``BOOSTING_LADDERS`` (``_choose``) from
+    scikit-learn's defaults to a point that none of its neighbours on the ladders
+    beats. Each fit stops early on its own; the
     settings table names any edge left (``at_edge``: a setting at its ladder's end,
     or ``max_iter`` when a fit used every iteration allowed). The test rows (model
     ``TUNED_BOOSTING``) have ``baseline_table``'s columns and ``iterations``.
