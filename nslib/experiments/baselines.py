@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,21 +101,32 @@ def _indexed(item: tuple[int, tuple, Path]) -> tuple[int, dict]:
     return index, _memoised(folder)(*_arguments(task))
 
 
-def _fit_all(tasks: list[tuple], desc: str) -> list[dict]:
-    """Every task's row, in the tasks' order: read from the cache, or fit in parallel and cached."""
+def _fit_all(tasks: list[tuple], bar: Any) -> list[dict]:
+    """Every task's row, in the tasks' order: read from the cache, or fit in parallel and cached, each fit
+    counted on the progress ``bar``."""
     folder = derived_dir() / "cache"
     memoised = _memoised(folder)
     missing = [(index, task, folder) for index, task in enumerate(tasks)
                if not memoised.check_call_in_cache(*_arguments(task))]
-    fitted = dict(progress(map_unordered(_indexed, missing, local_executor()), total=len(missing), desc=desc))
+    bar.total = (bar.total or 0) + len(missing)  # what is read back is not counted
+    fitted = {}
+    for index, row in map_unordered(_indexed, missing, local_executor()):
+        fitted[index] = row
+        bar.update()
     return [fitted[index] if index in fitted else memoised(*_arguments(task)) for index, task in enumerate(tasks)]
+
+
+def _fits(tasks: list[tuple], desc: str) -> list[dict]:
+    """``_fit_all`` under a progress bar of its own: ``desc: N fits in T s`` (0 fits: all read back)."""
+    with progress(desc=desc, unit="fit") as bar:
+        return _fit_all(tasks, bar)
 
 
 def baseline_table(datasets: dict[str, Dataset], seeds: tuple[int, ...]) -> pd.DataFrame:
     """Every baseline on every data set and seed, one row each."""
     tasks = [(data, model, seed, make(seed), None) for data in datasets.values()
              for model, make in BASELINES.items() for seed in seeds]
-    return pd.DataFrame(_fit_all(tasks, "baselines"))
+    return pd.DataFrame(_fits(tasks, "baselines"))
 
 
 def _boosting(seed: int, settings: dict) -> HistGradientBoostingClassifier:
@@ -141,16 +153,17 @@ def _choose(dataset: Dataset, tune_seeds: tuple[int, ...]) -> dict:
     scores: dict[tuple, float] = {}  # (learning rate, leaves) -> mean validation AUC, in the order tried
     iterations: dict[tuple, int] = {}
     untried = [BOOSTING_START]
-    while untried:
-        rows = _fit_all([(dataset, TUNED_BOOSTING, seed, _boosting(seed, point), 0.2)
-                         for point in untried for seed in tune_seeds], f"tuning boosting on {dataset.name}")
-        for i, point in enumerate(untried):
-            fits = rows[i * size : (i + 1) * size]
-            key = tuple(point[name] for name in BOOSTING_LADDERS)
-            scores[key] = float(np.mean([row["auc"] for row in fits]))
-            iterations[key] = max(row["iterations"] for row in fits)
-        best = dict(zip(BOOSTING_LADDERS, max(scores, key=scores.get)))  # the first tried of equals
-        untried = [point for point in _neighbours(best) if tuple(point.values()) not in scores]
+    with progress(desc=f"tuning boosting on {dataset.name}", unit="fit") as bar:  # each round adds its fits
+        while untried:
+            rows = _fit_all([(dataset, TUNED_BOOSTING, seed, _boosting(seed, point), 0.2)
+                             for point in untried for seed in tune_seeds], bar)
+            for i, point in enumerate(untried):
+                fits = rows[i * size : (i + 1) * size]
+                key = tuple(point[name] for name in BOOSTING_LADDERS)
+                scores[key] = float(np.mean([row["auc"] for row in fits]))
+                iterations[key] = max(row["iterations"] for row in fits)
+            best = dict(zip(BOOSTING_LADDERS, max(scores, key=scores.get)))  # the first tried of equals
+            untried = [point for point in _neighbours(best) if tuple(point.values()) not in scores]
     key = tuple(best.values())
     edges = [name for name, ladder in BOOSTING_LADDERS.items() if best[name] in (ladder[0], ladder[-1])]
     if iterations[key] >= BOOSTING_ITERATIONS:
@@ -179,4 +192,4 @@ def tuned_boosting(
     chosen = [_choose(data, tune_seeds) for data in datasets.values()]
     tasks = [(data, TUNED_BOOSTING, seed, _boosting(seed, settings), None)
              for data, settings in zip(datasets.values(), chosen) for seed in seeds]
-    return pd.DataFrame(chosen), pd.DataFrame(_fit_all(tasks, "tuned boosting"))
+    return pd.DataFrame(chosen), pd.DataFrame(_fits(tasks, "tuned boosting"))
