@@ -68,7 +68,7 @@ study: $(KERNEL_SPEC) ## The whole study on your CSV, into build/study/NAME, wit
 	$(BIN)/python -m nslib.publish.pipeline study --csv "$(CSV)" --label "$(LABEL)" --profile $(PROFILE) \
 	  $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(NAME),--name "$(NAME)") $(if $(FRESH),--fresh) $(STUDY_OPTIONS)
 
-quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about a minute)
+quick: $(KERNEL_SPEC) ## Every notebook with the small profile, into build/quick (about two minutes)
 	$(BIN)/python -m nslib.publish.pipeline quick
 
 # Two workers (pytest-xdist): the slow end-to-end runs go first, one on each.

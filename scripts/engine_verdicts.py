@@ -40,11 +40,6 @@ DATASETS = ("HIGGS", "FOREST_COVER", "SPAMBASE")
 ENGINES = ("compiled", "torch")
 
 
-def families(names: Sequence[str]) -> dict[str, list[Claim]]:
-    """The claims judged on the paper grid's runs: notebook 03's and notebook 05's."""
-    return {"03_training": paper_grid.grid_claims(names), "05_efficiency": efficiency.efficiency_claims(names)}
-
-
 def compare(claims: Mapping[str, Sequence[Claim]], runs: Mapping[str, pd.DataFrame],
             rows: Mapping[str, int]) -> pd.DataFrame:
     """Per claim: each engine's mean and verdict at the register's margin (Holm within the family, as the
@@ -92,7 +87,7 @@ def check(profile_name: str = "full") -> tuple[pd.DataFrame, pd.Series]:
         print(f"{engine} engine: {len(specs)} runs ready in {time.perf_counter() - start:.0f} s, "
               f"trained by {sorted(set(runs[engine]['device']))}")
     rows = {name: data.n_rows for name, data in datasets.items()}
-    return compare(families(list(datasets)), runs, rows), run_differences(runs)
+    return compare(efficiency.grid_families(datasets), runs, rows), run_differences(runs)
 
 
 def write_doc(table: pd.DataFrame, largest: pd.Series, doc: Path) -> None:

@@ -21,6 +21,7 @@ from nslib.experiments.paper_grid import (
     SPECIALIST,
     config_order,
     discovered_activations,
+    grid_claims,
     in_order,
     specs_for,
     transfer_label,
@@ -236,6 +237,12 @@ def efficiency_claims(datasets: Iterable[str], transfer_from: str = "HIGGS") -> 
         if name == TRANSFER_TARGET and transfer in hybrids:
             claims += _transfer_claims(transfer)
     return claims
+
+
+def grid_families(datasets: Iterable[str]) -> dict[str, list[Claim]]:
+    """The claims judged on the paper grid's runs, by family: notebook 03's own questions and notebook 05's."""
+    names = list(datasets)
+    return {"03_training": grid_claims(names), "05_efficiency": efficiency_claims(names)}
 
 
 def headline_comparison(summary: pd.DataFrame) -> pd.DataFrame:
