@@ -37,6 +37,7 @@ from nslib.stats.significance import (
     holm,
     interval,
     judge,
+    judge_where,
     rank_share,
 )
 
@@ -514,3 +515,16 @@ def test_plot_claims_draws_one_panel_per_budget() -> None:
     assert [ax.get_title() for ax in fig.axes] == ["paper budget", "tuned budget"]
     assert fig.get_suptitle() == "notebook 03"
     plt.close(fig)
+
+
+def test_judge_where_tests_only_the_testable_claims_and_names_the_others() -> None:
+    claims = _claims(("a", list(D)), ("b", list(D + 0.01)), ("c", [0.02]), ("d", []))
+    judged = judge_where(claims, pd.Series([True, True, False, False]), "no test (why)").set_index("claim")
+    both = judge(claims.iloc[:2]).set_index("claim")
+    # Holm over the two testable claims only, as if the others were not there.
+    assert judged.loc[["a", "b"], "p_holm"].tolist() == both["p_holm"].tolist()
+    assert judged.loc[["a", "b"], "verdict"].tolist() == both["verdict"].tolist()
+    assert judged.loc["c", "verdict"] == judged.loc["d", "verdict"] == "no test (why)"
+    assert (judged.loc["c", "n_seeds"], judged.loc["c", "mean"], judged.loc["d", "n_seeds"]) == (1, 0.02, 0)
+    assert math.isnan(judged.loc["d", "mean"]) and math.isnan(judged.loc["c", "ci_low"])
+    assert judge_where(claims.iloc[:2], pd.Series([True, True]), "x").equals(judge(claims.iloc[:2]))

@@ -31,7 +31,13 @@ from nslib.experiments.transfer import PAPER_BOUNDARY_WORDS, PAPER_TRANSFER_WORD
 from nslib.formulas.activations import activation_label
 from nslib.stats.comparisons import seed_differences
 from nslib.stats.register import BUDGETS, METHOD, TUNED, split_sizes
-from nslib.stats.significance import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, VERDICTS, judge
+from nslib.stats.significance import (
+    CANNOT_TELL,
+    DOES_NOT_HOLD,
+    HOLDS,
+    VERDICTS,
+    judge_where,
+)
 
 SAMPLE_KEEP = 0.9  # a discovery sample k > 0 keeps this share of the rows
 NOT_JUDGED = "no test (runs failed)"  # a draw with fewer than two seeds' paired differences
@@ -168,14 +174,7 @@ def judge_draws(draws: pd.DataFrame, runs: Mapping[str, pd.DataFrame], rows: Map
 def judge_testable(family: pd.DataFrame) -> pd.DataFrame:
     """``judge`` of one draw's claims, Holm over those with at least two seeds' differences; a claim with fewer (its
     runs failed) gets ``NOT_JUDGED`` instead of stopping the whole trial."""
-    testable = family["differences"].map(len) >= 2
-    failed = family[~testable]
-    failed = failed.assign(n_seeds=failed["differences"].map(len), verdict=NOT_JUDGED).drop(columns="differences")
-    if testable.all():
-        return judge(family)
-    if not testable.any():
-        return failed.reset_index(drop=True)
-    return pd.concat([judge(family[testable]), failed], ignore_index=True)
+    return judge_where(family, family["differences"].map(len) >= 2, NOT_JUDGED)
 
 
 def protocol_check(table: pd.DataFrame, draws: pd.DataFrame, runs: Mapping[str, pd.DataFrame],

@@ -26,13 +26,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from nslib.core.files import replace_family
 from nslib.core.paths import derived_dir
 from nslib.stats.register import Claim, family_differences
-from nslib.stats.significance import MARGIN, has_spread, judge
+from nslib.stats.significance import MARGIN, has_spread, judge_where
 
 ROBUSTNESS_FILE = "robustness.csv"
 MARGINS = (0.0025, MARGIN, 0.01)
@@ -72,22 +71,11 @@ def choices(
             for swapped in (False, True):
                 variants = [replace(c, metric=OTHER_METRIC[c.metric]) if swapped else c for c in claims]
                 base = family_differences(variants, table, rows, by=by)
+                testable = base["differences"].map(has_spread)  # the same difference on every seed: no test
                 for margin in margins:
-                    parts.append(_judge_testable(base.assign(margin=margin)).assign(
+                    parts.append(judge_where(base.assign(margin=margin), testable, NO_TEST).assign(
                         family=family, draw=draw, budget=budget))
     return pd.concat(parts, ignore_index=True)[COLUMNS]
-
-
-def _judge_testable(family: pd.DataFrame) -> pd.DataFrame:
-    """``judge`` of the claims whose differences vary from seed to seed (Holm over those); a claim with the same
-    difference on every seed (accuracy on a tiny test split can do that) gets ``NO_TEST`` instead of an error."""
-    spread = family["differences"].map(has_spread)
-    stuck = family[~spread]
-    untestable = stuck.assign(n_seeds=stuck["differences"].map(len), mean=stuck["differences"].map(np.mean),
-                              ci_low=np.nan, ci_high=np.nan, verdict=NO_TEST).drop(columns="differences")
-    if not spread.any():
-        return untestable.reset_index(drop=True)
-    return pd.concat([judge(family[spread]), untestable], ignore_index=True)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

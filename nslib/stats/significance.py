@@ -220,6 +220,21 @@ def judge(claims: pd.DataFrame, alpha: float = ALPHA, margin: float = MARGIN) ->
     return out[[c for c in out.columns if c not in columns + ["df", "t"]] + columns]
 
 
+def judge_where(claims: pd.DataFrame, testable: pd.Series, untested: str) -> pd.DataFrame:
+    """``judge`` of the claims where ``testable`` is true, Holm over those only; every other claim gets the verdict
+    ``untested`` with its seed count and mean difference (NaN without one) and no interval, so that one claim
+    without a test does not stop its family."""
+    if testable.all():
+        return judge(claims)
+    rest = claims[~testable]
+    rest = rest.assign(n_seeds=rest["differences"].map(len),
+                       mean=rest["differences"].map(lambda d: float(np.mean(d)) if len(d) else math.nan),
+                       ci_low=math.nan, ci_high=math.nan, verdict=untested).drop(columns="differences")
+    if not testable.any():
+        return rest.reset_index(drop=True)
+    return pd.concat([judge(claims[testable]), rest], ignore_index=True)
+
+
 def rank_share(
     reference: Sequence[float] | np.ndarray | pd.Series,
     draws: pd.DataFrame | np.ndarray,
