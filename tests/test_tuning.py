@@ -226,10 +226,13 @@ def test_the_readme_names_every_tuned_budget_at_an_edge_once(tmp_path):
          "config": "Heavy ReLU", "at_edge": True},
         {"family": "03", "dataset": "SP", "arch": "light", "widths": "64-32", "activation": "GELU", "formula": "",
          "config": "Light GELU", "at_edge": False},
+        # A configuration without a name (04's family of shapes) is named by its simplified formula.
+        {"family": "04_shape_family", "dataset": "SP", "arch": "light", "widths": "64-32",
+         "activation": "cos(mul(0.500, x))", "formula": "cos(mul(0.500, x))", "config": "", "at_edge": True},
     ])
     budgets.to_csv(tmp_path / BUDGETS_FILE, index=False)
     text = headline_markdown(tmp_path)
-    assert "Tuned budgets (`tuned_budgets.csv`): 3 configurations, each chosen on 3 tuning seeds'" in text
-    assert ": 2 at an edge, so a floor (FC: Light ReLU, Heavy ReLU)" in text
+    assert "Tuned budgets (`tuned_budgets.csv`): 4 configurations, each chosen on 3 tuning seeds'" in text
+    assert ": 3 at an edge, so a floor (FC: Light ReLU · Heavy ReLU; SP: cos(0.5*x))" in text
     budgets.assign(at_edge=False).to_csv(tmp_path / BUDGETS_FILE, index=False)
-    assert "3 configurations" in headline_markdown(tmp_path) and ", none at an edge;" in headline_markdown(tmp_path)
+    assert "4 configurations" in headline_markdown(tmp_path) and ", none at an edge;" in headline_markdown(tmp_path)
