@@ -48,10 +48,7 @@ def compare(claims: Mapping[str, Sequence[Claim]], runs: Mapping[str, Mapping[st
     many the engines' verdicts differ (of ``choices``). ``runs`` maps each engine to its runs by budget."""
     out = []
     for family, mine in claims.items():
-        choices = robustness.choices(mine, runs["compiled"], rows, draws={"torch": runs["torch"]}, family=family)
-        wide = choices.pivot_table(index=["id", "budget", "metric", "margin"], columns="draw", values="verdict",
-                                   aggfunc="first")
-        differing = (wide[robustness.AS_RUN] != wide["torch"]).groupby(level=["id", "budget"]).agg(["sum", "size"])
+        differing = robustness.differing_choices(mine, runs["compiled"], {"torch": runs["torch"]}, rows, family=family)
         for budget in runs["compiled"]:
             judged = {engine: judge_family(mine, runs[engine][budget], rows).set_index("id") for engine in ENGINES}
             for claim in mine:
@@ -85,6 +82,7 @@ def check(profile_name: str = "full") -> tuple[pd.DataFrame, pd.DataFrame]:
     formulas = paper_grid.formulas_for(datasets, profile)
     study = RunStore()
     configs = paper_grid.paper_configs(datasets, formulas, transfer_from="HIGGS")
+    os.environ["NSLIB_ENGINE"] = "compiled"  # the study's engine, for any of its runs the store lacks
     _, budgets, _ = tuning.tune_and_train(configs, datasets, profile, profile.seeds, store=study)
     specs = {PAPER: paper_grid.paper_specs(datasets, formulas, profile.seeds, profile.epochs, transfer_from="HIGGS"),
              TUNED: tuning.tuned_specs(budgets, profile.seeds)}

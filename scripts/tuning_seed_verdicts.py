@@ -59,8 +59,8 @@ def budget_table(study: pd.DataFrame, alone: pd.DataFrame) -> pd.DataFrame:
 
 def runs_at(budgets: pd.DataFrame, seeds: Sequence[int], datasets: Mapping[str, Dataset], study: RunStore,
             side: RunStore) -> pd.DataFrame:
-    """The runs of every seed at ``budgets``: read back from the study's store where it has them (the same
-    budget as the study chose), else trained into (or read back from) the ``side`` store."""
+    """The runs of every seed at ``budgets``: read back from the study's store where it holds them (a budget the
+    study also trained, its tuned one or any other), else trained into (or read back from) the ``side`` store."""
     specs = tuning.tuned_specs(budgets, seeds)
     known = study.finished_keys(datasets)
     parts = [run_grid(chosen, datasets, store=store) for chosen, store in
@@ -78,12 +78,9 @@ def compare(claims: Mapping[str, Sequence[Claim]], runs: Mapping[object, pd.Data
     out = []
     for family, mine in claims.items():
         judged = {label: judge_family(mine, table, rows).set_index("id") for label, table in runs.items()}
-        choices = robustness.choices(mine, {TUNED: runs[STUDY]}, rows, family=family,
-                                     draws={f"tuning seed {seed}": {TUNED: runs[seed]} for seed in seeds})
-        wide = choices.pivot_table(index=["id", "metric", "margin"], columns="draw", values="verdict",
-                                   aggfunc="first")
-        moved = pd.concat([wide[f"tuning seed {seed}"] != wide[robustness.AS_RUN] for seed in seeds], axis=1)
-        differing = moved.any(axis=1).groupby(level="id").agg(["sum", "size"])
+        differing = robustness.differing_choices(
+            mine, {TUNED: runs[STUDY]}, {f"tuning seed {seed}": {TUNED: runs[seed]} for seed in seeds}, rows,
+            family=family).xs(TUNED, level="budget")
         for claim in mine:
             row = {"family": family, "id": claim.id, "claim": claim.claim, "dataset": claim.dataset}
             for label in runs:

@@ -528,3 +528,11 @@ def test_judge_where_tests_only_the_testable_claims_and_names_the_others() -> No
     assert (judged.loc["c", "n_seeds"], judged.loc["c", "mean"], judged.loc["d", "n_seeds"]) == (1, 0.02, 0)
     assert math.isnan(judged.loc["d", "mean"]) and math.isnan(judged.loc["c", "ci_low"])
     assert judge_where(claims.iloc[:2], pd.Series([True, True]), "x").equals(judge(claims.iloc[:2]))
+
+
+def test_judge_where_with_no_testable_claim_names_them_all_with_the_same_columns() -> None:
+    claims = _claims(("c", [0.02]), ("d", []))
+    judged = judge_where(claims, pd.Series([False, False]), "no test (why)")
+    assert judged["claim"].tolist() == ["c", "d"] and judged.index.tolist() == [0, 1]
+    assert judged["verdict"].tolist() == ["no test (why)"] * 2 and judged["n_seeds"].tolist() == [1, 0]
+    assert {"mean", "ci_low", "ci_high"} <= set(judged.columns) and judged["ci_high"].isna().all()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,10 +32,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from nslib.core.parallel import local_executor, map_unordered
 from nslib.core.paths import derived_dir
-from nslib.core.progress import progress
+from nslib.core.progress import SummaryBar, progress
 from nslib.core.repro import data_fingerprint
 from nslib.data.catalog import Dataset
 from nslib.data.datasets import split_and_scale
@@ -101,14 +101,13 @@ def _indexed(item: tuple[int, tuple, Path]) -> tuple[int, dict]:
     return index, _memoised(folder)(*_arguments(task))
 
 
-def _fit_all(tasks: list[tuple], bar: Any) -> list[dict]:
+def _fit_all(tasks: list[tuple], bar: tqdm | SummaryBar) -> list[dict]:
     """Every task's row, in the tasks' order: read from the cache, or fit in parallel and cached, each fit
     counted on the progress ``bar``."""
     folder = derived_dir() / "cache"
     memoised = _memoised(folder)
     missing = [(index, task, folder) for index, task in enumerate(tasks)
                if not memoised.check_call_in_cache(*_arguments(task))]
-    bar.total = (bar.total or 0) + len(missing)  # what is read back is not counted
     fitted = {}
     for index, row in map_unordered(_indexed, missing, local_executor()):
         fitted[index] = row
@@ -117,7 +116,8 @@ def _fit_all(tasks: list[tuple], bar: Any) -> list[dict]:
 
 
 def _fits(tasks: list[tuple], desc: str) -> list[dict]:
-    """``_fit_all`` under a progress bar of its own: ``desc: N fits in T s`` (0 fits: all read back)."""
+    """``_fit_all`` under a progress bar of its own that counts the fits made: ``desc: N fits in T s`` (0: all
+    read back). It has no total: how many are cached is known only inside ``_fit_all``."""
     with progress(desc=desc, unit="fit") as bar:
         return _fit_all(tasks, bar)
 
@@ -143,6 +143,11 @@ def _neighbours(point: dict) -> list[dict]:
     return found
 
 
+def _key(point: dict) -> tuple:
+    """A point of the ladders as a tuple in ``BOOSTING_LADDERS``' order: (learning rate, leaf count)."""
+    return tuple(point[name] for name in BOOSTING_LADDERS)
+
+
 def _choose(dataset: Dataset, tune_seeds: tuple[int, ...]) -> dict:
     """The boosting settings with the best validation ROC AUC, averaged over ``tune_seeds``, and any edge left.
 
@@ -150,26 +155,24 @@ def _choose(dataset: Dataset, tune_seeds: tuple[int, ...]) -> dict:
     until the best point's neighbours are all tried: none of them has a higher validation AUC.
     """
     size = len(tune_seeds)
-    scores: dict[tuple, float] = {}  # (learning rate, leaves) -> mean validation AUC, in the order tried
+    scores: dict[tuple, float] = {}  # _key(point) -> mean validation AUC, in the order tried
     iterations: dict[tuple, int] = {}
     untried = [BOOSTING_START]
-    with progress(desc=f"tuning boosting on {dataset.name}", unit="fit") as bar:  # each round adds its fits
+    with progress(desc=f"tuning boosting on {dataset.name}", unit="fit") as bar:
         while untried:
             rows = _fit_all([(dataset, TUNED_BOOSTING, seed, _boosting(seed, point), 0.2)
                              for point in untried for seed in tune_seeds], bar)
             for i, point in enumerate(untried):
                 fits = rows[i * size : (i + 1) * size]
-                key = tuple(point[name] for name in BOOSTING_LADDERS)
-                scores[key] = float(np.mean([row["auc"] for row in fits]))
-                iterations[key] = max(row["iterations"] for row in fits)
+                scores[_key(point)] = float(np.mean([row["auc"] for row in fits]))
+                iterations[_key(point)] = max(row["iterations"] for row in fits)
             best = dict(zip(BOOSTING_LADDERS, max(scores, key=scores.get)))  # the first tried of equals
-            untried = [point for point in _neighbours(best) if tuple(point.values()) not in scores]
-    key = tuple(best.values())
+            untried = [point for point in _neighbours(best) if _key(point) not in scores]
     edges = [name for name, ladder in BOOSTING_LADDERS.items() if best[name] in (ladder[0], ladder[-1])]
-    if iterations[key] >= BOOSTING_ITERATIONS:
+    if iterations[_key(best)] >= BOOSTING_ITERATIONS:
         edges.append("max_iter")
-    tried = {name: sorted({point[i] for point in scores}) for i, name in enumerate(BOOSTING_LADDERS)}
-    return {"dataset": dataset.name, **best, "val_auc": scores[key], "iterations": iterations[key],
+    tried = {name: sorted({key[i] for key in scores}) for i, name in enumerate(BOOSTING_LADDERS)}
+    return {"dataset": dataset.name, **best, "val_auc": scores[_key(best)], "iterations": iterations[_key(best)],
             "points": len(scores), "learning_rates": ";".join(map(str, tried["learning_rate"])),
             "leaf_counts": ";".join(map(str, tried["max_leaf_nodes"])), "at_edge": ";".join(edges)}
 

@@ -125,7 +125,8 @@ def _budget_sentence(path: Path) -> str:
     table = table.drop_duplicates(["dataset", "arch", "widths", "activation", "formula"])
     edges = table[table["at_edge"].astype(str) == "True"]
     # A configuration without a name (notebook 04's family of shapes) is named by its formula, simplified.
-    names = [config or simplified_text(activation) for config, activation in zip(edges["config"], edges["activation"])]
+    names = [config or (simplified_text(formula) if formula else activation)
+             for config, formula, activation in zip(edges["config"], edges["formula"], edges["activation"])]
     named = "; ".join(f"{dataset}: " + " · ".join(part) for dataset, part in  # names may hold commas
                       pd.Series(names, index=edges.index).groupby(edges["dataset"], sort=False))
     where = f": {len(edges)} at an edge, so a floor ({named})" if len(edges) else ", none at an edge"

@@ -78,6 +78,24 @@ def choices(
     return pd.concat(parts, ignore_index=True)[COLUMNS]
 
 
+def differing_choices(
+    claims: Sequence[Claim],
+    runs: Mapping[str, pd.DataFrame],
+    others: Mapping[str, Mapping[str, pd.DataFrame]],
+    rows: Mapping[str, int],
+    *,
+    family: str = "",
+) -> pd.DataFrame:
+    """Per claim and budget (the index), of its analysis choices (metric x margin, ``choices``), in how many some
+    other set of runs (``others``: label -> budget -> runs, such as another engine's) gives another verdict than
+    ``runs`` (budget -> runs): columns ``sum`` (those that differ) and ``size`` (all)."""
+    table = choices(claims, runs, rows, draws=others, family=family)
+    wide = table.pivot_table(index=["id", "budget", "metric", "margin"], columns="draw", values="verdict",
+                             aggfunc="first")
+    moved = pd.concat([wide[label] != wide[AS_RUN] for label in others], axis=1).any(axis=1)
+    return moved.groupby(level=["id", "budget"]).agg(["sum", "size"])
+
+
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """One row per claim of a ``choices`` table: how many choices, each verdict's count, and ``robust``
     (one verdict under every choice)."""
