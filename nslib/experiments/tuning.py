@@ -44,6 +44,7 @@ from nslib.engine.specs import RunSpec, make_spec
 from nslib.experiments.paper_grid import Config, specs_for
 from nslib.experiments.profiles import Profile
 from nslib.formulas.activations import activation_label
+from nslib.formulas.discovery import simplified_text
 
 VALIDATION = 0.2  # share of the training part held out to tune on
 BUDGETS_FILE = "tuned_budgets.csv"
@@ -146,6 +147,12 @@ def _past_edges(budgets: pd.DataFrame, configs: Sequence[Config]) -> dict[float,
             if row.lr == end and beyond is not None:
                 todo.setdefault(beyond, []).append(by_identity[tuple(getattr(row, c) for c in CONFIG_COLUMNS)])
     return todo
+
+
+def config_names(budgets: pd.DataFrame) -> pd.Series:
+    """Each budget's ``config`` name; one without (notebook 04's family of shapes) by its formula, simplified."""
+    return pd.Series([config or (simplified_text(formula) if formula else activation) for config, formula, activation
+                      in zip(budgets["config"], budgets["formula"], budgets["activation"])], index=budgets.index)
 
 
 def tuned_specs(budgets: pd.DataFrame, seeds: Sequence[int]) -> list[RunSpec]:

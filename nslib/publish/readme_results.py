@@ -20,7 +20,6 @@ from nslib.core.paths import PROJECT_ROOT, reference_dir
 from nslib.experiments import shape_family, specialist_draws, tuning
 from nslib.experiments.draws import DRAWS_FILE, VERDICTS_FILE, method_verdict
 from nslib.experiments.profiles import get_profile
-from nslib.formulas.discovery import simplified_text
 from nslib.publish.markdown import markdown_table
 from nslib.publish.timings import timings_markdown
 from nslib.stats import paper, robustness
@@ -124,11 +123,8 @@ def _budget_sentence(path: Path) -> str:
     table = pd.read_csv(path, keep_default_na=False, dtype={"family": str})
     table = table.drop_duplicates(["dataset", "arch", "widths", "activation", "formula"])
     edges = table[table["at_edge"].astype(str) == "True"]
-    # A configuration without a name (notebook 04's family of shapes) is named by its formula, simplified.
-    names = [config or (simplified_text(formula) if formula else activation)
-             for config, formula, activation in zip(edges["config"], edges["formula"], edges["activation"])]
     named = "; ".join(f"{dataset}: " + " · ".join(part) for dataset, part in  # names may hold commas
-                      pd.Series(names, index=edges.index).groupby(edges["dataset"], sort=False))
+                      tuning.config_names(edges).groupby(edges["dataset"], sort=False))
     where = f": {len(edges)} at an edge, so a floor ({named})" if len(edges) else ", none at an edge"
     profile = get_profile("full")
     return (f"Tuned budgets (`{tuning.BUDGETS_FILE}`): {len(table)} configurations, each chosen on "
