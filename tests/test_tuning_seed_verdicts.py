@@ -9,16 +9,11 @@ import os
 import pandas as pd
 import pytest
 import script_module
+from synthetic import LIGHT_CLAIMS, LIGHT_ROWS, light_runs
 
 from nslib.experiments.profiles import get_profile
-from nslib.stats.register import Claim
 from nslib.stats.significance import VERDICTS
 
-SEEDS = range(42, 52)
-WIGGLE = [0.001, -0.001] * 5  # seed-to-seed noise with mean exactly 0
-CLAIMS = {"03_training": [Claim("03-X-light-gelu", "Light GELU beats Light ReLU", "X", "Light GELU", "Light ReLU"),
-                          Claim("03-X-light-silu", "Light SiLU beats Light ReLU", "X", "Light SiLU", "Light ReLU")]}
-ROWS = {"X": 5000}
 PROFILE = dataclasses.replace(get_profile("quick"), tune_seeds=(42, 43, 44), tune_epochs=5, tune_patience=2)
 
 
@@ -75,19 +70,15 @@ def test_runs_at_the_studys_budget_are_read_from_its_store_and_the_rest_go_to_th
     assert [spec.epochs for spec in specs] == [3, 3, 7, 7]
 
 
-def runs(gelu: float) -> pd.DataFrame:
-    """Light ReLU at 0.80 AUC and accuracy, SiLU 0.02 above it, GELU ``gelu`` above it, on ten seeds."""
-    return pd.DataFrame([{"key": f"{config}-{seed}", "dataset": "X", "config": config, "seed": seed, "params": 1000,
-                          "auc": 0.80 + gain + sign * w, "acc": 0.80 + gain + sign * w, "status": "ok"}
-                         for config, gain, sign in (("Light ReLU", 0.0, 1), ("Light SiLU", 0.02, -1),
-                                                    ("Light GELU", gelu, -1))
-                         for seed, w in zip(SEEDS, WIGGLE)])
+
+def one_seed_apart(script) -> dict:
+    """The study's runs and seeds 42 and 44's: GELU 0.02 above ReLU; seed 43's: GELU level with ReLU."""
+    return {script.STUDY: light_runs(0.02), 42: light_runs(0.02), 43: light_runs(0.0), 44: light_runs(0.02)}
 
 
 def test_a_claim_whose_verdict_moves_on_one_seeds_budget_is_counted_and_one_that_does_not_is_not(script):
     # The study and seeds 42 and 44: GELU 0.02 above ReLU, holds; seed 43 alone: 0.0 apart, equivalent.
-    table = script.compare(CLAIMS, {script.STUDY: runs(0.02), 42: runs(0.02), 43: runs(0.0), 44: runs(0.02)},
-                           ROWS).set_index("id")
+    table = script.compare(LIGHT_CLAIMS, one_seed_apart(script), LIGHT_ROWS).set_index("id")
     gelu, silu = table.loc["03-X-light-gelu"], table.loc["03-X-light-silu"]
     assert (gelu["study_verdict"], gelu["seed_42_verdict"], gelu["seed_43_verdict"]) == (
         "holds", "holds", "equivalent")
@@ -99,7 +90,7 @@ def test_a_claim_whose_verdict_moves_on_one_seeds_budget_is_counted_and_one_that
 def test_the_table_and_the_budgets_sentence_go_between_the_pages_markers(script, tmp_path):
     doc = tmp_path / "page.md"
     doc.write_text("# Title\n\nbefore\n<!-- tuning-seeds:start -->\nold\n<!-- tuning-seeds:end -->\nafter\n")
-    table = script.compare(CLAIMS, {script.STUDY: runs(0.02), 42: runs(0.02), 43: runs(0.0), 44: runs(0.02)}, ROWS)
+    table = script.compare(LIGHT_CLAIMS, one_seed_apart(script), LIGHT_ROWS)
     budgets = pd.DataFrame({"same": [True, False, True, True], "lr_edge": [False, False, True, False]})
     script.write_doc(table, budgets, doc)
     text = doc.read_text()
